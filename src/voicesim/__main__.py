@@ -1,0 +1,5 @@
+"""``python -m voicesim``."""
+
+from voicesim.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""``python -m voicesim``: the emulator over HTTP on a real-time clock.
+
+python -m voicesim --port 8765 --speed 1
+python -m voicesim demo            # an inbound call, a Dial, a redirect; prints the timelines
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from voicesim.clock import RealtimeClock
+from voicesim.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Emulator
+from voicesim.rest.app import make_asgi_app
+
+__all__ = ["build_app", "main"]
+
+ASGIApp = Callable[[dict[str, Any], Callable[..., Any], Callable[..., Any]], Awaitable[None]]
+
+
+def build_app(emu: Emulator) -> ASGIApp:
+    """The ASGI app; on a real-time clock its lifespan runs the scheduler."""
+    inner = make_asgi_app(emu)
+
+    async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "lifespan" or not isinstance(emu.clock, RealtimeClock):
+            await inner(scope, receive, send)
+            return
+        task: asyncio.Task[None] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                task = asyncio.get_running_loop().create_task(emu.clock.run())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                emu.close()
+                await emu.webhooks.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return app
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m voicesim", description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", choices=["serve", "demo"], default="serve")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
+    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID, help="the account SID clients use")
+    parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN, help="the auth token clients use")
+    parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
+    parser.add_argument("--seed", type=int, default=0, help="seed for SIDs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m voicesim`` and the ``voicesim`` script."""
+    args = _parser().parse_args(argv)
+    if args.speed <= 0:
+        _parser().error("--speed must be positive")
+    if args.command == "demo":
+        from voicesim.demo import run_demo
+
+        return run_demo(speed=args.speed if args.speed != 1.0 else 20.0)
+    import uvicorn
+
+    emu = Emulator(
+        RealtimeClock(args.speed), account_sid=args.account_sid, auth_token=args.auth_token, seed=args.seed
+    )
+    print(f"voicesim on http://{args.host}:{args.port}  account {args.account_sid}  speed {args.speed:g}x")
+    uvicorn.run(build_app(emu), host=args.host, port=args.port, log_level="warning", lifespan="on")
+    return 0
