@@ -48,10 +48,13 @@ class Redirected(Interrupt):
         super().__init__(f"redirected to {source.url or 'inline TwiML'}")
         self.source = source
         self.reason = reason
+        self.priority = 2 if reason == "api" else 1
 
 
 class HungUp(Interrupt):
     """The call ended: the far end hung up, or the API completed it."""
+
+    priority = 3
 
     def __init__(self, status: str, by: str = "remote") -> None:
         super().__init__(f"hung up ({status}, by {by})")

@@ -20,7 +20,14 @@ T = TypeVar("T")
 
 
 class Interrupt(Exception):
-    """Thrown into a flow to stop what it is doing; subclasses say why."""
+    """Thrown into a flow to stop what it is doing; subclasses say why.
+
+    When two interrupts reach a flow in the same instant, the one with the higher ``priority``
+    is delivered (a hang-up beats a REST redirect, which beats an internal hand-over); on a tie,
+    the later one wins, as a later REST request would.
+    """
+
+    priority = 1
 
 
 class Effect(Generic[T]):
@@ -89,6 +96,7 @@ class Process:
         self._coro = coro
         self._token = 0
         self._timer: Timer | None = None
+        self._pending: Interrupt | None = None
         self.done = Signal[None](scheduler)
         self.finished = False
         self._started = False
@@ -105,6 +113,9 @@ class Process:
         """Throw ``exc`` into the flow at the current instant, abandoning what it waits for."""
         if self.finished:
             return
+        if self._pending is not None and self._pending.priority > exc.priority:
+            return  # a more important interrupt is already on its way in
+        self._pending = exc
         self._token += 1
         if self._timer is not None:
             self._timer.cancel()
@@ -116,6 +127,7 @@ class Process:
     def _resume(self, token: int, value: Any, exc: BaseException | None) -> None:
         if token != self._token or self.finished:
             return  # a stale wake-up: the flow was interrupted meanwhile
+        self._pending = None
         self._token += 1
         if self._timer is not None:
             self._timer.cancel()

@@ -146,6 +146,8 @@ async def _interrupted(
     bridged = attempt.winner is not None
     attempt.end("parent-redirected" if isinstance(interrupt, Redirected) else "parent-hangup")
     for child in attempt.children:
+        if child is attempt.winner and attempt.end_reason == "child-redirected":
+            continue  # it already left the bridge for its own TwiML in this instant (reference §3.3)
         emu.calls.complete(child, "completed" if child is attempt.winner else "canceled", by="dial")
     params = _action_params(emu, attempt, "completed" if bridged else "canceled")
     url: str | None = None

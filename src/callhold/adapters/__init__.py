@@ -1,0 +1,1 @@
+"""Adapters: the outside world (database, Twilio) behind the domain's ports."""

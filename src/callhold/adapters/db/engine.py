@@ -1,0 +1,59 @@
+"""Engines for callhold's database: SQLite (WAL) by default, PostgreSQL (psycopg 3) by URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "WRITE_LOCK", "make_engine"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for another writer before giving up."""
+
+WRITE_LOCK = "callhold_write_lock"
+"""Connection execution option: on SQLite, begin the transaction with ``BEGIN IMMEDIATE`` so a
+read-decide-write cycle holds the write lock from its first read (PostgreSQL uses ``FOR UPDATE``)."""
+
+
+def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+    """An engine for ``url``.
+
+    SQLite: WAL journal, foreign keys on, a busy timeout, and explicit ``BEGIN`` so that transactions
+    span reads too (``BEGIN IMMEDIATE`` when the connection carries :data:`WRITE_LOCK`).
+    PostgreSQL: ``postgresql://`` is read as ``postgresql+psycopg://`` (psycopg 3).
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    return create_engine(parsed, echo=echo)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _on_begin
+        cursor = dbapi_connection.cursor()
+        try:
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_LOCK, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,88 @@
+"""The domain's Telephony port over the official ``twilio`` SDK (transport injected).
+
+The same code talks to real Twilio and to voicesim: only the ``twilio.rest.Client``'s HTTP client
+and credentials differ. Twilio's refusals become :class:`~callhold.domain.errors.TelephonyError`
+with Twilio's code, so the domain can tell "that call is already gone" (20404/21220) from a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from callhold.domain.commands import (
+    AddParticipant,
+    Announce,
+    RedirectLeg,
+    RemoveParticipant,
+    SetParticipantHold,
+    SetParticipantMuted,
+)
+from callhold.domain.errors import TelephonyError
+
+__all__ = ["TwilioTelephony"]
+
+T = TypeVar("T")
+
+
+class TwilioTelephony:
+    """Executes domain commands with the SDK's ``*_async`` methods."""
+
+    def __init__(self, client: Client, public_base_url: str) -> None:
+        self.client = client
+        self.base = public_base_url.rstrip("/")
+
+    def url(self, path: str) -> str:
+        """The absolute URL Twilio requests for one of callhold's TwiML paths."""
+        return f"{self.base}{path}"
+
+    async def _call(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except TwilioRestException as exc:
+            raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
+        except TwilioException as exc:
+            raise TelephonyError(str(exc)) from exc
+
+    async def set_participant_hold(self, command: SetParticipantHold) -> None:
+        """Participant update ``Hold`` (+ ``HoldUrl`` fetched with GET, Twilio's default, Q6)."""
+        kwargs: dict[str, Any] = {"hold": command.hold}
+        if command.hold and command.hold_path is not None:
+            kwargs.update(hold_url=self.url(command.hold_path), hold_method="GET")
+        participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
+        await self._call(participant.update_async(**kwargs))
+
+    async def set_participant_muted(self, command: SetParticipantMuted) -> None:
+        """Participant update ``Muted``."""
+        participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
+        await self._call(participant.update_async(muted=command.muted))
+
+    async def add_participant(self, command: AddParticipant) -> str:
+        """Participant create: dials ``to`` into the conference; returns its Call SID."""
+        participants = self.client.conferences(command.conference).participants
+        kwargs: dict[str, Any] = {"from_": command.from_, "to": command.to}
+        if command.label:
+            kwargs["label"] = command.label
+        created = await self._call(participants.create_async(**kwargs))
+        return str(created.call_sid)
+
+    async def remove_participant(self, command: RemoveParticipant) -> None:
+        """Participant delete (kick)."""
+        participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
+        await self._call(participant.delete_async())
+
+    async def redirect_leg(self, command: RedirectLeg) -> None:
+        """Calls update ``Url``: the leg runs callhold's TwiML at ``twiml_path``."""
+        await self._call(
+            self.client.calls(command.call_sid).update_async(url=self.url(command.twiml_path), method="POST")
+        )
+
+    async def announce(self, command: Announce) -> None:
+        """Participant update ``AnnounceUrl`` (played to that participant only)."""
+        participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
+        await self._call(
+            participant.update_async(announce_url=self.url(command.twiml_path), announce_method="POST")
+        )

@@ -1,0 +1,46 @@
+"""Settings, from the environment (``CALLHOLD_`` prefix) or arguments; never read at import time."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything callhold needs to run. With no Twilio credentials it embeds voicesim."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLHOLD_", extra="ignore")
+
+    database_url: str = Field("sqlite:///callhold.db", description="SQLAlchemy URL (SQLite or PostgreSQL)")
+    twilio_account_sid: str | None = Field(None, description="Real Twilio: the account SID")
+    twilio_auth_token: SecretStr | None = Field(None, description="Real Twilio: the auth token")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The URL Twilio reaches callhold at (behind a proxy: the proxy's URL); "
+        "webhook signatures are checked against it",
+    )
+    caller_id: str = Field("+15550001000", description="The Twilio number calls come in on and go out from")
+    strategy: Literal["conference", "legs"] = Field("conference", description="Default hold strategy")
+    admin_token: SecretStr = Field(SecretStr("change-me-admin"), description="Bearer token that sees all")
+    hold_music_url: str = Field(
+        "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
+        description="Default hold music (MP3/WAV); callhold loops it in TwiML",
+    )
+    reminder_interval: int = Field(30, ge=5, description="Seconds between 'thanks for holding' reminders")
+    agent_reminder_after: int = Field(60, ge=5, description="Seconds on hold before the agent is reminded")
+    max_hold: int = Field(300, ge=10, description="Seconds on hold before the max-hold action")
+    max_hold_action: Literal["resume", "announce"] = Field("resume", description="What max hold does")
+    agent_hangup_policy: Literal["requeue", "hangup"] = Field(
+        "requeue",
+        description="If the agent hangs up during a hold: back to the queue, or a message and hang-up",
+    )
+    voicesim_speed: float = Field(1.0, gt=0, description="Embedded voicesim: virtual seconds per real second")
+
+    @property
+    def uses_real_twilio(self) -> bool:
+        """True when Twilio credentials are configured."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)

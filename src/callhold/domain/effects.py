@@ -1,0 +1,73 @@
+"""Effects of a decision other than commands to Twilio: timers, webhook replies, notes for the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from callhold.domain.commands import Command
+from callhold.domain.errors import TelephonyError
+from callhold.domain.model import AgentHangupPolicy
+
+__all__ = [
+    "ActionReply",
+    "AgentLeft",
+    "ArmHoldTimers",
+    "Compensating",
+    "DisarmHoldTimers",
+    "Effect",
+    "Ignored",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArmHoldTimers:
+    """The hold is held: schedule the agent reminder and the maximum hold time, counted from
+    ``started_at`` (re-arming after a failed resume keeps the original deadlines)."""
+
+    hold_id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisarmHoldTimers:
+    """Cancel the hold's timers (it is resuming or has ended)."""
+
+    hold_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionReply:
+    """How to answer the ``<Dial>``/``<Enqueue>`` action webhook: the TwiML at ``twiml_path`` (render it,
+    or ``<Redirect>`` to it), or ``<Hangup/>`` when ``twiml_path`` is ``None``."""
+
+    twiml_path: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentLeft:
+    """The agent went away during a hold; the customer is being told (then requeued or hung up)."""
+
+    call_id: str
+    agent_id: str | None
+    policy: AgentHangupPolicy
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compensating:
+    """A hold command failed; the hold is being undone (the hold request should report the error)."""
+
+    hold_id: str
+    command: Command
+    error: TelephonyError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ignored:
+    """The event changed nothing (duplicate, out of order, stale, unknown)."""
+
+    reason: str
+
+
+Effect = ArmHoldTimers | DisarmHoldTimers | ActionReply | AgentLeft | Compensating | Ignored
+"""Any effect."""

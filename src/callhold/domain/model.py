@@ -1,0 +1,361 @@
+"""Records of callhold: agents, calls, legs and holds, with their states and the SID value types.
+
+Every record is a frozen dataclass; a change is a new record (``dataclasses.replace``). Datetimes are
+timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Self
+
+from callhold.domain.errors import Invalid
+
+__all__ = [
+    "NO_SEQUENCE",
+    "QUEUE_NAME_MAX",
+    "TERMINAL_RANK",
+    "Agent",
+    "AgentHangupPolicy",
+    "Call",
+    "CallSid",
+    "CallState",
+    "CallView",
+    "ConferenceSid",
+    "Hold",
+    "HoldEndReason",
+    "HoldPolicy",
+    "HoldState",
+    "HoldStats",
+    "Leg",
+    "LegRole",
+    "LegStatus",
+    "MaxHoldPolicy",
+    "Strategy",
+    "leg_status_advances",
+    "queue_name_for",
+    "utc",
+]
+
+NO_SEQUENCE = -1
+"""``Leg.sequence_number`` (and ``participant_sequence_number``) before any callback was applied."""
+
+QUEUE_NAME_MAX = 64
+"""Twilio's limit on a queue's friendly name (errors 14204/14205)."""
+
+
+class _Sid(str):
+    """A Twilio SID: a two-letter prefix and 32 hex digits."""
+
+    prefix = ""
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, value: str) -> Self:
+        """Return ``value`` as this SID type, or raise :class:`Invalid` if it is not shaped like one."""
+        if not re.fullmatch(rf"{cls.prefix}[0-9a-fA-F]{{32}}", value):
+            raise Invalid(f"not a {cls.__name__}: {value!r} (expected {cls.prefix} + 32 hex digits)")
+        return cls(value)
+
+
+class CallSid(_Sid):
+    """A Call SID: ``CA`` + 32 hex digits."""
+
+    prefix = "CA"
+    __slots__ = ()
+
+
+class ConferenceSid(_Sid):
+    """A Conference SID: ``CF`` + 32 hex digits."""
+
+    prefix = "CF"
+    __slots__ = ()
+
+
+class Strategy(StrEnum):
+    """How a call is held: conference participant hold, or redirecting independent ``<Dial>`` legs."""
+
+    CONFERENCE = "conference"
+    LEGS = "legs"
+
+
+class LegRole(StrEnum):
+    """Who is on a leg."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    THIRD_PARTY = "third_party"
+
+
+TERMINAL_RANK = 4
+"""The rank every terminal :class:`LegStatus` shares; a leg at this rank never changes again."""
+
+
+class LegStatus(StrEnum):
+    """Twilio's ``CallStatus`` values, ranked so that a leg's status never moves backwards."""
+
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    FAILED = "failed"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+
+    @property
+    def rank(self) -> int:
+        """0 queued, 1 initiated, 2 ringing, 3 in-progress, 4 any terminal status."""
+        return _RANKS.get(self, TERMINAL_RANK)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for completed, busy, failed, no-answer and canceled: final statuses."""
+        return self.rank == TERMINAL_RANK
+
+
+_RANKS = {LegStatus.QUEUED: 0, LegStatus.INITIATED: 1, LegStatus.RINGING: 2, LegStatus.IN_PROGRESS: 3}
+
+
+class CallState(StrEnum):
+    """The state of callhold's call record (not Twilio's CallStatus, see :class:`LegStatus`)."""
+
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class HoldState(StrEnum):
+    """``holding``: hold commands issued, not confirmed; ``held``; ``resuming``: resume (or compensation)
+    commands issued, reconnection not confirmed; ``ended``."""
+
+    HOLDING = "holding"
+    HELD = "held"
+    RESUMING = "resuming"
+    ENDED = "ended"
+
+
+class HoldEndReason(StrEnum):
+    """Why a hold ended."""
+
+    RESUMED = "resumed"
+    CUSTOMER_HUNG_UP = "customer_hung_up"
+    AGENT_HUNG_UP = "agent_hung_up"
+    MAX_HOLD_AUTO_RESUMED = "max_hold_auto_resumed"
+    FAILED_COMPENSATED = "failed_compensated"
+    CALL_ENDED = "call_ended"
+
+
+class AgentHangupPolicy(StrEnum):
+    """What happens to a held customer whose agent hangs up: back to the waiting queue, or a goodbye."""
+
+    REQUEUE = "requeue"
+    HANGUP = "hangup"
+
+
+class MaxHoldPolicy(StrEnum):
+    """What the maximum hold time triggers: resume on its own, or announce it to the agent."""
+
+    AUTO_RESUME = "auto_resume"
+    ANNOUNCE = "announce"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldPolicy:
+    """The configurable parts of the hold rules."""
+
+    agent_hangup: AgentHangupPolicy = AgentHangupPolicy.REQUEUE
+    max_hold: MaxHoldPolicy = MaxHoldPolicy.AUTO_RESUME
+
+
+_ENDPOINT = re.compile(r"client:[A-Za-z0-9_.@-]{1,121}|\+[1-9][0-9]{6,14}|sips?:\S+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Agent:
+    """A person who takes calls. ``endpoint`` is ``client:<identity>``, an E.164 number or a SIP URI."""
+
+    id: str
+    name: str
+    endpoint: str
+    available: bool = True
+
+    def __post_init__(self) -> None:
+        if not _ENDPOINT.fullmatch(self.endpoint):
+            raise Invalid(
+                f"agent endpoint must be client:<identity>, +E.164 or sip:..., not {self.endpoint!r}"
+            )
+
+
+def _require_utc(*values: datetime | None) -> None:
+    for value in values:
+        if value is not None and value.utcoffset() is None:
+            raise Invalid(f"naive datetime {value!r}: callhold records use timezone-aware UTC")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One customer call as callhold sees it. ``conference_sid`` is set once the conference has started."""
+
+    id: str
+    strategy: Strategy
+    customer_call_sid: str
+    agent_id: str | None
+    created_at: datetime
+    conference_name: str | None = None
+    conference_sid: str | None = None
+    status: CallState = CallState.ACTIVE
+    ended_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _require_utc(self.created_at, self.ended_at)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Leg:
+    """One Twilio call taking part in a :class:`Call`.
+
+    ``sequence_number`` is the SequenceNumber of the last applied call status callback
+    (:data:`NO_SEQUENCE` before any). ``muted``/``on_hold`` are conference participant flags, guarded by
+    ``participant_sequence_number`` (the conference event SequenceNumber last applied). ``parent_call_sid``
+    is Twilio's ParentCallSid: set when this leg was created by another leg's ``<Dial>``.
+    """
+
+    call_sid: str
+    call_id: str
+    role: LegRole
+    status: LegStatus
+    sequence_number: int = NO_SEQUENCE
+    status_at: datetime | None = None
+    muted: bool = False
+    on_hold: bool = False
+    participant_sequence_number: int = NO_SEQUENCE
+    parent_call_sid: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_utc(self.status_at)
+
+
+def leg_status_advances(
+    leg: Leg, status: LegStatus, sequence_number: int | None, timestamp: datetime | None
+) -> bool:
+    """Whether a status callback may overwrite ``leg``'s status: the monotonic rule.
+
+    A terminal status is final. Otherwise the new status must not rank lower, its timestamp must not be
+    older, and its SequenceNumber must be newer (an equal one is a duplicate). Without a SequenceNumber
+    (a status learnt some other way) the status must rank strictly higher. The store's conditional
+    UPDATE implements the same rule in SQL.
+    """
+    if leg.status.is_terminal or status.rank < leg.status.rank:
+        return False
+    if timestamp is not None and leg.status_at is not None and timestamp < leg.status_at:
+        return False
+    if sequence_number is None:
+        return status.rank > leg.status.rank
+    return sequence_number > leg.sequence_number
+
+
+def queue_name_for(hold_id: str) -> str:
+    """The queue that a legs-strategy hold puts its customer in: unique to the hold, at most 64 chars."""
+    name = f"hold-{hold_id}"
+    if len(name) > QUEUE_NAME_MAX:
+        raise Invalid(f"hold id too long for a queue name: {hold_id!r}")
+    return name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold:
+    """One hold of one call. ``queue_name`` (legs strategy only) is unique to the hold.
+
+    While ``resuming``, ``end_reason`` already says why the hold is ending (``resumed``,
+    ``max_hold_auto_resumed`` or ``failed_compensated``). ``agent_id`` and ``agent_call_sid`` are the
+    call's agent and agent leg when the hold was requested (per-agent statistics count ``agent_id``).
+    """
+
+    id: str
+    call_id: str
+    state: HoldState
+    strategy: Strategy
+    requested_by: str
+    started_at: datetime
+    reason: str | None = None
+    music_url: str | None = None
+    queue_name: str | None = None
+    confirmed_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: HoldEndReason | None = None
+    agent_id: str | None = None
+    agent_call_sid: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_utc(self.started_at, self.confirmed_at, self.ended_at)
+        if self.queue_name is not None and len(self.queue_name) > QUEUE_NAME_MAX:
+            raise Invalid(f"queue name longer than {QUEUE_NAME_MAX}: {self.queue_name!r}")
+        if (self.state is HoldState.ENDED) != (self.ended_at is not None):
+            raise Invalid("a hold has ended_at exactly when its state is ended")
+
+    @property
+    def is_open(self) -> bool:
+        """True until the hold has ended."""
+        return self.state is not HoldState.ENDED
+
+    def duration(self, now: datetime) -> timedelta:
+        """How long the customer has been (or was) on hold, measured from the request."""
+        end = self.ended_at if self.ended_at is not None else now
+        return max(end - self.started_at, timedelta(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldStats:
+    """Hold totals for one call or one agent (open holds count up to ``now``)."""
+
+    subject: str
+    holds: int
+    total_seconds: float
+    longest_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallView:
+    """What the state machine decides on: the call, its legs (in the order they joined) and its latest
+    hold (open or not; ``None`` if it never had one)."""
+
+    call: Call
+    legs: tuple[Leg, ...] = field(default=())
+    hold: Hold | None = None
+
+    @property
+    def open_hold(self) -> Hold | None:
+        """The latest hold if it is still open."""
+        return self.hold if self.hold is not None and self.hold.is_open else None
+
+    def leg(self, call_sid: str) -> Leg | None:
+        """The leg with this Call SID, if it belongs to the call."""
+        return next((leg for leg in self.legs if leg.call_sid == call_sid), None)
+
+    @property
+    def customer_leg(self) -> Leg | None:
+        """The customer's leg."""
+        return self.leg(self.call.customer_call_sid)
+
+    @property
+    def agent_leg(self) -> Leg | None:
+        """The most recent agent leg."""
+        return next((leg for leg in reversed(self.legs) if leg.role is LegRole.AGENT), None)
+
+    def with_leg(self, leg: Leg) -> CallView:
+        """This view with ``leg`` replaced (or appended if new)."""
+        if self.leg(leg.call_sid) is None:
+            return CallView(call=self.call, legs=(*self.legs, leg), hold=self.hold)
+        legs = tuple(leg if old.call_sid == leg.call_sid else old for old in self.legs)
+        return CallView(call=self.call, legs=legs, hold=self.hold)
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` converted to UTC (a naive value is taken to be UTC already)."""
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

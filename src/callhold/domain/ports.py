@@ -1,0 +1,143 @@
+"""The ports the domain needs from the world: telephony, storage and time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from callhold.domain.commands import (
+    AddParticipant,
+    Announce,
+    RedirectLeg,
+    RemoveParticipant,
+    SetParticipantHold,
+    SetParticipantMuted,
+)
+from callhold.domain.machine import Decision
+from callhold.domain.model import Agent, Call, CallState, CallView, Hold, HoldState, HoldStats, Leg, LegStatus
+
+__all__ = ["CallTransaction", "Clock", "HoldStore", "Telephony"]
+
+
+class Telephony(Protocol):
+    """Executes commands against Twilio. Every method raises ``TelephonyError`` when Twilio refuses."""
+
+    async def set_participant_hold(self, command: SetParticipantHold) -> None:
+        """Participant update ``Hold`` (+ ``HoldUrl``)."""
+
+    async def set_participant_muted(self, command: SetParticipantMuted) -> None:
+        """Participant update ``Muted``."""
+
+    async def add_participant(self, command: AddParticipant) -> str:
+        """Participant create; returns the new participant's Call SID."""
+
+    async def remove_participant(self, command: RemoveParticipant) -> None:
+        """Participant delete."""
+
+    async def redirect_leg(self, command: RedirectLeg) -> None:
+        """Calls update ``Url`` (the absolute URL of ``command.twiml_path``)."""
+
+    async def announce(self, command: Announce) -> None:
+        """Participant update ``AnnounceUrl``."""
+
+
+class Clock(Protocol):
+    """Where the time comes from."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+class CallTransaction(Protocol):
+    """A call locked for a read-decide-write cycle (see :meth:`HoldStore.open_hold_for_update`)."""
+
+    @property
+    def view(self) -> CallView:
+        """The call, its legs and its latest hold, as loaded under the lock."""
+
+    def save(self, view: CallView) -> None:
+        """Write what changed between :attr:`view` and ``view`` (committed when the block exits)."""
+
+
+class HoldStore(Protocol):
+    """Durable records of agents, calls, legs and holds."""
+
+    def save_agent(self, agent: Agent) -> None:
+        """Insert or update an agent."""
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent, or ``None``."""
+
+    def list_agents(self, *, available: bool | None = None) -> list[Agent]:
+        """Agents by id, optionally only the (un)available ones."""
+
+    def claim_agent(self, agent_id: str) -> bool:
+        """Atomically mark an available agent unavailable; ``False`` if it was not available."""
+
+    def set_agent_available(self, agent_id: str, available: bool) -> None:
+        """Set an agent's availability."""
+
+    def save_call(self, call: Call) -> None:
+        """Insert or update a call."""
+
+    def get_call(self, call_id: str) -> Call | None:
+        """One call by id, or ``None``."""
+
+    def find_call(self, *, call_sid: str | None = None, conference: str | None = None) -> Call | None:
+        """The call that has the leg ``call_sid`` (or customer SID), or the conference SID/name."""
+
+    def list_calls(
+        self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
+    ) -> list[Call]:
+        """Calls, newest first."""
+
+    def save_leg(self, leg: Leg) -> None:
+        """Insert a leg, or update it (its status only by the monotonic rule)."""
+
+    def get_leg(self, call_sid: str) -> Leg | None:
+        """One leg, or ``None``."""
+
+    def list_legs(self, call_id: str) -> list[Leg]:
+        """A call's legs in the order they joined."""
+
+    def apply_leg_status(
+        self, call_sid: str, status: LegStatus, sequence_number: int | None, timestamp: datetime
+    ) -> bool:
+        """Monotonic, race-safe status update; ``True`` if it was applied."""
+
+    def save_hold(self, hold: Hold) -> None:
+        """Insert or update a hold (a second open hold of a call raises ``Conflict``)."""
+
+    def get_hold(self, hold_id: str) -> Hold | None:
+        """One hold, or ``None``."""
+
+    def list_holds(
+        self,
+        *,
+        call_id: str | None = None,
+        agent_id: str | None = None,
+        state: HoldState | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[Hold]:
+        """Holds by start time, filtered."""
+
+    def load_view(self, call_id: str) -> CallView:
+        """The call with its legs and latest hold (no lock); raises ``NotFound``."""
+
+    def open_hold_for_update(self, call_id: str) -> AbstractContextManager[CallTransaction]:
+        """A transaction holding the call (and its open hold) locked; raises ``NotFound``."""
+
+    def transact(self, call_id: str, decide: Callable[[CallView], Decision]) -> Decision:
+        """Lock, decide, save ``decision.new_state``, commit; return the decision."""
+
+    def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> Sequence[HoldStats]:
+        """Holds count, total and longest seconds for each call with holds."""
+
+    def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> Sequence[HoldStats]:
+        """Holds count, total and longest seconds for each agent with holds."""
+
+    def record_callback(self, key: str, at: datetime) -> bool:
+        """Remember a callback by a unique key; ``False`` if it was seen before (a duplicate)."""

@@ -1,0 +1,110 @@
+"""What hold and resume mean, as commands, for each strategy.
+
+**conference** — the customer is a conference participant. Hold: Participant ``Hold=true`` with
+``HoldUrl`` = :func:`~callhold.domain.paths.conference_hold_music`. Resume: ``Hold=false``. The TwiML of
+the calls never changes.
+
+**legs** — customer and agent are two calls bridged by ``<Dial>``. Hold is two redirects:
+
+1. the leg that is the ``<Dial>`` **child** first (the agent on an inbound call): redirecting the parent
+   first would make Twilio hang up the child (reference §0, §3.3). The parent's ``<Dial>`` then ends and
+   its action is requested; callhold answers it with that leg's hold TwiML (machine, ``ActionReply``);
+2. then the other leg. The agent goes to :func:`~callhold.domain.paths.legs_hold_music`, the customer to
+   :func:`~callhold.domain.paths.legs_enqueue` (a queue unique to the hold).
+
+Resume is one redirect: the agent to :func:`~callhold.domain.paths.legs_dequeue` (``<Dial><Queue>`` of
+that queue), which can only reconnect that customer to that agent.
+"""
+
+from __future__ import annotations
+
+from callhold.domain import paths
+from callhold.domain.commands import Announce, Command, RedirectLeg, SetParticipantHold
+from callhold.domain.errors import CallEnded, ConferenceNotStarted, NotConnected
+from callhold.domain.model import CallState, CallView, Hold, Leg, LegStatus, Strategy
+
+__all__ = ["check_can_hold", "hold_plan", "live", "notice", "resume_plan"]
+
+
+def live(leg: Leg | None) -> Leg | None:
+    """``leg`` if it exists and has not reached a terminal status."""
+    return leg if leg is not None and not leg.status.is_terminal else None
+
+
+def check_can_hold(view: CallView) -> None:
+    """Raise unless the call is in a state where its customer can be put on hold."""
+    if view.call.status is CallState.ENDED:
+        raise CallEnded(f"call {view.call.id} has ended")
+    customer = view.customer_leg
+    if customer is not None and customer.status.is_terminal:
+        raise CallEnded(f"call {view.call.id}: the customer has hung up")
+    if view.call.strategy is Strategy.CONFERENCE:
+        if view.call.conference_sid is None:
+            raise ConferenceNotStarted(f"call {view.call.id}: the conference has not started yet")
+        if customer is None:
+            raise NotConnected(f"call {view.call.id}: the customer is not in the conference")
+        return
+    agent = view.agent_leg
+    connected = LegStatus.IN_PROGRESS
+    if customer is None or agent is None or customer.status is not connected or agent.status is not connected:
+        raise NotConnected(f"call {view.call.id}: customer and agent are not connected")
+
+
+def _legs(view: CallView) -> tuple[Leg, Leg]:
+    customer, agent = view.customer_leg, view.agent_leg
+    if customer is None or agent is None:
+        raise NotConnected(f"call {view.call.id}: customer and agent legs are both needed")
+    return customer, agent
+
+
+def _conference_sid(view: CallView) -> str:
+    if view.call.conference_sid is None:
+        raise ConferenceNotStarted(f"call {view.call.id}: the conference has not started yet")
+    return view.call.conference_sid
+
+
+def hold_plan(view: CallView, hold: Hold) -> tuple[Command, ...]:
+    """The commands that put the customer on hold, in the order they must be executed."""
+    if hold.strategy is Strategy.CONFERENCE:
+        return (
+            SetParticipantHold(
+                conference_sid=_conference_sid(view),
+                call_sid=view.call.customer_call_sid,
+                hold=True,
+                hold_path=paths.conference_hold_music(hold.id),
+            ),
+        )
+    customer, agent = _legs(view)
+    to_music = RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_hold_music(hold.id))
+    to_queue = RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.legs_enqueue(hold.id))
+    if customer.parent_call_sid == agent.call_sid:  # the customer is the <Dial> child: move it first
+        return (to_queue, to_music)
+    return (to_music, to_queue)
+
+
+def resume_plan(view: CallView, hold: Hold) -> tuple[Command, ...]:
+    """The commands that take the customer off hold (also the legs compensation: reconnect both)."""
+    if hold.strategy is Strategy.CONFERENCE:
+        return (
+            SetParticipantHold(
+                conference_sid=_conference_sid(view), call_sid=view.call.customer_call_sid, hold=False
+            ),
+        )
+    _, agent = _legs(view)
+    return (RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_dequeue(hold.id)),)
+
+
+def notice(view: CallView, hold: Hold, kind: str) -> tuple[Command, ...]:
+    """The command that plays a notice (``paths.AGENT_REMINDER``/``paths.MAX_HOLD``) to the agent."""
+    agent = live(view.agent_leg)
+    if agent is None:
+        return ()
+    if hold.strategy is Strategy.CONFERENCE:
+        return (
+            Announce(
+                conference_sid=_conference_sid(view),
+                call_sid=agent.call_sid,
+                twiml_path=paths.announce(hold.id, kind),
+            ),
+        )
+    return (RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_agent_notice(hold.id, kind)),)

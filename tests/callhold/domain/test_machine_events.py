@@ -1,0 +1,290 @@
+"""Machine rules: leg status order, the interrupted <Dial>'s action, conference, participants, timers."""
+
+from __future__ import annotations
+
+import pytest
+from domain_builders import AGENT, CONFERENCE, CUSTOMER, HOLD_ID, THIRD, at, view
+from machine_rules import (
+    AGENT_TO_DEQUEUE,
+    ANNOUNCE_POLICY,
+    CONF,
+    END,
+    HELD,
+    LEGS,
+    RES,
+    H,
+    Rule,
+    assert_rule,
+    call_is,
+    dial_action,
+    leg_is,
+    ok,
+    reply,
+    status,
+)
+
+from callhold.domain import events as ev
+from callhold.domain.commands import (
+    AddParticipant,
+    Announce,
+    RedirectLeg,
+    RemoveParticipant,
+    SetParticipantMuted,
+)
+from callhold.domain.effects import ActionReply, AgentLeft, DisarmHoldTimers, Ignored
+from callhold.domain.model import HoldEndReason, LegRole, LegStatus
+
+RULES = [
+    # --- monotonic leg status -------------------------------------------------------------------
+    Rule(
+        "older SequenceNumber ignored",
+        view(LEGS, hold=HELD),
+        status(CUSTOMER, LegStatus.COMPLETED, seq=4),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "duplicate SequenceNumber ignored",
+        view(LEGS),
+        status(AGENT, LegStatus.COMPLETED, seq=5),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "lower-rank status ignored even with a newer SequenceNumber",
+        view(LEGS),
+        status(AGENT, LegStatus.RINGING),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "terminal status is final",
+        view(LEGS, agent=LegStatus.COMPLETED),
+        status(AGENT, LegStatus.IN_PROGRESS),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "older Timestamp ignored",
+        view(LEGS, hold=HELD),
+        status(CUSTOMER, LegStatus.COMPLETED, t=-1),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "without a SequenceNumber only a higher rank applies",
+        view(LEGS),
+        status(AGENT, LegStatus.COMPLETED, None),
+        check=leg_is(AGENT, status=LegStatus.COMPLETED, sequence_number=5),
+    ),
+    Rule(
+        "unknown leg ignored",
+        view(LEGS),
+        status("CA" + "9" * 32, LegStatus.COMPLETED),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    # --- the interrupted <Dial>'s action (pitfalls 7, 8) ----------------------------------------
+    Rule(
+        "legs holding: customer's DialCallStatus=completed is not a hang-up; it is sent to the queue",
+        view(LEGS, hold=H),
+        dial_action(CUSTOMER),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply("/twiml/legs/enqueue/h1"),
+    ),
+    Rule(
+        "legs held: a late duplicate action changes nothing",
+        view(LEGS, hold=HELD),
+        dial_action(CUSTOMER),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply("/twiml/legs/enqueue/h1"),
+    ),
+    Rule(
+        "legs holding, agent is the dial parent: agent's action goes to hold music",
+        view(LEGS, hold=H, customer_is_child=True),
+        dial_action(AGENT),
+        unchanged=True,
+        effects=(ActionReply,),
+        check=reply("/twiml/legs/hold-music/h1"),
+    ),
+    Rule(
+        "legs compensating: the agent's action goes to the hold queue",
+        view(LEGS, hold=RES, end_reason=HoldEndReason.FAILED_COMPENSATED, customer_is_child=True),
+        dial_action(AGENT),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply("/twiml/legs/dequeue/h1"),
+    ),
+    Rule(
+        "no hold: a completed dial is the end of the conversation",
+        view(LEGS),
+        dial_action(CUSTOMER),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply(None),
+    ),
+    Rule(
+        "no hold: an unanswered agent leaves the customer to the agent-left fallback",
+        view(LEGS, agent=None),
+        dial_action(CUSTOMER, "no-answer"),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply("/twiml/customer/agent-left/call-1"),
+    ),
+    Rule(
+        "conference held: the customer's conference ended under it: told the agent left",
+        view(CONF, hold=HELD, agent=LegStatus.COMPLETED),
+        dial_action(CUSTOMER, "answered"),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (),
+        (DisarmHoldTimers, AgentLeft, ActionReply),
+        check=reply("/twiml/customer/agent-left/call-1"),
+    ),
+    Rule(
+        "conference held, conference ended by someone else",
+        view(CONF, hold=HELD),
+        dial_action(CUSTOMER, "answered"),
+        END,
+        HoldEndReason.CALL_ENDED,
+        (),
+        (DisarmHoldTimers, AgentLeft, ActionReply),
+    ),
+    Rule(
+        "legs held: customer's enqueue action (redirected) goes back to the queue",
+        view(LEGS, hold=HELD),
+        ev.EnqueueActionReceived(call_sid=CUSTOMER, queue_result="redirected", at=at(12)),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply("/twiml/legs/enqueue/h1"),
+    ),
+    Rule(
+        "no hold: the bridge from the queue ended: hang up",
+        view(LEGS, hold=END),
+        ev.EnqueueActionReceived(call_sid=CUSTOMER, queue_result="bridged", at=at(50)),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply(None),
+    ),
+    # --- conference lifecycle -------------------------------------------------------------------
+    Rule(
+        "conference start records the SID",
+        view(CONF, started=False),
+        ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(1)),
+        check=call_is(conference_sid=CONFERENCE),
+    ),
+    Rule(
+        "duplicate conference start ignored",
+        view(CONF),
+        ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(1)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "conference end changes nothing by itself",
+        view(CONF, hold=HELD),
+        ev.ConferenceEnded(conference_sid=CONFERENCE, at=at(50)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    # --- participants ---------------------------------------------------------------------------
+    Rule(
+        "mute a participant",
+        view(CONF),
+        ev.MuteRequested(call_sid=AGENT, muted=True, at=at(5)),
+        commands=(SetParticipantMuted(conference_sid=CONFERENCE, call_sid=AGENT, muted=True),),
+        unchanged=True,
+    ),
+    Rule(
+        "mute confirmed",
+        view(CONF),
+        ok(SetParticipantMuted(conference_sid=CONFERENCE, call_sid=AGENT, muted=True)),
+        check=leg_is(AGENT, muted=True),
+    ),
+    Rule(
+        "add a third party",
+        view(CONF),
+        ev.AddPartyRequested(to="+15550001111", from_="+15550002222", at=at(5)),
+        commands=(AddParticipant(conference=CONFERENCE, to="+15550001111", from_="+15550002222"),),
+        unchanged=True,
+    ),
+    Rule(
+        "remove a participant",
+        view(CONF, third_party=True),
+        ev.RemovePartyRequested(call_sid=THIRD, at=at(5)),
+        commands=(RemoveParticipant(conference_sid=CONFERENCE, call_sid=THIRD),),
+        unchanged=True,
+    ),
+    Rule(
+        "a leg joins",
+        view(CONF),
+        ev.LegJoined(call_sid=THIRD, role=LegRole.THIRD_PARTY, status=LegStatus.RINGING, at=at(5)),
+        check=leg_is(THIRD, role=LegRole.THIRD_PARTY, status=LegStatus.RINGING),
+    ),
+    Rule(
+        "a known leg joining again is ignored",
+        view(CONF),
+        ev.LegJoined(call_sid=AGENT, role=LegRole.AGENT, status=LegStatus.RINGING, at=at(5)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    # --- timers ---------------------------------------------------------------------------------
+    Rule(
+        "agent reminder (conference): announced to the agent",
+        view(CONF, hold=HELD),
+        ev.AgentReminderDue(hold_id=HOLD_ID, at=at(70)),
+        commands=(
+            Announce(
+                conference_sid=CONFERENCE, call_sid=AGENT, twiml_path="/twiml/announce/h1/agent-reminder"
+            ),
+        ),
+        unchanged=True,
+    ),
+    Rule(
+        "agent reminder (legs): the agent's music is interrupted by the notice",
+        view(LEGS, hold=HELD),
+        ev.AgentReminderDue(hold_id=HOLD_ID, at=at(70)),
+        commands=(RedirectLeg(call_sid=AGENT, twiml_path="/twiml/legs/agent-notice/h1/agent-reminder"),),
+        unchanged=True,
+    ),
+    Rule(
+        "a reminder for an older hold is ignored",
+        view(LEGS, hold=HELD),
+        ev.AgentReminderDue(hold_id="h0", at=at(70)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "max hold (auto-resume)",
+        view(LEGS, hold=HELD),
+        ev.MaxHoldReached(hold_id=HOLD_ID, at=at(600)),
+        RES,
+        HoldEndReason.MAX_HOLD_AUTO_RESUMED,
+        (AGENT_TO_DEQUEUE,),
+        (DisarmHoldTimers,),
+    ),
+    Rule(
+        "max hold (announce)",
+        view(CONF, hold=HELD),
+        ev.MaxHoldReached(hold_id=HOLD_ID, at=at(600)),
+        commands=(
+            Announce(conference_sid=CONFERENCE, call_sid=AGENT, twiml_path="/twiml/announce/h1/max-hold"),
+        ),
+        policy=ANNOUNCE_POLICY,
+        unchanged=True,
+    ),
+    Rule(
+        "max hold while resuming is ignored",
+        view(LEGS, hold=RES),
+        ev.MaxHoldReached(hold_id=HOLD_ID, at=at(600)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.name for rule in RULES])
+def test_rule(rule: Rule) -> None:
+    assert_rule(rule)

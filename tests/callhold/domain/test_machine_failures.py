@@ -1,0 +1,237 @@
+"""State machine rules: compensation of failed commands, and hang-ups during a hold."""
+
+from __future__ import annotations
+
+import pytest
+from domain_builders import (
+    AGENT,
+    AGENT_ID,
+    CALL_ID,
+    CONFERENCE,
+    CUSTOMER,
+    HOLD_ID,
+    NEW_AGENT,
+    THIRD,
+    at,
+    view,
+)
+from machine_rules import (
+    AGENT_TO_DEQUEUE,
+    AGENT_TO_MUSIC,
+    AGENT_TOLD_CUSTOMER_LEFT,
+    CONF,
+    CONF_HOLD,
+    CONF_UNHOLD,
+    CUSTOMER_TO_QUEUE,
+    CUSTOMER_TOLD_AGENT_LEFT,
+    END,
+    GONE,
+    HANGUP_POLICY,
+    HELD,
+    LEGS,
+    PARTICIPANT_GONE,
+    RES,
+    H,
+    Rule,
+    assert_rule,
+    call_is,
+    failed,
+    leg_is,
+    status,
+)
+
+from callhold.domain import events as ev
+from callhold.domain.commands import Announce, RedirectLeg
+from callhold.domain.effects import AgentLeft, ArmHoldTimers, Compensating, DisarmHoldTimers, Ignored
+from callhold.domain.model import CallState, HoldEndReason, Leg, LegRole, LegStatus
+
+RULES = [
+    # --- compensation ---------------------------------------------------------------------------
+    Rule(
+        "conference hold refused: nothing moved, hold ends failed",
+        view(CONF, hold=H),
+        failed(CONF_HOLD),
+        END,
+        HoldEndReason.FAILED_COMPENSATED,
+        effects=(Compensating,),
+    ),
+    Rule(
+        "legs: first redirect refused: nothing to undo",
+        view(LEGS, hold=H),
+        failed(AGENT_TO_MUSIC),
+        END,
+        HoldEndReason.FAILED_COMPENSATED,
+        effects=(Compensating,),
+    ),
+    Rule(
+        "legs: agent on music but customer redirect refused: agent dials the hold queue",
+        view(LEGS, hold=H),
+        failed(CUSTOMER_TO_QUEUE),
+        RES,
+        HoldEndReason.FAILED_COMPENSATED,
+        (AGENT_TO_DEQUEUE,),
+        (Compensating,),
+    ),
+    Rule(
+        "legs: customer enqueued but agent redirect refused: agent dequeues the customer",
+        view(LEGS, hold=H, customer_is_child=True),
+        failed(AGENT_TO_MUSIC),
+        RES,
+        HoldEndReason.FAILED_COMPENSATED,
+        (AGENT_TO_DEQUEUE,),
+        (Compensating,),
+    ),
+    Rule(
+        "compensation completes when the legs are bridged again",
+        view(LEGS, hold=RES, end_reason=HoldEndReason.FAILED_COMPENSATED),
+        ev.LegsBridged(hold_id=HOLD_ID, at=at(13)),
+        END,
+        HoldEndReason.FAILED_COMPENSATED,
+    ),
+    Rule(
+        "a refused resume leaves the hold held (music on both sides), retryable",
+        view(LEGS, hold=RES, end_reason=HoldEndReason.RESUMED),
+        failed(AGENT_TO_DEQUEUE),
+        HELD,
+        effects=(ArmHoldTimers,),
+        check=lambda d: d.new_state.hold and d.new_state.hold.end_reason is None,
+    ),
+    Rule(
+        "a refused conference resume leaves the hold held",
+        view(CONF, hold=RES),
+        failed(CONF_UNHOLD),
+        HELD,
+        effects=(ArmHoldTimers,),
+    ),
+    Rule(
+        "customer gone while being redirected = customer hung up",
+        view(LEGS, hold=H),
+        failed(CUSTOMER_TO_QUEUE, GONE),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        (AGENT_TOLD_CUSTOMER_LEFT,),
+        (DisarmHoldTimers,),
+    ),
+    Rule(
+        "agent gone while being redirected = agent hung up",
+        view(LEGS, hold=H),
+        failed(AGENT_TO_MUSIC, GONE),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (CUSTOMER_TOLD_AGENT_LEFT,),
+        (DisarmHoldTimers, AgentLeft),
+    ),
+    Rule(
+        "conference participant gone on hold = customer hung up",
+        view(CONF, hold=H),
+        failed(CONF_HOLD, PARTICIPANT_GONE),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        effects=(DisarmHoldTimers,),
+    ),
+    Rule(
+        "agent gone during resume = agent hung up",
+        view(LEGS, hold=RES),
+        failed(AGENT_TO_DEQUEUE, GONE),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (CUSTOMER_TOLD_AGENT_LEFT,),
+        (DisarmHoldTimers, AgentLeft),
+    ),
+    Rule(
+        "a failed notice while held changes nothing",
+        view(CONF, hold=HELD),
+        failed(Announce(conference_sid=CONFERENCE, call_sid=AGENT, twiml_path="/x")),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "a failed command of an older plan is ignored",
+        view(LEGS, hold=H),
+        failed(RedirectLeg(call_sid=AGENT, twiml_path="/twiml/legs/hold-music/old")),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    # --- hang-ups -------------------------------------------------------------------------------
+    Rule(
+        "legs: customer hangs up while held: hold closed, agent taken off the music",
+        view(LEGS, hold=HELD),
+        status(CUSTOMER, LegStatus.COMPLETED),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        (AGENT_TOLD_CUSTOMER_LEFT,),
+        (DisarmHoldTimers,),
+        check=call_is(status=CallState.ENDED, ended_at=at(40)),
+    ),
+    Rule(
+        "conference: customer hangs up while held: hold closed, nothing to un-play",
+        view(CONF, hold=HELD),
+        status(CUSTOMER, LegStatus.COMPLETED),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        (),
+        (DisarmHoldTimers,),
+        check=call_is(status=CallState.ENDED),
+    ),
+    Rule(
+        "legs: customer hangs up while resuming",
+        view(LEGS, hold=RES),
+        status(CUSTOMER, LegStatus.COMPLETED),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        (AGENT_TOLD_CUSTOMER_LEFT,),
+        (DisarmHoldTimers,),
+    ),
+    Rule(
+        "customer hangs up with no hold: the call ends, no command",
+        view(LEGS),
+        status(CUSTOMER, LegStatus.COMPLETED),
+        check=call_is(status=CallState.ENDED),
+    ),
+    Rule(
+        "legs: agent hangs up while customer held (requeue): customer told, call back to waiting",
+        view(LEGS, hold=HELD),
+        status(AGENT, LegStatus.COMPLETED),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (CUSTOMER_TOLD_AGENT_LEFT,),
+        (DisarmHoldTimers, AgentLeft),
+        check=call_is(agent_id=None),
+    ),
+    Rule(
+        "conference: agent hangs up while customer held (hangup policy): customer told, agent kept on record",
+        view(CONF, hold=HELD),
+        status(AGENT, LegStatus.COMPLETED),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (CUSTOMER_TOLD_AGENT_LEFT,),
+        (DisarmHoldTimers, AgentLeft),
+        HANGUP_POLICY,
+        check=call_is(agent_id=AGENT_ID, status=CallState.ACTIVE),
+    ),
+    Rule(
+        "agent hangs up with no hold: nothing to do here (the dial action answers)",
+        view(LEGS),
+        status(AGENT, LegStatus.COMPLETED),
+        check=leg_is(AGENT, status=LegStatus.COMPLETED, sequence_number=9),
+    ),
+    Rule(
+        "a former agent's leg ending does not end the hold",
+        view(LEGS, hold=HELD).with_leg(
+            Leg(call_sid=NEW_AGENT, call_id=CALL_ID, role=LegRole.AGENT, status=LegStatus.IN_PROGRESS)
+        ),
+        status(AGENT, LegStatus.COMPLETED),
+        check=leg_is(AGENT, status=LegStatus.COMPLETED),
+    ),
+    Rule(
+        "a third party hanging up does not end the hold",
+        view(CONF, hold=HELD, third_party=True),
+        status(THIRD, LegStatus.COMPLETED),
+        check=leg_is(THIRD, status=LegStatus.COMPLETED),
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.name for rule in RULES])
+def test_rule(rule: Rule) -> None:
+    assert_rule(rule)

@@ -1,0 +1,49 @@
+"""How ``<Dial>``/``<Enqueue>`` actions are answered (``replies.action_reply``), outcome by outcome."""
+
+from __future__ import annotations
+
+import pytest
+from domain_builders import AGENT, CUSTOMER, THIRD, view
+
+from callhold.domain.model import CallState, CallView, HoldEndReason, HoldState, Strategy
+from callhold.domain.replies import action_reply
+
+LEGS, CONF = Strategy.LEGS, Strategy.CONFERENCE
+ENDED = HoldState.ENDED
+AGENT_LEFT = "/twiml/customer/agent-left/call-1"
+
+
+@pytest.mark.parametrize(
+    ("state", "call_sid", "outcome", "path"),
+    [
+        (view(LEGS, hold=HoldState.HOLDING), CUSTOMER, "completed", "/twiml/legs/enqueue/h1"),
+        (view(LEGS, hold=HoldState.HELD), AGENT, "completed", "/twiml/legs/hold-music/h1"),
+        (view(LEGS, hold=HoldState.RESUMING), AGENT, "completed", "/twiml/legs/dequeue/h1"),
+        (view(LEGS, hold=HoldState.RESUMING), CUSTOMER, "redirected-from-bridged", "/twiml/legs/enqueue/h1"),
+        (view(LEGS), CUSTOMER, "completed", None),
+        (view(LEGS), CUSTOMER, "bridged", None),
+        (view(LEGS), CUSTOMER, "busy", AGENT_LEFT),
+        (view(LEGS), CUSTOMER, "failed", AGENT_LEFT),
+        (view(LEGS), CUSTOMER, "queue-full", AGENT_LEFT),
+        (view(LEGS), CUSTOMER, "error", AGENT_LEFT),
+        (view(LEGS), AGENT, "no-answer", None),
+        (view(LEGS, call_status=CallState.ENDED), CUSTOMER, "busy", None),
+        (
+            view(CONF, hold=ENDED, end_reason=HoldEndReason.AGENT_HUNG_UP),
+            CUSTOMER,
+            "answered",
+            AGENT_LEFT,
+        ),
+        (
+            view(CONF, hold=ENDED, end_reason=HoldEndReason.CALL_ENDED),
+            CUSTOMER,
+            "answered",
+            AGENT_LEFT,
+        ),
+        (view(CONF, hold=ENDED, end_reason=HoldEndReason.RESUMED), CUSTOMER, "answered", None),
+        (view(CONF, hold=HoldState.HELD, third_party=True), THIRD, "answered", None),
+        (view(LEGS, hold=HoldState.HELD), "CA" + "9" * 32, "completed", None),
+    ],
+)
+def test_action_reply(state: CallView, call_sid: str, outcome: str, path: str | None) -> None:
+    assert action_reply(state, state.leg(call_sid), outcome) == path
