@@ -1,25 +1,390 @@
-"""Conferences: ``<Dial><Conference>`` and the Conference/Participant resources (voicesim part 2)."""
+"""Conferences: ``<Dial><Conference>``, the Conference resource, and each conference's life.
+
+A conference is made by its first participant (a ``<Dial><Conference>`` or ``POST
+/Participants`` with a FriendlyName) and is ``init`` until at least two participants are
+connected and one of them has ``startConferenceOnEnter``; then ``in-progress``. It ends
+(``completed``) when the last participant leaves, when one with ``endConferenceOnExit`` leaves, or
+through the API (reference §2.2). Each remaining participant's ``<Dial>`` then ends and its call
+continues: the action with ``DialCallStatus=answered`` (no DialCallSid/DialCallDuration), else the
+next verb, else hang-up. What participants hear lives in :mod:`voicesim.conference_audio`; the
+Participants resource in :mod:`voicesim.conference_participants`.
+
+Choices where the sources are silent:
+
+* Q4 -- a kicked participant's ``<Dial>`` ends like a conference end; an API-created participant
+  hangs up. ReasonParticipantLeft for a kick is ``participant_updated_via_api``.
+* A participant whose call hangs up or is redirected while in the conference leaves
+  (``participant_hung_up`` / ``participant_updated_via_api``); like any interrupted ``<Dial>``
+  (Q2a, Q2b) its action is requested with ``DialCallStatus=answered`` and the reply discarded.
+* A waitUrl that cannot be fetched (11xxx) means the participant is not added (reference §8.10):
+  it leaves with ``participant_add_failed`` and its ``<Dial>`` ends with ``DialCallStatus=failed``.
+  Bad waitUrl TwiML (13238, 12100, ...) is recorded and plays silence.
+* The first participant fixes statusCallback, its method and events (default ``start end``, as
+  for the API), and maxParticipants. A conference ends when no participant is left, counting
+  dial-outs still ringing; ringing dial-outs are cancelled when it ends.
+* ``timeLimit`` and ``hangupOnStar`` are not applied to conferences; beeps are not in the timeline.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from voicesim.calls import Call, HungUp, Redirected, Source
+from voicesim.conference_announcements import announce
+from voicesim.conference_audio import WAIT, Channel, refresh, start_channel, stop_channels
+from voicesim.conference_events import send_event
+from voicesim.conference_model import Conference, ConferenceError, Participant, check_method, check_url
+from voicesim.media import Audio
+from voicesim.process import Signal, Wait
+from voicesim.webhooks import WebhookRequest
 
 if TYPE_CHECKING:
-    from voicesim.calls import Source
     from voicesim.emulator import Emulator
     from voicesim.twiml.interpreter import Session
-    from voicesim.twiml.verbs import Conference, Dial
+    from voicesim.twiml.verbs import Conference as ConferenceNoun
+    from voicesim.twiml.verbs import Dial
+
+__all__ = ["Conferences"]
+
+ADD_FAILED = "participant_add_failed"
+#: Webhook failures (not TwiML errors) that stop a participant from being added (reference §8.10).
+_FETCH_FAILURES = frozenset({11100, 11200, 11205, 11206, 11210, 11215})
+_END_TEXT = {
+    "conference-ended-via-api": "Conference ended via API",
+    "participant-with-end-conference-on-exit-left": "Participant with endConferenceOnExit left",
+    "participant-with-end-conference-on-exit-kicked": "Participant with endConferenceOnExit was kicked",
+    "last-participant-left": "Last participant left the conference",
+    "last-participant-kicked": "Last participant was kicked from the conference",
+}
 
 
 class Conferences:
-    """Every conference of the emulator (not yet implemented: issue 3)."""
+    """Every conference of the emulator; ``participants`` is the Participants resource."""
 
     def __init__(self, emu: Emulator) -> None:
+        from voicesim.conference_participants import Participants
+
         self._emu = emu
+        self.by_sid: dict[str, Conference] = {}
+        self._active: dict[str, Conference] = {}
+        self.participants = Participants(self, emu)
 
-    async def dial(self, session: Session, verb: Dial, noun: Conference) -> Source | None:
-        """``<Dial><Conference>`` (issue 3)."""
-        raise NotImplementedError("conferences arrive with voicesim part 2")
+    # -- the Conference resource -------------------------------------------------------------
+    def get(self, sid: str) -> Conference:
+        """The conference ``sid``; 20404 if unknown."""
+        conference = self.by_sid.get(sid)
+        if conference is None:
+            raise ConferenceError(20404, f"The requested resource Conference {sid} was not found", 404)
+        return conference
 
-    def call_ended(self, call: object) -> None:
-        """Nothing to clean up yet."""
+    def active(self, friendly_name: str) -> Conference | None:
+        """The conference named ``friendly_name`` that has not completed, if any."""
+        return self._active.get(friendly_name)
+
+    def list(
+        self,
+        *,
+        friendly_name: str | None = None,
+        status: str | None = None,
+        date_created: date | None = None,
+        date_created_before: date | None = None,
+        date_created_after: date | None = None,
+        date_updated: date | None = None,
+        date_updated_before: date | None = None,
+        date_updated_after: date | None = None,
+    ) -> list[Conference]:
+        """Conferences matching every filter given, newest first (``_before``/``_after`` inclusive)."""
+
+        def day(when: float) -> date:
+            return datetime.fromtimestamp(when, UTC).date()
+
+        def within(when: float, on: date | None, before: date | None, after: date | None) -> bool:
+            d = day(when)
+            return (
+                (on is None or d == on) and (before is None or d <= before) and (after is None or d >= after)
+            )
+
+        return [
+            c
+            for c in reversed(self.by_sid.values())
+            if (friendly_name is None or c.friendly_name == friendly_name)
+            and (status is None or c.status == status)
+            and within(c.date_created, date_created, date_created_before, date_created_after)
+            and within(c.date_updated, date_updated, date_updated_before, date_updated_after)
+        ]
+
+    def update(
+        self,
+        sid: str,
+        *,
+        status: str | None = None,
+        announce_url: str | None = None,
+        announce_method: str | None = None,
+    ) -> Conference:
+        """End the conference (``status="completed"``) or play ``announce_url`` to everyone."""
+        conference = self.get(sid)
+        if status is not None and status != "completed":
+            raise ConferenceError(20001, f"Status must be 'completed', not {status!r}")
+        check_url("AnnounceUrl", announce_url)
+        method = check_method("AnnounceMethod", announce_method) or "POST"
+        if status == "completed":
+            if conference.is_active:
+                self.end(conference, "conference-ended-via-api", None, "conference_ended_via_api")
+            return conference
+        if announce_url is not None:
+            if not conference.is_active:
+                raise ConferenceError(16001, f"Conference {sid} is not active")
+            announce(self._emu, conference, None, announce_url, method)
+        return conference
+
+    # -- life of a conference ----------------------------------------------------------------
+    def open(self, friendly_name: str) -> Conference:
+        """The active conference named ``friendly_name``, made (``init``) if there is none."""
+        conference = self._active.get(friendly_name)
+        if conference is None:
+            now = self._emu.clock.now()
+            conference = Conference(
+                sid=self._emu.sids.new("CF"),
+                account_sid=self._emu.account_sid,
+                friendly_name=friendly_name,
+                date_created=now,
+                date_updated=now,
+            )
+            self.by_sid[conference.sid] = conference
+            self._active[friendly_name] = conference
+            self._emu.log("conference.created", conference_sid=conference.sid, friendly_name=friendly_name)
+        return conference
+
+    def admit(
+        self,
+        conference: Conference,
+        call: Call,
+        *,
+        status_callback: str | None,
+        status_callback_method: str,
+        status_callback_events: frozenset[str],
+        max_participants: int,
+        **fields: Any,
+    ) -> Participant:
+        """Add a participant record for ``call``; the first one fixes the conference's settings."""
+        now = self._emu.clock.now()
+        if not conference.configured:
+            conference.configured = True
+            conference.status_callback = status_callback
+            conference.status_callback_method = status_callback_method
+            conference.status_callback_events = status_callback_events
+            conference.max_participants = max_participants
+        participant = Participant(
+            call_sid=call.sid,
+            conference=conference,
+            left=Signal(self._emu.clock),
+            date_created=now,
+            date_updated=now,
+            **fields,
+        )
+        conference.participants[call.sid] = participant
+        if participant.label is not None:
+            conference.labels[participant.label] = call.sid
+        return participant
+
+    def connect(self, participant: Participant) -> None:
+        """The participant's call is now in the conference; start the conference if it can."""
+        emu, conference = self._emu, participant.conference
+        now = emu.clock.now()
+        participant.status = "connected"
+        participant.date_updated = conference.date_updated = now
+        emu.log("conference.joined", conference_sid=conference.sid, call_sid=participant.call_sid)
+        send_event(emu, conference, "participant-join", participant)
+        if conference.status == "init":
+            connected = conference.connected()
+            if len(connected) >= 2 and any(p.start_conference_on_enter for p in connected):
+                self._start(conference)
+                return
+            participant.wait = self._wait_channel(participant)
+        refresh(emu, conference, participant)
+
+    def _wait_channel(self, participant: Participant) -> Channel:
+        emu, conference = self._emu, participant.conference
+        call = emu.calls.by_sid[participant.call_sid]
+
+        def done(error: int | None) -> None:
+            if error in _FETCH_FAILURES and participant.status == "connected":
+                self.leave(participant, ADD_FAILED)
+
+        return start_channel(
+            emu,
+            call,
+            url=participant.wait_url,
+            method=participant.wait_method,
+            context="conference_wait",
+            label=WAIT,
+            on_change=lambda: refresh(emu, conference, participant),
+            purpose="conference-wait",
+            on_done=done,
+        )
+
+    def _start(self, conference: Conference) -> None:
+        emu = self._emu
+        conference.status = "in-progress"
+        conference.date_updated = emu.clock.now()
+        emu.log("conference.started", conference_sid=conference.sid)
+        send_event(emu, conference, "conference-start")
+        for participant in conference.connected():
+            if participant.wait is not None:
+                participant.wait.stop()
+                participant.wait = None
+            refresh(emu, conference, participant)
+
+    def restart_wait(self, participant: Participant) -> None:
+        """The participant's waitUrl changed: play the new one if the conference has not started."""
+        if participant.conference.status != "init" or participant.status != "connected":
+            return
+        if participant.wait is not None:
+            participant.wait.stop()
+        participant.wait = self._wait_channel(participant)
+        refresh(self._emu, participant.conference, participant)
+
+    def leave(self, participant: Participant, reason: str, *, kicked: bool = False) -> bool:
+        """The participant leaves (``reason`` is ReasonParticipantLeft); then the end rules apply."""
+        if not participant.is_active:
+            return False
+        conference = participant.conference
+        was_connected = participant.status == "connected"
+        self._remove(participant, reason)
+        if not conference.is_active:
+            return True
+        how = "kicked" if kicked else "left"
+        if was_connected and participant.end_conference_on_exit:
+            self.end(
+                conference,
+                f"participant-with-end-conference-on-exit-{how}",
+                participant,
+                "moderator_ended_conference",
+            )
+        elif not conference.participants:
+            self.end(conference, f"last-participant-{how}", participant, reason)
+        return True
+
+    def _remove(self, participant: Participant, reason: str) -> None:
+        emu, conference = self._emu, participant.conference
+        now = emu.clock.now()
+        conference.participants.pop(participant.call_sid, None)
+        if participant.label is not None and conference.labels.get(participant.label) == participant.call_sid:
+            del conference.labels[participant.label]
+        participant.status = (
+            "failed" if reason == ADD_FAILED and participant.status != "connected" else "complete"
+        )
+        participant.reason_left = reason
+        participant.date_updated = conference.date_updated = now
+        stop_channels(participant)
+        emu.media.mix(conference.sid).update(now, participant.call_sid, speaks=False, listens=False)
+        call = emu.calls.get(participant.call_sid)
+        if call is not None and not call.is_terminal and call.answered_at is not None:
+            emu.media.timeline(call.sid).hear(now, Audio("silence"))
+        call_status = call.status if call is not None else "completed"
+        emu.log(
+            "conference.left", conference_sid=conference.sid, call_sid=participant.call_sid, reason=reason
+        )
+        send_event(
+            emu,
+            conference,
+            "participant-leave",
+            participant,
+            [("ParticipantCallStatus", call_status), ("ReasonParticipantLeft", reason)],
+        )
+        participant.left.fire(reason)
+
+    def end(
+        self, conference: Conference, reason: str, ending: Participant | None, participant_reason: str
+    ) -> None:
+        """End the conference: every participant still in it leaves; ringing dial-outs are cancelled."""
+        emu = self._emu
+        conference.status = "completed"
+        conference.reason_conference_ended = reason
+        conference.call_sid_ending_conference = ending.call_sid if ending is not None else None
+        conference.date_updated = emu.clock.now()
+        if self._active.get(conference.friendly_name) is conference:
+            del self._active[conference.friendly_name]
+        if conference.announcement is not None:
+            conference.announcement.stop()
+            conference.announcement = None
+        for participant in list(conference.participants.values()):
+            if participant.status == "connected":
+                self._remove(participant, participant_reason)
+                continue
+            call = emu.calls.get(participant.call_sid)
+            if call is not None:
+                emu.calls.complete(call, "canceled", by="conference")
+            self._remove(participant, ADD_FAILED)
+        extra = [("ReasonConferenceEnded", reason), ("Reason", _END_TEXT.get(reason, reason))]
+        if ending is not None:
+            extra.append(("CallSidEndingConference", ending.call_sid))
+            if ending.label is not None:
+                extra.append(("ParticipantLabelEndingConference", ending.label))
+        emu.log("conference.ended", conference_sid=conference.sid, reason=reason)
+        send_event(emu, conference, "conference-end", extra=extra)
+
+    # -- <Dial><Conference> ------------------------------------------------------------------
+    async def dial(self, session: Session, verb: Dial, noun: ConferenceNoun) -> Source | None:
+        """``<Dial><Conference>``: join, wait until the conference (or this participant) is done."""
+        emu, call = session.emu, session.call
+        conference = self._active.get(noun.name)
+        label = noun.participant_label
+        if conference is not None and label is not None and label in conference.labels:
+            emu.alert(16025, f"Participant label {label!r} is already in use", call_sid=call.sid)
+            return None  # the call goes on to the next verb (reference §1.6)
+        if conference is not None and len(conference.participants) >= conference.max_participants:
+            emu.alert(16020, f"Conference {noun.name!r} is full", call_sid=call.sid)
+            return _action(session, verb, "failed")
+        coached = conference.participants.get(noun.coach) if conference and noun.coach else None
+        if noun.coach is not None and (
+            coached is None
+            or coached.status != "connected"
+            or conference is None
+            or conference.status != "in-progress"
+        ):
+            emu.alert(13240, f"coach: {noun.coach} is not in the in-progress conference", call_sid=call.sid)
+            return _action(session, verb, "failed")
+        if coached is not None and coached.hold:
+            emu.alert(16027, f"coach: {noun.coach} is on hold", call_sid=call.sid)
+            return _action(session, verb, "failed")
+        conference = self.open(noun.name)
+        participant = self.admit(
+            conference,
+            call,
+            status_callback=session.resolve(noun.status_callback) if noun.status_callback else None,
+            status_callback_method=noun.status_callback_method,
+            status_callback_events=frozenset(noun.status_callback_event or ("start", "end")),
+            max_participants=noun.max_participants,
+            label=label,
+            muted=noun.muted,
+            beep=noun.beep,
+            start_conference_on_enter=noun.start_conference_on_enter,
+            end_conference_on_exit=noun.end_conference_on_exit,
+            wait_url=session.resolve(noun.wait_url) if noun.wait_url else noun.wait_url,
+            wait_method=noun.wait_method,
+            coaching=noun.coach is not None,
+            call_sid_to_coach=noun.coach,
+        )
+        self.connect(participant)
+        try:
+            reason = await Wait(participant.left)
+        except (HungUp, Redirected) as interrupt:
+            hung_up = isinstance(interrupt, HungUp)
+            self.leave(participant, "participant_hung_up" if hung_up else "participant_updated_via_api")
+            if verb.action:  # requested, reply discarded (Q2a, Q2b)
+                params = session.params((("DialCallStatus", "answered"),))
+                url = session.resolve(verb.action)
+                await emu.fetch(WebhookRequest(url, verb.method, params, "action-discarded", call.sid))
+            raise
+        if not call.is_terminal:
+            session.hear("silence")
+        return _action(session, verb, "failed" if reason == ADD_FAILED else "answered")
+
+
+def _action(session: Session, verb: Dial, status: str) -> Source | None:
+    """Where the call goes after its ``<Dial><Conference>``: the action, else the next verb."""
+    if not verb.action:
+        return None
+    return Source(url=session.resolve(verb.action), method=verb.method, params=(("DialCallStatus", status),))

@@ -27,7 +27,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 SPEC_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
@@ -139,7 +139,7 @@ def _currency(value: object) -> bool:
     return isinstance(value, str) and bool(re.fullmatch(r"[A-Z]{3}", value))
 
 
-FORMATS = {
+FORMATS: dict[str, Callable[[Any], bool]] = {
     "date-time-rfc-2822": _rfc2822,
     "phone-number": _phone,
     "uri": _absolute_uri,
@@ -319,6 +319,11 @@ def _check_links(template: str, body: dict[str, Any]) -> None:
                 raise ContractError(f"subresource_uris[{key}] = {value} is not under {uri}")
 
 
+def _raw_headers(headers: Mapping[str, str | bytes]) -> list[tuple[bytes, bytes]]:
+    """Headers as bytes (a test may send a value that is not ASCII)."""
+    return [(k.encode(), v if isinstance(v, bytes) else v.encode("latin-1")) for k, v in headers.items()]
+
+
 def basic_auth(user: str, password: str) -> str:
     """An HTTP Basic ``Authorization`` value."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -329,7 +334,7 @@ async def asgi_api(emu: Any, contract: Contract | None = None) -> AsyncIterator[
     """An :class:`Api` on ``server.build_app(emu)`` in process (httpx's ASGI transport, no sockets)."""
     from voicesim.server import build_app
 
-    transport = httpx.ASGITransport(app=build_app(emu))
+    transport = httpx.ASGITransport(app=build_app(emu))  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://voicesim.test") as http:
         yield Api(http, emu.account_sid, emu.auth_token, contract)
 
@@ -360,7 +365,7 @@ class Api:
         *,
         data: Any = None,
         params: Any = None,
-        headers: dict[str, str | bytes] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
         content: Any = None,
         auth: tuple[str, str] | None = None,
         check: bool = True,
@@ -374,7 +379,7 @@ class Api:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         sent.update(headers or {})
         response = await self.http.request(
-            method, self.url(path), params=params, headers=sent, content=content
+            method, self.url(path), params=params, headers=_raw_headers(sent), content=content
         )
         target = response.request.url
         if check and target.path.startswith(f"{API}/"):
