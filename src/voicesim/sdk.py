@@ -15,7 +15,7 @@ import base64
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from twilio.http import AsyncHttpClient, HttpClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -63,7 +63,9 @@ def _to_request(
     if auth is not None:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         lower["authorization"] = f"Basic {token}"
-    return Request(method.upper(), parts.path, Params(_pairs(params)), Params(_pairs(data)), lower)
+    # A followed page (``next_page_uri``) carries its query in the URL itself, not in ``params``.
+    query = Params([*parse_qsl(parts.query, keep_blank_values=True), *_pairs(params)])
+    return Request(method.upper(), parts.path, query, Params(_pairs(data)), lower)
 
 
 class InProcessHttpClient(HttpClient):  # type: ignore[misc]
@@ -143,9 +145,28 @@ class AsyncForwardingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.base_url = base_url
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        """Send the request to voicesim instead of api.twilio.com."""
-        return await super().request(method, _rewrite(self.base_url, url), *args, **kwargs)
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send the request to voicesim instead of api.twilio.com.
+
+        Basic auth goes in a header: aiohttp deprecates its ``auth=`` (a DeprecationWarning that
+        ``filterwarnings = error`` turns into a failure, attributed to aiohttp_retry, not twilio).
+        """
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        return await super().request(
+            method, _rewrite(self.base_url, url), params, data, headers, None, timeout, allow_redirects
+        )
 
 
 def client(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -74,6 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     emu = Emulator(
         RealtimeClock(args.speed), account_sid=args.account_sid, auth_token=args.auth_token, seed=args.seed
     )
-    print(f"voicesim on http://{args.host}:{args.port}  account {args.account_sid}  speed {args.speed:g}x")
-    uvicorn.run(build_app(emu), host=args.host, port=args.port, log_level="warning", lifespan="on")
+    # Bind first, so that the line printed names the real port (``--port 0`` picks a free one) and a
+    # client that reads it can connect at once (the socket is listening before uvicorn starts).
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.create_server((args.host, args.port), family=family)
+    port = sock.getsockname()[1]
+    print(
+        f"voicesim on http://{args.host}:{port}  account {args.account_sid}  speed {args.speed:g}x",
+        flush=True,
+    )
+    config = uvicorn.Config(build_app(emu), log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
     return 0

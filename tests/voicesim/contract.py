@@ -1,6 +1,6 @@
 """Contract checks: voicesim's REST responses against Twilio's own OpenAPI description.
 
-:func:`check` validates one response (method, path, status, JSON body) against
+:meth:`Contract.check` validates one response (method, path, status, JSON body) against
 ``../shared/twilio-oai/twilio_api_v2010.json`` with openapi-core, more strictly than the spec
 asks: every property a schema declares must be present (null where the spec allows it) and no
 undeclared property may appear (``response_properties_default_policy="required"``,
@@ -342,7 +342,8 @@ async def asgi_api(emu: Any, contract: Contract | None = None) -> AsyncIterator[
 class Api:
     """HTTP to voicesim (in process or over a socket); checks every REST response's contract.
 
-    Paths not starting with ``/`` are relative to the account (``"Calls.json"``).
+    Paths not starting with ``/`` are relative to the account (``"Calls.json"``). Without the spec
+    (outside CI) responses go unchecked, so behaviour tests still run; test_contract.py skips.
     """
 
     def __init__(
@@ -382,7 +383,7 @@ class Api:
             method, self.url(path), params=params, headers=_raw_headers(sent), content=content
         )
         target = response.request.url
-        if check and target.path.startswith(f"{API}/"):
+        if check and target.path.startswith(f"{API}/") and (SPEC_FILE.is_file() or os.environ.get("CI")):
             self.contract.check(
                 method,
                 target.path,

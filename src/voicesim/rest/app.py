@@ -132,7 +132,7 @@ def check_auth(emu: Emulator, request: Request) -> None:
         raise AuthenticationError()
     try:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError also covers non-ASCII text and bad UTF-8
         raise AuthenticationError() from None
     if user != emu.account_sid or password != emu.auth_token:
         raise AuthenticationError()

@@ -6,6 +6,7 @@ same Basic auth as the REST API and accepts JSON or form bodies.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from voicesim.clock import StillBusy, VirtualClock
@@ -106,6 +107,9 @@ def put_phone(emu: Emulator, request: Request) -> Reply:
         )
     except (TypeError, ValueError) as exc:
         raise InvalidParameter(f"invalid phone script: {exc}") from None
+    times = [script.answer_after, script.hang_up_after or 0.0, *(at for at, _ in presses)]
+    if not all(math.isfinite(t) for t in times):  # NaN or inf would poison the scheduler's heap
+        raise InvalidParameter("invalid phone script: times must be finite numbers")
     address = request.path_params["Address"]
     emu.phones.script(address, script)
     return Reply(200, _script_json(address, script))

@@ -68,7 +68,10 @@ class Params:
         raw = self.get(key)
         if raw is None or raw == "":
             return None
-        parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(raw)
+        except ValueError:  # e.g. "http://[abc": an unterminated IPv6 host
+            raise InvalidParameter(f"{key} is not a valid URL: {raw}", code) from None
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in raw):
             raise InvalidParameter(f"{key} is not a valid URL: {raw}", code)
         return raw

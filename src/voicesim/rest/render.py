@@ -19,8 +19,8 @@ T = TypeVar("T")
 #: Twilio's default and largest page sizes (reference §7).
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
 
+#: The Call's sub-resources, as the 2010-04-01 spec defines them (Feedback is no longer one).
 CALL_SUBRESOURCES = (
-    ("feedback", "Feedback.json"),
     ("user_defined_messages", "UserDefinedMessages.json"),
     ("notifications", "Notifications.json"),
     ("recordings", "Recordings.json"),
@@ -29,7 +29,6 @@ CALL_SUBRESOURCES = (
     ("user_defined_message_subscriptions", "UserDefinedMessageSubscriptions.json"),
     ("siprec", "Siprec.json"),
     ("events", "Events.json"),
-    ("feedback_summaries", "FeedbackSummary.json"),
     ("transcriptions", "Transcriptions.json"),
 )
 
@@ -47,7 +46,8 @@ def account_uri(emu: Emulator) -> str:
 def call_json(emu: Emulator, call: Call) -> dict[str, Any]:
     """A Call resource."""
     base = f"{account_uri(emu)}/Calls/{call.sid}"
-    duration = call.duration()
+    # Empty while running and for calls never answered (busy, failed, no-answer, canceled; §5.4).
+    duration = call.duration() if call.answered_at is not None else None
     return {
         "sid": call.sid,
         "date_created": date(emu, call.date_created),
@@ -116,7 +116,7 @@ def number_json(emu: Emulator, number: IncomingPhoneNumber) -> dict[str, Any]:
         "emergency_address_status": "unregistered",
         "bundle_sid": None,
         "status": "in-use",
-        "subresource_uris": {"assigned_add_ons": f"{base}/AssignedAddOns.json"},
+        "type": "local",
     }
 
 
