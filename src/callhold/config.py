@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     strategy: Literal["conference", "legs"] = Field("conference", description="Default hold strategy")
     admin_token: SecretStr = Field(SecretStr("change-me-admin"), description="Bearer token that sees all")
     hold_music_url: str = Field(
-        "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
-        description="Default hold music (MP3/WAV); callhold loops it in TwiML",
+        "/media/hold-music.wav",
+        description="Default hold music (MP3/WAV URL; a path is served by callhold itself); looped in TwiML",
     )
     reminder_interval: int = Field(30, ge=5, description="Seconds between 'thanks for holding' reminders")
     agent_reminder_after: int = Field(60, ge=5, description="Seconds on hold before the agent is reminded")

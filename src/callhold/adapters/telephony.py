@@ -23,7 +23,10 @@ from callhold.domain.commands import (
 )
 from callhold.domain.errors import TelephonyError
 
-__all__ = ["TwilioTelephony"]
+__all__ = ["CONFERENCE_EVENTS", "TwilioTelephony"]
+
+#: The conference events callhold subscribes to.
+CONFERENCE_EVENTS = "start end join leave mute hold modify"
 
 T = TypeVar("T")
 
@@ -61,9 +64,23 @@ class TwilioTelephony:
         await self._call(participant.update_async(muted=command.muted))
 
     async def add_participant(self, command: AddParticipant) -> str:
-        """Participant create: dials ``to`` into the conference; returns its Call SID."""
+        """Participant create: dials ``to`` into the conference; returns its Call SID.
+
+        Every participant carries callhold's conference status callback: Twilio keeps the one the
+        *first* participant brings (pitfall 9), and the agent may well be first. The agent joins
+        with ``endConferenceOnExit=true`` (see :mod:`callhold.twiml`), third parties without it.
+        """
         participants = self.client.conferences(command.conference).participants
-        kwargs: dict[str, Any] = {"from_": command.from_, "to": command.to}
+        kwargs: dict[str, Any] = {
+            "from_": command.from_,
+            "to": command.to,
+            "beep": "false",
+            "end_conference_on_exit": command.label == "agent",
+            "status_callback": self.url("/webhooks/call-status"),
+            "status_callback_event": ["initiated ringing answered completed"],
+            "conference_status_callback": self.url("/webhooks/conference"),
+            "conference_status_callback_event": [CONFERENCE_EVENTS],
+        }
         if command.label:
             kwargs["label"] = command.label
         created = await self._call(participants.create_async(**kwargs))

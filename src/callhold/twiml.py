@@ -1,0 +1,213 @@
+"""The TwiML callhold serves, built with ``twilio.twiml.voice_response`` (never by hand).
+
+Every URL in it is absolute, made from the public base URL, so Twilio (and voicesim) can fetch it
+from anywhere and the signature it computes matches what callhold validates.
+
+Conference flags (documented choice): the customer and the agent both join with
+``endConferenceOnExit=true``. Whoever hangs up ends the conference; the other side's ``<Dial>``
+then ends too -- the agent (an API-created participant) hangs up, and the customer's ``<Dial>``
+requests its action, where callhold decides: a goodbye, or, if the customer was on hold, the
+agent-left message and the configured fallback. Third parties join with
+``endConferenceOnExit=false`` so they can come and go. The customer's conference starts when the
+agent joins (``startConferenceOnEnter`` on both); until then the customer hears the waiting music.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import Dial, Enqueue, VoiceResponse
+
+from callhold.adapters.telephony import CONFERENCE_EVENTS
+from callhold.domain import paths
+from callhold.domain.model import Agent, Call, Hold
+
+__all__ = ["TwimlBuilder"]
+
+LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TwimlBuilder:
+    """Builds each document callhold answers with."""
+
+    base_url: str
+    music_url: str
+    reminder_interval: int = 30
+    agent_reminder_after: int = 60
+
+    def url(self, path: str) -> str:
+        """Absolute URL for one of callhold's paths."""
+        return self.base_url.rstrip("/") + path
+
+    @property
+    def music(self) -> str:
+        """The default hold music as an absolute URL."""
+        return self.music_url if "://" in self.music_url else self.url(self.music_url)
+
+    # -- connecting a customer --------------------------------------------------------------
+    def connect(self, call: Call, agent: Agent | None, *, greet: bool = True) -> str:
+        """Connect the customer to ``agent`` by the call's strategy (waiting queue if none)."""
+        response = VoiceResponse()
+        if agent is None:
+            response.say("All of our agents are busy. Please hold for the next available agent.")
+            self._enqueue_waiting(response, call)
+            return str(response)
+        if greet:
+            response.say("Thanks for calling. Connecting you to an agent.")
+        action = self.url(f"/twiml/action/{call.id}")
+        if call.conference_name is not None:
+            dial = Dial(action=action, method="POST")
+            dial.conference(
+                call.conference_name,
+                start_conference_on_enter=True,
+                end_conference_on_exit=True,
+                wait_url=self.url("/twiml/wait-music"),
+                wait_method="GET",
+                status_callback=self.url("/webhooks/conference"),
+                status_callback_event=CONFERENCE_EVENTS,
+                status_callback_method="POST",
+                beep=False,
+                participant_label="customer",
+            )
+            response.append(dial)
+            return str(response)
+        dial = Dial(action=action, method="POST", timeout=30)
+        status = {
+            "status_callback": self.url("/webhooks/call-status"),
+            "status_callback_event": " ".join(LEG_EVENTS),
+        }
+        if agent.endpoint.startswith("client:"):
+            dial.client(agent.endpoint.removeprefix("client:"), **status)
+        else:
+            dial.number(agent.endpoint, **status)
+        response.append(dial)
+        # Fallback TwiML: reached only if Twilio skips the action (reference §3.3, Q2a).
+        response.redirect(action, method="POST")
+        return str(response)
+
+    def _enqueue_waiting(self, response: VoiceResponse, call: Call) -> None:
+        from callhold.service import WAITING_QUEUE
+
+        response.enqueue(
+            WAITING_QUEUE,
+            action=self.url(f"/twiml/enqueue-action/{call.id}"),
+            method="POST",
+            wait_url=self.url("/twiml/wait-music"),
+            wait_url_method="GET",
+        )
+
+    def wait_music(self) -> str:
+        """Music for a customer waiting for an agent (conference waitUrl, Enqueue waitUrl)."""
+        response = VoiceResponse()
+        response.play(self.music, loop=0)
+        return str(response)
+
+    # -- hold ---------------------------------------------------------------------------------
+    def customer_hold_music(self, hold: Hold, elapsed: float, since: float | None) -> str:
+        """Hold audio for the customer: music, a reminder every ``reminder_interval``, looping.
+
+        ``since`` is the hold time at the previous fetch (carried in the loop's own URL), so the
+        reminder is said at the first music boundary after each interval, with no server state.
+        """
+        response = VoiceResponse()
+        interval = self.reminder_interval
+        if since is not None and int(elapsed // interval) > int(since // interval):
+            response.say("Thank you for holding. Your agent will be with you shortly.")
+        response.play(hold.music_url or self.music)
+        response.redirect(
+            self.url(paths.conference_hold_music(hold.id)) + f"?since={elapsed:.0f}", method="GET"
+        )
+        return str(response)
+
+    def agent_hold_music(self, hold: Hold, first: bool) -> str:
+        """The agent's leg while its customer is held (legs strategy)."""
+        response = VoiceResponse()
+        if first:
+            response.say("Your customer is on hold.")
+        response.play(self.music)
+        response.redirect(self.url(paths.legs_hold_music(hold.id)) + "?again=1", method="POST")
+        return str(response)
+
+    def enqueue_customer(self, hold: Hold, call: Call) -> str:
+        """The customer's leg while held (legs): its own queue, looping hold audio."""
+        response = VoiceResponse()
+        enqueue = Enqueue(
+            hold.queue_name or f"hold-{hold.id}",
+            action=self.url(f"/twiml/enqueue-action/{call.id}"),
+            method="POST",
+            wait_url=self.url(paths.conference_hold_music(hold.id)),
+            wait_url_method="GET",
+        )
+        response.append(enqueue)
+        return str(response)
+
+    def dequeue_customer(self, hold: Hold, call: Call) -> str:
+        """The agent's leg on resume (legs): take exactly this hold's customer out of its queue."""
+        response = VoiceResponse()
+        dial = Dial(action=self.url(f"/twiml/action/{call.id}"), method="POST", timeout=30)
+        dial.queue(
+            hold.queue_name or f"hold-{hold.id}", url=self.url(paths.legs_bridged(hold.id)), method="POST"
+        )
+        response.append(dial)
+        response.redirect(self.url(f"/twiml/action/{call.id}"), method="POST")
+        return str(response)
+
+    def bridged(self) -> str:
+        """Said to the customer just before the agent is back."""
+        response = VoiceResponse()
+        response.say("Thank you for holding. Your agent is back.")
+        return str(response)
+
+    def notice(self, kind: str, hold: Hold, elapsed: float, *, back_to_music: bool) -> str:
+        """An announcement to the agent: the reminder or the max-hold notice."""
+        response = VoiceResponse()
+        minutes = max(1, round(elapsed / 60))
+        if kind == paths.MAX_HOLD:
+            response.say("The maximum hold time has been reached. Resuming the call.")
+        else:
+            response.say(
+                f"Reminder: your customer has been on hold for about {minutes} minute"
+                f"{'s' if minutes != 1 else ''}."
+            )
+        if back_to_music:
+            response.redirect(self.url(paths.legs_hold_music(hold.id)) + "?again=1", method="POST")
+        return str(response)
+
+    # -- endings ------------------------------------------------------------------------------
+    def customer_left(self) -> str:
+        """Told to the agent when the held customer hung up."""
+        response = VoiceResponse()
+        response.say("Your customer has hung up.")
+        response.hangup()
+        return str(response)
+
+    def agent_left(self, call: Call, requeue: bool) -> str:
+        """Told to the customer when the agent was disconnected."""
+        response = VoiceResponse()
+        response.say("We are sorry, your agent was disconnected.")
+        if requeue:
+            response.say("Please hold for the next available agent.")
+            self._enqueue_waiting(response, call)
+        else:
+            response.say("Please call us again later. Goodbye.")
+            response.hangup()
+        return str(response)
+
+    def redirect(self, path: str | None) -> str:
+        """Continue at one of callhold's paths, or hang up (``None``)."""
+        response = VoiceResponse()
+        if path is None:
+            response.hangup()
+        else:
+            response.redirect(self.url(path), method="POST")
+        return str(response)
+
+    def outbound_customer(self, call: Call, agent: Agent) -> str:
+        """An outbound call we placed for an agent: once the customer answers, connect them."""
+        return self.connect(call, agent, greet=False)
+
+    @staticmethod
+    def empty() -> str:
+        """``<Response/>``."""
+        return str(VoiceResponse())

@@ -1,0 +1,66 @@
+"""A callhold app wired to an embedded voicesim on a virtual clock, plus helpers to drive calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from callhold.config import Settings
+from callhold.domain.model import Agent, CallView
+from callhold.web.app import Services, create_app
+from voicesim import Call, Emulator, VirtualClock
+
+BASE = "http://callhold.test"
+NUMBER, CUSTOMER = "+15550001000", "+15551230001"
+
+
+@dataclass
+class Harness:
+    """The emulator, its clock, the callhold app and its services."""
+
+    emu: Emulator
+    clock: VirtualClock
+    app: FastAPI
+    services: Services
+
+    def add_agent(self, agent_id: str = "alice", endpoint: str = "client:alice") -> Agent:
+        agent = Agent(id=agent_id, name=agent_id.title(), endpoint=endpoint, available=True)
+        self.services.store.save_agent(agent)
+        return agent
+
+    async def call_in(self, seconds: float = 20, customer: str = CUSTOMER) -> Call:
+        call = self.emu.inbound_call(customer, NUMBER)
+        await self.clock.advance(seconds)
+        self.clock.raise_errors()
+        return call
+
+    def view(self, ref: str) -> CallView:
+        return self.services.service.view(ref)
+
+    def heard(self, call_sid: str) -> list[tuple[str, str, str]]:
+        """(kind, context, detail or voices) of each segment, for compact assertions."""
+        out = []
+        for seg in self.emu.media.segments(call_sid):
+            detail = ",".join(seg.voices) if seg.kind in ("conference", "call") else seg.detail
+            out.append((seg.kind, seg.context, detail))
+        return out
+
+    def spans(self, call_sid: str) -> list[tuple[str, str, float]]:
+        """(kind, context, seconds) of each finished segment."""
+        return [
+            (s.kind, s.context, round((s.end or self.clock.now()) - s.start, 1))
+            for s in self.emu.media.segments(call_sid)
+        ]
+
+
+def make_harness(emu: Emulator, clock: VirtualClock, tmp_path: Path, **settings: object) -> Harness:
+    config = Settings(
+        database_url=f"sqlite:///{tmp_path}/callhold.db",
+        public_base_url=BASE,
+        **settings,  # type: ignore[arg-type]
+    )
+    app = create_app(config, emulator=emu, seed=0)
+    emu.buy_number(NUMBER, voice_url=f"{BASE}/twiml/voice", status_callback=f"{BASE}/webhooks/call-status")
+    return Harness(emu, clock, app, app.state.services)
