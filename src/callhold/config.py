@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///callhold.db", description="SQLAlchemy URL (SQLite or PostgreSQL)")
     twilio_account_sid: str | None = Field(None, description="Real Twilio: the account SID")
     twilio_auth_token: SecretStr | None = Field(None, description="Real Twilio: the auth token")
+    twilio_api_base_url: str | None = Field(
+        None,
+        description="Send the SDK's requests here instead of api.twilio.com (e.g. a standalone voicesim "
+        "at http://127.0.0.1:8765); only the transport changes",
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="The URL Twilio reaches callhold at (behind a proxy: the proxy's URL); "

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from callhold.domain import events as ev
 from callhold.domain.commands import (
@@ -26,7 +27,7 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.effects import ActionReply, AgentLeft, ArmHoldTimers, DisarmHoldTimers
-from callhold.domain.errors import Forbidden, NotConnected, NotFound, TelephonyError
+from callhold.domain.errors import Conflict, Forbidden, NotConnected, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import (
     Agent,
@@ -42,12 +43,28 @@ from callhold.domain.model import (
 from callhold.domain.ports import Clock, HoldStore, Telephony
 from callhold.timers import TimerHandle, Timers
 
-__all__ = ["WAITING_QUEUE", "CallService", "HoldTimings"]
+__all__ = ["OUTBOUND_TWIML_PATH", "WAITING_QUEUE", "CallService", "HoldTimings", "PlacesCalls"]
 
 _log = logging.getLogger("callhold.service")
 
 #: The queue customers wait in when no agent is free (and, with the requeue policy, go back to).
 WAITING_QUEUE = "callhold-waiting"
+
+
+#: The TwiML an outbound call runs when answered. Its Call SID (the call id) is unknown until Calls
+#: create returns and Twilio redirects only in-progress calls, so the URL cannot carry the call id:
+#: ``/twiml/voice`` finds the adopted call by the request's ``CallSid`` and connects its agent.
+OUTBOUND_TWIML_PATH = "/twiml/outbound"
+CALL_STATUS_PATH = "/webhooks/call-status"
+
+
+@runtime_checkable
+class PlacesCalls(Protocol):
+    """A telephony adapter that can place outbound calls (``TwilioTelephony`` does)."""
+
+    async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Dial ``to``; the answered call runs ``url``; returns its Call SID."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,3 +345,24 @@ class CallService:
         call = self.store.get_call(call_id)
         if call is not None and call.agent_id is not None:
             self.store.set_agent_available(call.agent_id, True)
+
+    # -- calls going out ---------------------------------------------------------------------
+    async def place_outbound(self, agent_id: str, to: str) -> Call:
+        """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent claimed.
+
+        ``NotFound`` for an unknown agent, ``Conflict`` if the agent is not available (busy or away),
+        ``TelephonyError`` if Twilio refuses the call (the agent is released again).
+        """
+        if self.store.get_agent(agent_id) is None:
+            raise NotFound("agent", agent_id)
+        telephony = self.telephony
+        if not isinstance(telephony, PlacesCalls):
+            raise TelephonyError("the telephony adapter cannot place outbound calls")
+        if not self.store.claim_agent(agent_id):
+            raise Conflict(f"agent {agent_id} is not available")
+        try:
+            call_sid = await telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, CALL_STATUS_PATH)
+        except TelephonyError:
+            self.store.set_agent_available(agent_id, True)
+            raise
+        return self.adopt(call_sid, agent_id=agent_id)

@@ -27,6 +27,15 @@ __all__ = ["TwimlBuilder"]
 LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
+def _spoken_duration(seconds: float) -> str:
+    """``45 seconds``, ``about 1 minute``, ``about 3 minutes``."""
+    if seconds < 60:
+        whole = max(1, round(seconds))
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
 @dataclass(frozen=True, slots=True)
 class TwimlBuilder:
     """Builds each document callhold answers with."""
@@ -162,14 +171,11 @@ class TwimlBuilder:
     def notice(self, kind: str, hold: Hold, elapsed: float, *, back_to_music: bool) -> str:
         """An announcement to the agent: the reminder or the max-hold notice."""
         response = VoiceResponse()
-        minutes = max(1, round(elapsed / 60))
         if kind == paths.MAX_HOLD:
-            response.say("The maximum hold time has been reached. Resuming the call.")
+            # Only the "announce" max-hold action plays this (auto-resume just resumes): the hold goes on.
+            response.say("The maximum hold time has been reached. Please take your customer off hold.")
         else:
-            response.say(
-                f"Reminder: your customer has been on hold for about {minutes} minute"
-                f"{'s' if minutes != 1 else ''}."
-            )
+            response.say(f"Reminder: your customer has been on hold for {_spoken_duration(elapsed)}.")
         if back_to_music:
             response.redirect(self.url(paths.legs_hold_music(hold.id)) + "?again=1", method="POST")
         return str(response)

@@ -103,3 +103,26 @@ class TwilioTelephony:
         await self._call(
             participant.update_async(announce_url=self.url(command.twiml_path), announce_method="POST")
         )
+
+    async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Calls create: dial ``to`` from ``from_``; when answered the call runs the TwiML at ``url``.
+
+        ``url`` and ``status_callback`` are callhold paths (made absolute under the public base URL) or
+        absolute URLs. Every leg event is reported (initiated, ringing, answered, completed). Returns the
+        new Call SID.
+        """
+        created = await self._call(
+            self.client.calls.create_async(
+                to=to,
+                from_=from_,
+                url=self._absolute(url),
+                method="POST",
+                status_callback=self._absolute(status_callback),
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+            )
+        )
+        return str(created.sid)
+
+    def _absolute(self, url_or_path: str) -> str:
+        return self.url(url_or_path) if url_or_path.startswith("/") else url_or_path

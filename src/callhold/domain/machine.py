@@ -46,6 +46,7 @@ from callhold.domain.effects import (
 )
 from callhold.domain.errors import CallEnded, Conflict, NotHeld
 from callhold.domain.model import (
+    NO_SEQUENCE,
     AgentHangupPolicy,
     CallState,
     CallView,
@@ -97,7 +98,7 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
         case ev.ConferenceStarted():
             return _conference_started(state, event)
         case ev.ConferenceEnded():
-            return _ignored(state, "conference end: the legs' status callbacks and dial actions decide")
+            return _conference_ended(state, event)
         case ev.DialActionReceived() | ev.EnqueueActionReceived():
             return _action(state, event, policy)
         case ev.LegsBridged():
@@ -287,11 +288,29 @@ def _confirm_held(state: CallView, hold: Hold, at: datetime) -> Decision:
 
 
 def _conference_started(state: CallView, event: ev.ConferenceStarted) -> Decision:
+    # A call has one live conference at a time, always under the same friendly name. A *different*
+    # conference starting means the customer was connected again (requeued to the next agent after
+    # the first conference ended): the new SID replaces the old one, even if the old one's end event
+    # has not arrived yet.
+    # Participant flags and the conference SequenceNumber that guards them belong to one conference:
+    # in the new one every participant starts unheld and unmuted, and its SequenceNumbers start again.
     if state.call.conference_sid == event.conference_sid:
         return _ignored(state, "conference start already recorded")
-    if state.call.conference_sid is not None:
-        return _ignored(state, f"call is already in conference {state.call.conference_sid}")
-    return Decision(new_state=replace(state, call=replace(state.call, conference_sid=event.conference_sid)))
+    fresh = tuple(
+        replace(leg, on_hold=False, muted=False, participant_sequence_number=NO_SEQUENCE)
+        for leg in state.legs
+    )
+    call = replace(state.call, conference_sid=event.conference_sid)
+    return Decision(new_state=replace(state, call=call, legs=fresh))
+
+
+def _conference_ended(state: CallView, event: ev.ConferenceEnded) -> Decision:
+    # Forget the ended conference, so that nothing is held or resumed in it (ConferenceNotStarted
+    # until the next one starts). The hold itself is ended by the legs' status callbacks and the
+    # customer's dial action, not here.
+    if state.call.conference_sid != event.conference_sid:
+        return _ignored(state, f"conference {event.conference_sid} is not the call's current one")
+    return Decision(new_state=replace(state, call=replace(state.call, conference_sid=None)))
 
 
 def _action(

@@ -198,7 +198,8 @@ def _require_utc(*values: datetime | None) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class Call:
-    """One customer call as callhold sees it. ``conference_sid`` is set once the conference has started."""
+    """One customer call as callhold sees it. ``conference_sid`` is the call's *live* conference: set when
+    it starts, cleared when it ends (a requeued customer joins a new conference under the same name)."""
 
     id: str
     strategy: Strategy

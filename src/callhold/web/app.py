@@ -55,10 +55,11 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
     timers: Timers
     if settings.uses_real_twilio and emulator is None:
         assert settings.twilio_account_sid and settings.twilio_auth_token
-        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from callhold.adapters.http import RebasedAsyncHttpClient
 
         token = settings.twilio_auth_token.get_secret_value()
-        client = Client(settings.twilio_account_sid, token, http_client=AsyncTwilioHttpClient())
+        http = RebasedAsyncHttpClient(settings.twilio_api_base_url)
+        client = Client(settings.twilio_account_sid, token, http_client=http)
         clock: Any = SystemClock()
         timers = AsyncioTimers()
     else:

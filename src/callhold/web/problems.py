@@ -89,7 +89,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}.get(
-            exc.status_code, "http-error"
-        )
+        kind = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+        }.get(exc.status_code, "http-error")
         return problem(exc.status_code, kind, str(exc.detail), request.url.path)

@@ -51,10 +51,16 @@ def public_url(request: Request, public_base_url: str) -> str:
 
 
 async def verify_twilio_signature(request: Request, public_base_url: str, auth_token: str) -> FormData:
-    """Return the webhook's form if its signature is valid; 403 otherwise."""
+    """Return the webhook's parameters if its signature is valid; 403 otherwise.
+
+    POST: the form, which the signature covers after the URL. GET: Twilio sends the parameters in the
+    query string, which the signed URL already covers; they are returned as the "form" all the same.
+    """
     signature = request.headers.get("X-Twilio-Signature", "")
     form = await request.form() if request.method == "POST" else FormData()
     url = public_url(request, public_base_url)
     if not signature or not RequestValidator(auth_token).validate(url, form, signature):
         raise HTTPException(status_code=403, detail="Invalid or missing X-Twilio-Signature")
+    if request.method != "POST":
+        return FormData(request.query_params.multi_items())
     return form

@@ -84,10 +84,14 @@ async def connect(call_id: str, form: SignedForm, services: ServicesDep) -> Resp
     return _xml(services.twiml.connect(call, agent, greet=False))
 
 
-@router.api_route("/twiml/outbound/{call_id}", methods=BOTH)
-async def outbound(call_id: str, form: SignedForm, services: ServicesDep) -> Response:
-    """An outbound call we placed for an agent was answered: connect it to that agent."""
-    return await connect(call_id, form, services)
+@router.api_route("/twiml/outbound", methods=BOTH)
+async def outbound(form: SignedForm, services: ServicesDep) -> Response:
+    """An outbound call we placed for an agent was answered: connect it to that agent.
+
+    The call is found by its ``CallSid``: its SID (our call id) exists only once Twilio created it,
+    after the URL was given.
+    """
+    return await connect(_text(form, "CallSid"), form, services)
 
 
 @router.api_route("/twiml/wait-music", methods=BOTH)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from domain_builders import AGENT, CONFERENCE, CUSTOMER, HOLD_ID, THIRD, at, view
 from machine_rules import (
@@ -32,7 +34,9 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.effects import ActionReply, AgentLeft, DisarmHoldTimers, Ignored
-from callhold.domain.model import HoldEndReason, LegRole, LegStatus
+from callhold.domain.model import NO_SEQUENCE, HoldEndReason, LegRole, LegStatus
+
+NEW_CONFERENCE = "CF" + "e" * 32
 
 RULES = [
     # --- monotonic leg status -------------------------------------------------------------------
@@ -183,9 +187,33 @@ RULES = [
         unchanged=True,
     ),
     Rule(
-        "conference end changes nothing by itself",
+        "a different conference starting (customer requeued to a new agent) replaces the ended one",
+        view(CONF),
+        ev.ConferenceStarted(conference_sid=NEW_CONFERENCE, at=at(60)),
+        check=call_is(conference_sid=NEW_CONFERENCE),
+    ),
+    Rule(
+        "a new conference starts every participant afresh (flags and SequenceNumber are per conference)",
+        replace(
+            view(CONF),
+            legs=tuple(
+                replace(leg, on_hold=True, muted=True, participant_sequence_number=7)
+                for leg in view(CONF).legs
+            ),
+        ),
+        ev.ConferenceStarted(conference_sid=NEW_CONFERENCE, at=at(60)),
+        check=leg_is(CUSTOMER, on_hold=False, muted=False, participant_sequence_number=NO_SEQUENCE),
+    ),
+    Rule(
+        "conference end forgets the conference; the hold is left to the legs' callbacks and actions",
         view(CONF, hold=HELD),
         ev.ConferenceEnded(conference_sid=CONFERENCE, at=at(50)),
+        check=call_is(conference_sid=None),
+    ),
+    Rule(
+        "the end of an earlier conference (arriving late) leaves the current one alone",
+        view(CONF, hold=HELD),
+        ev.ConferenceEnded(conference_sid=NEW_CONFERENCE, at=at(50)),
         effects=(Ignored,),
         unchanged=True,
     ),

@@ -170,6 +170,27 @@ class SqlHoldStore:
         with self._sessions() as session:
             return [agent_of(row) for row in session.scalars(query)]
 
+    def agent_for_token(self, token_hash: str) -> str | None:
+        """The id of the agent whose API token hashes to ``token_hash``, or ``None``."""
+        with self._sessions() as session:
+            return session.scalar(select(AgentRow.id).where(AgentRow.token_hash == token_hash))
+
+    def set_agent_token(self, agent_id: str, token_hash: str | None) -> None:
+        """Store the hash of an agent's new API token (the old one stops working); ``NotFound``."""
+        statement = update(AgentRow).where(AgentRow.id == agent_id).values(token_hash=token_hash)
+        with self._sessions.begin() as session:
+            if _rowcount(session.execute(statement)) != 1:
+                raise NotFound("agent", agent_id)
+
+    def delete_agent(self, agent_id: str) -> bool:
+        """Delete an agent (its calls keep their records, with no agent); ``False`` if unknown."""
+        with self._sessions.begin() as session:
+            row = session.get(AgentRow, agent_id)
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
     def claim_agent(self, agent_id: str) -> bool:
         """Atomically mark an available agent unavailable; ``False`` if it was not available."""
         return self._set_available(agent_id, False, only_if=True)

@@ -74,6 +74,8 @@ class AgentRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     endpoint: Mapped[str] = mapped_column(String(200))
     available: Mapped[bool] = mapped_column(Boolean)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 hex of the agent's API token (the token itself is never stored)."""
 
 
 class CallRow(Base):

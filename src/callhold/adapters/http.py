@@ -1,0 +1,36 @@
+"""The twilio SDK's async HTTP client, optionally sending every request to another base URL.
+
+With no base URL it is exactly the SDK's client (real Twilio). With one (say a standalone
+voicesim at ``http://127.0.0.1:8765``) the scheme and host of each Twilio URL are replaced and
+nothing else changes: same paths, same auth, same bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from aiohttp import ClientSession
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+
+__all__ = ["RebasedAsyncHttpClient"]
+
+
+class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """``AsyncTwilioHttpClient`` with an optional base-URL override (create inside a running loop)."""
+
+    def __init__(self, base_url: str | None = None, **kwargs: Any) -> None:
+        # aiohttp sessions belong to an event loop: make the pooled session on first use.
+        super().__init__(pool_connections=False, **kwargs)
+        self.session: Any = None
+        self.base_url = base_url
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Send the request (to ``base_url`` when set)."""
+        if self.session is None:
+            self.session = ClientSession(trace_configs=self.trace_configs)
+        if self.base_url:
+            base, parts = urlsplit(self.base_url), urlsplit(url)
+            url = urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+        return await super().request(method, url, *args, **kwargs)

@@ -1,0 +1,129 @@
+"""``/api/v1/agents``: the agent directory and agents' API tokens.
+
+The admin creates, changes and deletes agents and rotates their tokens; an agent may read itself and
+set its own availability (becoming available hands it the longest-waiting customer, if any).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from callhold.domain.errors import Conflict, Forbidden, NotFound
+from callhold.domain.model import Agent, Call, CallState
+from callhold.web.deps import ServicesDep
+from callhold.web.routing import LimitedRoute, Me, problems, require_admin, require_self
+from callhold.web.schemas import (
+    AGENT_ID_PATTERN,
+    AgentCreate,
+    AgentCreated,
+    AgentOut,
+    AgentToken,
+    AgentUpdate,
+)
+from callhold.web.security import hash_token
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/agents", tags=["agents"], route_class=LimitedRoute)
+
+AgentPath = Annotated[str, Path(pattern=AGENT_ID_PATTERN, max_length=64, description="The agent's id")]
+
+
+def _agent(services: ServicesDep, agent_id: str) -> Agent:
+    agent = services.store.get_agent(agent_id)
+    if agent is None:
+        raise NotFound("agent", agent_id)
+    return agent
+
+
+def _issue_token(services: ServicesDep, agent_id: str) -> str:
+    token = secrets.token_urlsafe(32)
+    services.store.set_agent_token(agent_id, hash_token(token))
+    return token
+
+
+def _connect_path(call: Call) -> str:
+    return f"/twiml/connect/{call.id}"
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=AgentCreated, responses=problems(403, 409, 413)
+)
+async def create_agent(body: AgentCreate, me: Me, services: ServicesDep, response: Response) -> AgentCreated:
+    """Add an agent (admin). The response carries the agent's API token, shown only this once."""
+    require_admin(me)
+    agent_id = body.id or uuid.uuid4().hex[:12]
+    if services.store.get_agent(agent_id) is not None:
+        raise Conflict(f"agent {agent_id!r} already exists")
+    agent = Agent(id=agent_id, name=body.name, endpoint=body.endpoint, available=body.available)
+    services.store.save_agent(agent)
+    token = _issue_token(services, agent_id)
+    response.headers["Location"] = f"/api/v1/agents/{agent_id}"
+    return AgentCreated(**AgentOut.of(agent).model_dump(), token=token)
+
+
+@router.get("", response_model=list[AgentOut], responses=problems())
+async def list_agents(me: Me, services: ServicesDep) -> list[AgentOut]:
+    """Every agent (admin); an agent sees only itself."""
+    if me.agent_id is not None:
+        return [AgentOut.of(_agent(services, me.agent_id))]
+    return [AgentOut.of(agent) for agent in services.store.list_agents()]
+
+
+@router.get("/{agent_id}", response_model=AgentOut, responses=problems(403, 404))
+async def get_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> AgentOut:
+    """One agent (admin, or the agent itself)."""
+    require_self(me, agent_id)
+    return AgentOut.of(_agent(services, agent_id))
+
+
+@router.patch("/{agent_id}", response_model=AgentOut, responses=problems(403, 404, 413, 502))
+async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services: ServicesDep) -> AgentOut:
+    """Change an agent (admin); an agent may only set its own ``available``.
+
+    Becoming available connects the longest-waiting customer to the agent (who then shows as not
+    available).
+    """
+    require_self(me, agent_id)
+    if not me.is_admin and (body.name is not None or body.endpoint is not None):
+        raise Forbidden("an agent may only change its own availability")
+    agent = _agent(services, agent_id)
+    if body.name is not None or body.endpoint is not None:
+        services.store.save_agent(
+            replace(agent, name=body.name or agent.name, endpoint=body.endpoint or agent.endpoint)
+        )
+    if body.available is True:
+        await services.service.agent_available(agent_id, connect=_connect_path)
+    elif body.available is False:
+        services.store.set_agent_available(agent_id, False)
+    return AgentOut.of(_agent(services, agent_id))
+
+
+@router.delete(
+    "/{agent_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(403, 404, 409),
+)
+async def delete_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Response:
+    """Remove an agent (admin); refused (409) while it has an active call. Its records stay."""
+    require_admin(me)
+    _agent(services, agent_id)
+    if services.store.list_calls(status=CallState.ACTIVE, agent_id=agent_id, limit=1):
+        raise Conflict(f"agent {agent_id} has an active call")
+    if not services.store.delete_agent(agent_id):
+        raise NotFound("agent", agent_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{agent_id}/token", response_model=AgentToken, responses=problems(403, 404))
+async def rotate_token(agent_id: AgentPath, me: Me, services: ServicesDep) -> AgentToken:
+    """Issue the agent a new API token (admin); the previous one stops working at once."""
+    require_admin(me)
+    _agent(services, agent_id)
+    return AgentToken(agent_id=agent_id, token=_issue_token(services, agent_id))

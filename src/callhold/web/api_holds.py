@@ -1,0 +1,61 @@
+"""``/api/v1/holds`` and ``/api/v1/stats``: the hold records and their totals.
+
+An agent's token sees only its own holds (those requested while it was the call's agent) and the
+totals of its own calls; the admin sees everything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from callhold.domain.model import utc
+from callhold.web.deps import ServicesDep
+from callhold.web.routing import LimitedRoute, Me, problems, require_self
+from callhold.web.schemas import AgentStats, CallStats, HoldFilters, HoldOut, Stats, StatsFilters
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["holds"], route_class=LimitedRoute)
+
+
+def _agent_filter(me: Me, agent_id: str | None) -> str | None:
+    """The agent to filter by: the agent's own id for an agent token (403 for another's)."""
+    if agent_id is not None:
+        require_self(me, agent_id)
+    return agent_id if me.is_admin else me.agent_id
+
+
+@router.get("/holds", response_model=list[HoldOut], responses=problems(403))
+async def list_holds(
+    me: Me, services: ServicesDep, filters: Annotated[HoldFilters, Query()]
+) -> list[HoldOut]:
+    """Holds by start time, filtered by call, agent, state and start time."""
+    holds = services.store.list_holds(
+        call_id=filters.call_id,
+        agent_id=_agent_filter(me, filters.agent_id),
+        state=filters.state,
+        since=utc(filters.since) if filters.since is not None else None,
+        limit=filters.limit,
+    )
+    now = services.service.clock.now()
+    return [HoldOut.of(hold, now) for hold in holds]
+
+
+@router.get("/stats", response_model=Stats, responses=problems(403))
+async def stats(me: Me, services: ServicesDep, filters: Annotated[StatsFilters, Query()]) -> Stats:
+    """Holds count, total and longest hold seconds, per call and per agent (open holds count up to
+    now). An agent gets its own totals and those of the calls it held."""
+    store, now = services.store, services.service.clock.now()
+    only_agent = _agent_filter(me, filters.agent_id)
+    per_call = store.stats_per_call(now, call_id=filters.call_id)
+    if not me.is_admin:
+        mine = {hold.call_id for hold in store.list_holds(agent_id=me.agent_id, limit=100_000)}
+        per_call = [entry for entry in per_call if entry.subject in mine]
+    per_agent = store.stats_per_agent(now, agent_id=only_agent)
+    return Stats(
+        as_of=now,
+        calls=[CallStats.of(entry) for entry in per_call],
+        agents=[AgentStats.of(entry) for entry in per_agent],
+    )

@@ -1,0 +1,144 @@
+"""``/api/v1/agents``: create, read, change, delete; availability hands over a waiting customer."""
+
+from __future__ import annotations
+
+import pytest
+from api_checks import assert_problem
+
+
+async def test_create_returns_the_agent_its_token_and_location(api) -> None:
+    body = {"id": "alice", "name": "Alice", "endpoint": "client:alice", "available": False}
+    response = await api.request("POST", "/agents", json=body)
+    assert response.status_code == 201
+    assert response.headers["location"] == "/api/v1/agents/alice"
+    created = response.json()
+    token = created.pop("token")
+    assert created == body and len(token) >= 32
+    assert (await api.request("GET", "/agents/alice")).json() == body
+
+
+async def test_create_chooses_an_id_and_defaults_to_available(api) -> None:
+    response = await api.request("POST", "/agents", json={"name": "Bob", "endpoint": "+15559870002"})
+    assert response.status_code == 201
+    agent = response.json()
+    assert agent["id"] and agent["available"] is True and agent["endpoint"] == "+15559870002"
+    assert (await api.request("GET", f"/agents/{agent['id']}", agent["token"])).status_code == 200
+
+
+async def test_a_duplicate_id_is_a_409(api) -> None:
+    await api.agent("alice")
+    again = {"id": "alice", "name": "Other", "endpoint": "client:other"}
+    assert_problem(await api.request("POST", "/agents", json=again), 409, "conflict")
+    assert (await api.request("GET", "/agents/alice")).json()["name"] == "Alice"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "A", "endpoint": "alice"},
+        {"name": "A", "endpoint": "15551230001"},
+        {"name": "A", "endpoint": "+0123456789"},
+        {"name": "A", "endpoint": "client:"},
+        {"name": "A", "endpoint": "client:" + "a" * 65},
+        {"name": "A", "endpoint": "sip:alice@example.com"},
+        {"name": "", "endpoint": "client:a"},
+        {"name": "A\x00", "endpoint": "client:a"},
+        {"name": "A", "endpoint": "client:a", "admin": True},
+        {"id": "no spaces", "name": "A", "endpoint": "client:a"},
+        {"id": "x" * 65, "name": "A", "endpoint": "client:a"},
+        {"name": "A", "endpoint": "client:a", "available": "maybe"},
+        {"endpoint": "client:a"},
+        [],
+    ],
+)
+async def test_bad_agent_bodies_are_422_problems(api, body) -> None:
+    problem = assert_problem(await api.request("POST", "/agents", json=body), 422, "invalid")
+    assert problem["errors"]
+
+
+async def test_malformed_json_and_wrong_content_type_are_4xx_problems(api) -> None:
+    headers = {"Content-Type": "application/json"}
+    response = await api.request("POST", "/agents", content=b"{not json", headers=headers)
+    assert_problem(response, 422, "invalid")
+    response = await api.request("POST", "/agents", content=b"name=a", headers={"Content-Type": "text/plain"})
+    assert response.status_code in (415, 422) and response.headers["content-type"].startswith(
+        "application/problem"
+    )
+
+
+async def test_oversized_bodies_are_413_problems(api) -> None:
+    body = {"name": "A" * 20_000, "endpoint": "client:a"}
+    assert_problem(await api.request("POST", "/agents", json=body), 413, "payload-too-large")
+
+    async def chunks():  # no Content-Length: counted while read
+        for _ in range(20):
+            yield b" " * 1024
+
+    response = await api.request(
+        "POST", "/agents", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_unknown_and_malformed_agent_ids(api) -> None:
+    assert_problem(await api.request("GET", "/agents/nobody"), 404, "not-found")
+    assert_problem(await api.request("PATCH", "/agents/nobody", json={"available": True}), 404, "not-found")
+    assert_problem(await api.request("DELETE", "/agents/nobody"), 404, "not-found")
+    assert_problem(await api.request("GET", "/agents/bad%20id"), 422, "invalid")
+
+
+async def test_the_admin_changes_name_and_endpoint(api) -> None:
+    await api.agent("alice")
+    response = await api.request(
+        "PATCH", "/agents/alice", json={"name": "Alice B", "endpoint": "+15559870002"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": "alice",
+        "name": "Alice B",
+        "endpoint": "+15559870002",
+        "available": True,
+    }
+    assert_problem(await api.request("PATCH", "/agents/alice", json={"endpoint": "nope"}), 422, "invalid")
+    assert_problem(await api.request("PATCH", "/agents/alice", json={"id": "bob"}), 422, "invalid")
+
+
+async def test_a_changed_agent_keeps_its_token(api) -> None:
+    token = await api.agent("alice")
+    await api.request("PATCH", "/agents/alice", json={"name": "Renamed"})
+    assert (await api.request("GET", "/agents/alice", token)).json()["name"] == "Renamed"
+
+
+async def test_becoming_available_takes_the_longest_waiting_customer(api) -> None:
+    alice = await api.agent("alice", available=False)
+    sid = await api.customer_calls(wait=10)
+    waiting = (await api.request("GET", f"/calls/{sid}")).json()
+    assert waiting["agent_id"] is None and [leg["role"] for leg in waiting["legs"]] == ["customer"]
+
+    response = await api.request("PATCH", "/agents/alice", alice, json={"available": True})
+    assert response.status_code == 200
+    assert response.json()["available"] is False  # claimed by the waiting customer
+    await api.clock.advance(10)
+    call = (await api.request("GET", f"/calls/{sid}", alice)).json()
+    assert call["agent_id"] == "alice"
+    assert [(leg["role"], leg["status"]) for leg in call["legs"]] == [
+        ("customer", "in-progress"),
+        ("agent", "in-progress"),
+    ]
+    held = await api.request("POST", f"/calls/{sid}/hold", alice)
+    assert held.status_code == 200 and held.json()["state"] == "held"
+
+
+async def test_becoming_available_with_nobody_waiting_just_sets_the_flag(api) -> None:
+    await api.agent("alice", available=False)
+    response = await api.request("PATCH", "/agents/alice", json={"available": True})
+    assert response.json()["available"] is True
+
+
+async def test_delete_refuses_an_agent_on_a_call_and_keeps_records(api) -> None:
+    sid, _ = await api.live_call("alice")
+    assert_problem(await api.request("DELETE", "/agents/alice"), 409, "conflict")
+    await api.agent("bob")
+    assert (await api.request("DELETE", "/agents/bob")).status_code == 204
+    assert_problem(await api.request("GET", "/agents/bob"), 404, "not-found")
+    assert (await api.request("GET", f"/calls/{sid}")).status_code == 200

@@ -1,0 +1,91 @@
+"""``/api/v1/holds`` and ``/api/v1/stats``: the records and totals of holds of known virtual length."""
+
+from __future__ import annotations
+
+import pytest
+from api_checks import assert_problem
+
+
+async def hold_for(api, sid: str, seconds: float, token: str | None = None) -> None:
+    """Hold ``sid`` for ``seconds`` of virtual time, then resume."""
+    kwargs = {} if token is None else {"token": token}
+    assert (await api.request("POST", f"/calls/{sid}/hold", **kwargs)).status_code == 200
+    await api.clock.advance(seconds)
+    assert (await api.request("POST", f"/calls/{sid}/resume", **kwargs)).status_code == 200
+    await api.clock.advance(1)
+
+
+async def test_stats_total_and_longest_per_call_and_per_agent(api) -> None:
+    sid, alice = await api.live_call("alice")
+    await hold_for(api, sid, 30, alice)
+    await hold_for(api, sid, 10, alice)
+    stats = (await api.request("GET", "/stats")).json()
+    assert stats["calls"] == [{"call_id": sid, "holds": 2, "total_seconds": 40.0, "longest_seconds": 30.0}]
+    assert stats["agents"] == [
+        {"agent_id": "alice", "holds": 2, "total_seconds": 40.0, "longest_seconds": 30.0}
+    ]
+    assert stats["as_of"].startswith("2026-01-01T00:01:02")  # 20 s to connect + 30 + 1 + 10 + 1
+
+
+async def test_an_open_hold_counts_up_to_now(api) -> None:
+    sid, _ = await api.live_call("alice")
+    await hold_for(api, sid, 30)
+    assert (await api.request("POST", f"/calls/{sid}/hold")).status_code == 200
+    await api.clock.advance(45)
+    stats = (await api.request("GET", "/stats", params={"call_id": sid})).json()
+    assert stats["calls"] == [{"call_id": sid, "holds": 2, "total_seconds": 75.0, "longest_seconds": 45.0}]
+    holds = (await api.request("GET", "/holds", params={"state": "held"})).json()
+    assert [(h["call_id"], h["duration_seconds"]) for h in holds] == [(sid, 45.0)]
+
+
+async def test_agents_see_only_their_own_holds_and_stats(api) -> None:
+    first, alice = await api.live_call("alice")
+    second, bob = await api.live_call("bob")
+    await hold_for(api, first, 30, alice)
+    await hold_for(api, second, 12, bob)
+
+    mine = (await api.request("GET", "/holds", alice)).json()
+    assert [(h["call_id"], h["agent_id"]) for h in mine] == [(first, "alice")]
+    assert [h["call_id"] for h in (await api.request("GET", "/holds")).json()] == [first, second]
+    assert [
+        h["agent_id"] for h in (await api.request("GET", "/holds", params={"agent_id": "bob"})).json()
+    ] == ["bob"]
+    assert_problem(await api.request("GET", "/holds", alice, params={"agent_id": "bob"}), 403, "forbidden")
+    assert (await api.request("GET", "/holds", alice, params={"call_id": second})).json() == []
+
+    stats = (await api.request("GET", "/stats", alice)).json()
+    assert [s["call_id"] for s in stats["calls"]] == [first]
+    assert stats["agents"] == [
+        {"agent_id": "alice", "holds": 1, "total_seconds": 30.0, "longest_seconds": 30.0}
+    ]
+    assert_problem(await api.request("GET", "/stats", alice, params={"agent_id": "bob"}), 403, "forbidden")
+    everyone = (await api.request("GET", "/stats")).json()
+    assert {s["agent_id"]: s["total_seconds"] for s in everyone["agents"]} == {"alice": 30.0, "bob": 12.0}
+
+
+async def test_hold_filters(api) -> None:
+    sid, _ = await api.live_call("alice")
+    await hold_for(api, sid, 30)  # started at 00:00:20
+    await hold_for(api, sid, 5)  # started at 00:00:51
+    ended = (await api.request("GET", "/holds", params={"call_id": sid, "state": "ended"})).json()
+    assert [(h["duration_seconds"], h["end_reason"]) for h in ended] == [(30.0, "resumed"), (5.0, "resumed")]
+    for since in ["2026-01-01T00:00:30Z", "2026-01-01T00:00:30", "2026-01-01T01:00:30+01:00"]:
+        later = (await api.request("GET", "/holds", params={"since": since})).json()
+        assert [h["duration_seconds"] for h in later] == [5.0], since
+    assert (await api.request("GET", "/holds", params={"state": "held"})).json() == []
+    assert len((await api.request("GET", "/holds", params={"limit": 1})).json()) == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"state": "paused"}, {"since": "yesterday"}, {"call_id": "CA1"}, {"agent_id": "a b"}, {"limit": 5000}],
+)
+async def test_bad_hold_filters_are_422(api, params) -> None:
+    assert_problem(await api.request("GET", "/holds", params=params), 422, "invalid")
+
+
+async def test_stats_are_empty_before_any_hold(api) -> None:
+    await api.live_call("alice")
+    stats = (await api.request("GET", "/stats")).json()
+    assert (stats["calls"], stats["agents"]) == ([], [])
+    assert_problem(await api.request("GET", "/stats", params={"call_id": "nope"}), 422, "invalid")
