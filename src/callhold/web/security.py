@@ -14,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
 
 __all__ = ["Principal", "hash_token", "public_url", "verify_twilio_signature"]
@@ -62,5 +62,6 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
     if not signature or not RequestValidator(auth_token).validate(url, form, signature):
         raise HTTPException(status_code=403, detail="Invalid or missing X-Twilio-Signature")
     if request.method != "POST":
-        return FormData(request.query_params.multi_items())
+        query: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
+        return FormData(query)
     return form
