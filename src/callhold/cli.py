@@ -142,3 +142,7 @@ def db_upgrade(
 def main() -> None:
     """Entry point of the ``callhold`` script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

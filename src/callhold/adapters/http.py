@@ -32,5 +32,6 @@ class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             self.session = ClientSession(trace_configs=self.trace_configs)
         if self.base_url:
             base, parts = urlsplit(self.base_url), urlsplit(url)
-            url = urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+            path = base.path.rstrip("/") + parts.path
+            url = urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
         return await super().request(method, url, *args, **kwargs)

@@ -264,5 +264,8 @@ async def _serve(
         query = Params(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
     except TwilioError as exc:
         return _error_reply(exc)
-    request = Request(scope["method"], scope["path"], query, form, headers, json_body=doc)
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]  # mounted under a prefix (e.g. callhold's /voicesim)
+    request = Request(scope["method"], path, query, form, headers, json_body=doc)
     return await dispatch_async(emu, router, request)

@@ -1,0 +1,5 @@
+"""``python -m callhold``."""
+
+from callhold.cli import main
+
+main()
