@@ -121,7 +121,9 @@ class AsyncInProcessHttpClient(AsyncHttpClient):  # type: ignore[misc]
 def _rewrite(base_url: str, url: str) -> str:
     """Replace scheme and host with ``base_url``'s, and prefix its path (voicesim mounted under one)."""
     base, parts = urlsplit(base_url), urlsplit(url)
-    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, parts.fragment))
+    return urlunsplit(
+        (base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, parts.fragment)
+    )
 
 
 class ForwardingHttpClient(TwilioHttpClient):  # type: ignore[misc]

@@ -1,0 +1,227 @@
+"""callhold's edge cases on the conference strategy, end to end on voicesim (issue 4, Deliver 4).
+
+Each test drives real calls through voicesim on a virtual clock and asserts on what each party heard
+(the audio timeline) and on callhold's records.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import httpx
+import pytest
+
+from callhold.domain.errors import ConferenceNotStarted
+from callhold.domain.model import CallState, HoldEndReason, HoldState, LegStatus
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.flows.callhold_signed import Courier, send
+from voicesim import Emulator, VirtualClock
+from voicesim.sdk import client
+
+AGENT_LEFT = "We are sorry, your agent was disconnected."
+
+
+def conference(policy: str = "requeue") -> dict[str, object]:
+    return {"strategy": "conference", "agent_hangup_policy": policy}
+
+
+@pytest.fixture
+def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    return make_harness(voicesim, voicesim_clock, tmp_path, **conference())
+
+
+async def connected_and_held(h: Harness) -> tuple[str, str, str]:
+    """A customer talking to alice, then held for 15 s: (customer SID, agent SID, conference SID)."""
+    h.add_agent()
+    call = await h.call_in()
+    view = h.view(call.sid)
+    assert view.agent_leg is not None and view.call.conference_sid is not None
+    await h.services.service.hold(call.sid, by="alice", agent_id="alice")
+    await h.clock.advance(15)
+    held = h.view(call.sid).hold
+    assert held is not None and held.state is HoldState.HELD
+    assert h.heard(call.sid)[-1][1] == "hold"
+    return call.sid, view.agent_leg.call_sid, view.call.conference_sid
+
+
+def said(h: Harness, call_sid: str) -> list[str]:
+    return [detail for kind, _, detail in h.heard(call_sid) if kind == "speech"]
+
+
+def contiguous(h: Harness, call_sid: str) -> bool:
+    """No gap anywhere in the call's timeline (every moment has something: speech, music, a voice)."""
+    return all(a.end == b.start for a, b in itertools.pairwise(h.emu.media.segments(call_sid)))
+
+
+# -- 1. the customer hangs up while held ------------------------------------------------------------
+async def test_customer_hangs_up_while_held_closes_the_hold_and_ends_the_agent_call(h: Harness) -> None:
+    customer, agent, conference_sid = await connected_and_held(h)
+    hung_up_at = h.clock.now()
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+
+    holds = h.services.store.list_holds()
+    assert [(x.state, x.end_reason) for x in holds] == [(HoldState.ENDED, HoldEndReason.CUSTOMER_HUNG_UP)]
+    assert holds[0].ended_at is not None and holds[0].ended_at.timestamp() == hung_up_at
+    view = h.view(customer)
+    assert view.call.status is CallState.ENDED
+    assert {leg.status for leg in view.legs} == {LegStatus.COMPLETED}
+    # The agent was never put on music, and its call ended with the conference.
+    assert all(context != "hold" and kind != "play" for kind, context, _ in h.heard(agent))
+    assert h.emu.calls.get(agent).status == "completed"  # type: ignore[union-attr]
+    assert h.emu.media.segments(agent)[-1].end == hung_up_at
+    assert client(h.emu).conferences(conference_sid).fetch().status == "completed"
+    agent_record = h.services.store.get_agent("alice")
+    assert agent_record is not None and agent_record.available  # free for the next call
+    assert h.emu.alerts == []
+
+
+# -- 2. the agent hangs up while the customer is held -------------------------------------------------
+async def test_agent_hangs_up_requeue_the_customer_is_told_waits_and_reaches_the_next_agent(
+    h: Harness,
+) -> None:
+    customer, alice_leg, first_conference = await connected_and_held(h)
+    service = h.services.service
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+
+    hold = h.services.store.list_holds()[0]
+    assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
+    view = h.view(customer)
+    assert view.call.status is CallState.ACTIVE and view.call.agent_id is None
+    assert view.customer_leg is not None and view.customer_leg.status is LegStatus.IN_PROGRESS
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Please hold for the next available agent."]
+    assert h.heard(customer)[-1][1] == "queue-wait"  # waiting in callhold-waiting, with music
+    assert [c.id for c in service.waiting_calls()] == [customer]
+    assert contiguous(h, customer)  # not a moment of silence: hold music, message, waiting music
+
+    h.add_agent("bob", "client:bob")
+    taken = await service.agent_available("bob", connect=lambda call: f"/twiml/connect/{call.id}")
+    assert taken is not None and taken.id == customer
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    bob_leg = view.agent_leg
+    assert view.call.agent_id == "bob" and bob_leg is not None and bob_leg.call_sid != alice_leg
+    assert h.heard(customer)[-1] == ("conference", "", bob_leg.call_sid)
+    assert h.heard(bob_leg.call_sid)[-1] == ("conference", "", customer)
+    # A new conference: callhold follows it, so bob can hold and resume too.
+    assert view.call.conference_sid not in (None, first_conference)
+    await service.hold(customer, by="bob", agent_id="bob")
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1][1] == "hold"
+    await service.resume(customer, by="bob", agent_id="bob")
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1] == ("conference", "", bob_leg.call_sid)
+    second = h.view(customer).hold
+    assert second is not None and (second.state, second.end_reason) == (
+        HoldState.ENDED,
+        HoldEndReason.RESUMED,
+    )
+    assert second.agent_id == "bob"
+    assert h.emu.alerts == []
+
+
+async def test_agent_hangs_up_hangup_policy_the_customer_is_told_then_the_call_ends(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **conference("hangup"))
+    customer, alice_leg, _ = await connected_and_held(h)
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+
+    hold = h.services.store.list_holds()[0]
+    assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Please call us again later. Goodbye."]
+    assert h.heard(customer)[-1][0] == "speech"  # the goodbye was the last thing heard
+    assert h.emu.calls.get(customer).status == "completed"  # type: ignore[union-attr]
+    assert h.view(customer).call.status is CallState.ENDED
+    assert contiguous(h, customer)
+
+
+# -- 3. hold requested before the conference has started ----------------------------------------------
+async def test_hold_before_the_conference_starts_is_a_409_that_changes_nothing_then_works(h: Harness) -> None:
+    h.add_agent()
+    h.emu.phones.script("client:alice", answer_after=15)
+    call = h.emu.inbound_call("+15551230001", "+15550001000")
+    await h.clock.advance(5)  # the agent is still ringing
+    service = h.services.service
+    before = h.view(call.sid)
+    assert before.call.conference_sid is None
+    with pytest.raises(ConferenceNotStarted):
+        await service.hold(call.sid, by="alice", agent_id="alice")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as api:
+        response = await api.post(
+            f"/api/v1/calls/{call.sid}/hold", headers={"Authorization": "Bearer change-me-admin"}
+        )
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/conference-not-started")
+    assert h.view(call.sid) == before  # nothing changed
+    assert h.services.store.list_holds() == []
+    await h.clock.advance(15)  # the agent answers at t=18 s: the conference starts
+    h.clock.raise_errors()
+    assert h.emu.alerts == []  # no error leaked to Twilio
+    # While waiting the customer heard the waiting music, never the hold audio.
+    assert [c for _, c, _ in h.heard(call.sid)] == ["", "conference-wait", ""]
+
+    await service.hold(call.sid, by="alice", agent_id="alice")
+    await h.clock.advance(5)
+    held = h.view(call.sid).hold
+    assert held is not None and held.state is HoldState.HELD
+    assert h.heard(call.sid)[-1][1] == "hold"
+
+
+# -- 6. duplicated and out-of-order conference events --------------------------------------------------
+async def test_late_and_repeated_conference_events_cannot_move_the_records_backwards(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **conference())
+    courier = Courier(h.app)
+    voicesim.webhooks.mount(BASE, courier)  # voicesim now reaches callhold through the courier
+    # The participant-hold event is delayed until after the unhold (a late delivery).
+    courier.keep_back(lambda path, form: form.get("StatusCallbackEvent") == "participant-hold")
+    h.add_agent()
+    call = await h.call_in()
+    service = h.services.service
+    await service.hold(call.sid, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    await service.resume(call.sid, by="alice", agent_id="alice")
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert [k.form["SequenceNumber"] for k in courier.kept] == ["4"]
+    customer = h.view(call.sid).customer_leg
+    assert customer is not None and customer.on_hold is False
+    resumed = h.view(call.sid)
+
+    late = await courier.deliver(courier.kept[0], BASE)  # seq 4 after seq 5
+    assert late.status_code == 204
+    assert h.view(call.sid) == resumed  # not back on hold, the hold not reopened
+    # The same events again, re-signed by "Twilio" (a retry): conference-start and the unhold.
+    events = [
+        e.data
+        for e in h.emu.events
+        if e.type == "webhook"
+        and e.data["purpose"] == "conference-event"
+        and e.data["params"]["StatusCallbackEvent"] in ("conference-start", "participant-unhold")
+    ]
+    assert len(events) == 2
+    for data in events * 2:
+        reply = await send(h.app, data["url"], data["params"], auth_token=h.emu.auth_token)
+        assert reply.status_code == 204
+    assert h.view(call.sid) == resumed
+    assert [(x.state, x.end_reason) for x in h.services.store.list_holds()] == [
+        (HoldState.ENDED, HoldEndReason.RESUMED)
+    ]
+    # And the call still works: hold again, the customer hears hold audio.
+    courier.stop_keeping()
+    await service.hold(call.sid, by="alice", agent_id="alice")
+    await h.clock.advance(5)
+    assert h.heard(call.sid)[-1][1] == "hold"
+    customer = h.view(call.sid).customer_leg
+    assert customer is not None and customer.on_hold is True

@@ -1,0 +1,360 @@
+"""callhold's edge cases on the legs strategy, end to end on voicesim (issue 4, Deliver 4).
+
+The customer calls in; its ``<Dial>`` makes the agent's leg (the child). A hold redirects both legs
+(agent to music, customer into a queue of its own), a resume dials that queue from the agent's leg.
+Each test asserts on what each party heard and on callhold's records.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+import twilio.rest
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+
+from callhold.adapters.telephony import TwilioTelephony
+from callhold.domain.model import CallState, HoldEndReason, HoldState, LegStatus
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.flows.callhold_signed import Courier, send
+from voicesim import Emulator, VirtualClock
+from voicesim.sdk import AsyncInProcessHttpClient
+
+AGENT_LEFT = "We are sorry, your agent was disconnected."
+CALL_UPDATE = re.compile(r"^POST https://api\.twilio\.com/2010-04-01/Accounts/AC\w+/Calls/CA\w{32}\.json$")
+
+
+def legs(policy: str = "requeue") -> dict[str, object]:
+    return {"strategy": "legs", "agent_hangup_policy": policy}
+
+
+@pytest.fixture
+def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    return make_harness(voicesim, voicesim_clock, tmp_path, **legs())
+
+
+async def connected(h: Harness) -> tuple[str, str]:
+    """A customer talking to alice over a ``<Dial>`` bridge: (customer SID, agent SID)."""
+    h.add_agent()
+    call = await h.call_in()
+    agent = h.view(call.sid).agent_leg
+    assert agent is not None and agent.parent_call_sid == call.sid
+    assert h.heard(call.sid)[-1] == ("call", "", agent.call_sid)
+    return call.sid, agent.call_sid
+
+
+async def connected_and_held(h: Harness) -> tuple[str, str]:
+    customer, agent = await connected(h)
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(15)
+    hold = h.view(customer).hold
+    assert hold is not None and hold.state is HoldState.HELD
+    assert h.heard(customer)[-1][1] == "queue-wait" and h.heard(agent)[-1][0] == "play"
+    return customer, agent
+
+
+def said(h: Harness, call_sid: str) -> list[str]:
+    return [detail for kind, _, detail in h.heard(call_sid) if kind == "speech"]
+
+
+def status(h: Harness, call_sid: str) -> str:
+    call = h.emu.calls.get(call_sid)
+    assert call is not None
+    return call.status
+
+
+def longest_quiet(h: Harness, call_sid: str, since: float) -> float:
+    """The longest stretch after ``since`` in which ``call_sid`` heard nothing (silence or a gap)."""
+    segments = [s for s in h.emu.media.segments(call_sid) if (s.end or h.clock.now()) > since]
+    quiet = [(s.end or h.clock.now()) - max(s.start, since) for s in segments if s.kind == "silence"]
+    quiet += [b.start - (a.end or b.start) for a, b in itertools.pairwise(segments)]
+    return max(quiet, default=0.0)
+
+
+# -- 1. the customer hangs up while held ------------------------------------------------------------
+async def test_customer_hangs_up_while_held_the_agent_is_told_and_its_call_ends(h: Harness) -> None:
+    customer, agent = await connected_and_held(h)
+    hung_up_at = h.clock.now()
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+
+    holds = h.services.store.list_holds()
+    assert [(x.state, x.end_reason) for x in holds] == [(HoldState.ENDED, HoldEndReason.CUSTOMER_HUNG_UP)]
+    assert holds[0].ended_at is not None and holds[0].ended_at.timestamp() == hung_up_at
+    # The agent's music stops at once; it hears the message, then its call ends.
+    after = [s for s in h.emu.media.segments(agent) if s.start >= hung_up_at]
+    assert [(s.kind, s.detail) for s in after] == [("speech", "Your customer has hung up.")]
+    music = [s for s in h.emu.media.segments(agent) if s.kind == "play"]
+    assert music[-1].end == hung_up_at
+    assert status(h, agent) == "completed" and status(h, customer) == "completed"
+    view = h.view(customer)
+    assert view.call.status is CallState.ENDED
+    assert {leg.status for leg in view.legs} == {LegStatus.COMPLETED}
+    agent_record = h.services.store.get_agent("alice")
+    assert agent_record is not None and agent_record.available
+    assert h.emu.alerts == []
+
+
+# -- 2. the agent hangs up while the customer is held -------------------------------------------------
+async def test_agent_hangs_up_requeue_the_customer_is_told_waits_and_reaches_the_next_agent(
+    h: Harness,
+) -> None:
+    customer, alice_leg = await connected_and_held(h)
+    left_at = h.clock.now()
+    service = h.services.service
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+
+    hold = h.services.store.list_holds()[0]
+    assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
+    view = h.view(customer)
+    assert view.call.status is CallState.ACTIVE and view.call.agent_id is None
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Please hold for the next available agent."]
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    assert [c.id for c in service.waiting_calls()] == [customer]
+    assert longest_quiet(h, customer, left_at) == 0
+    assert status(h, customer) == "in-progress"
+
+    h.add_agent("bob", "client:bob")
+    taken = await service.agent_available("bob", connect=lambda call: f"/twiml/connect/{call.id}")
+    assert taken is not None and taken.id == customer
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    bob_leg = view.agent_leg
+    assert view.call.agent_id == "bob" and bob_leg is not None and bob_leg.call_sid != alice_leg
+    assert h.heard(customer)[-1] == ("call", "", bob_leg.call_sid)
+    # bob can hold and resume this customer too.
+    await service.hold(customer, by="bob", agent_id="bob")
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    await service.resume(customer, by="bob", agent_id="bob")
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1] == ("call", "", bob_leg.call_sid)
+    assert h.heard(bob_leg.call_sid)[-1] == ("call", "", customer)
+    assert h.emu.alerts == []
+
+
+async def test_agent_hangs_up_hangup_policy_the_customer_is_told_then_the_call_ends(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **legs("hangup"))
+    customer, alice_leg = await connected_and_held(h)
+    left_at = h.clock.now()
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+
+    hold = h.services.store.list_holds()[0]
+    assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Please call us again later. Goodbye."]
+    assert h.heard(customer)[-1][0] == "speech"
+    assert status(h, customer) == "completed"
+    assert h.view(customer).call.status is CallState.ENDED
+    assert longest_quiet(h, customer, left_at) == 0
+
+
+# -- 4. the interrupted <Dial>'s action (DialCallStatus=completed) is not a hang-up ------------------
+async def test_the_interrupted_dial_action_with_completed_is_not_taken_for_a_hang_up(h: Harness) -> None:
+    customer, agent = await connected(h)
+    mark = len(h.emu.events)
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(15)
+    h.clock.raise_errors()
+
+    actions = [
+        e.data
+        for e in h.emu.events[mark:]
+        if e.type == "webhook" and e.data["url"] == f"{BASE}/twiml/action/{customer}"
+    ]
+    assert len(actions) == 1 and actions[0]["status"] == 200
+    assert actions[0]["params"]["DialCallStatus"] == "completed"  # exactly what a hang-up reports
+    view = h.view(customer)
+    assert view.hold is not None and view.hold.state is HoldState.HELD
+    assert view.call.status is CallState.ACTIVE
+    assert {leg.status for leg in view.legs} == {LegStatus.IN_PROGRESS}
+    assert status(h, customer) == status(h, agent) == "in-progress"
+
+    # The same action once more (Twilio may send it again): answered with the hold, never a hang-up.
+    reply = await send(h.app, actions[0]["url"], actions[0]["params"], auth_token=h.emu.auth_token)
+    assert reply.status_code == 200
+    assert "<Hangup" not in reply.text
+    assert f"/twiml/legs/enqueue/{view.hold.id}" in reply.text
+    assert h.view(customer) == view
+
+    await h.services.service.resume(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1] == ("call", "", agent)
+    assert h.heard(agent)[-1] == ("call", "", customer)
+
+
+# -- 5. a Twilio API error in the middle of the two-step hold -----------------------------------------
+class FailingHttpClient(AsyncHttpClient):  # type: ignore[misc]
+    """The SDK's transport to voicesim, answering the ``nth`` request matching ``pattern`` with a 503."""
+
+    def __init__(self, emu: Emulator, pattern: re.Pattern[str], nth: int) -> None:
+        super().__init__(logging.getLogger("tests.failing_http"), is_async=True)
+        self.inner = AsyncInProcessHttpClient(emu)
+        self.pattern, self.nth, self.seen = pattern, nth, 0
+        self.failed: list[dict[str, object]] = []
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self.pattern.match(f"{method} {url}"):
+            self.seen += 1
+            if self.seen == self.nth:
+                self.failed.append({"url": url, **(data or {})})
+                body = {
+                    "code": 20503,
+                    "message": "Service Unavailable",
+                    "more_info": "https://www.twilio.com/docs/errors/20503",
+                    "status": 503,
+                }
+                return Response(503, json.dumps(body), {"Content-Type": "application/json"})
+        return await self.inner.request(method, url, params, data, headers, auth, timeout, allow_redirects)
+
+
+def fail_call_update(h: Harness, nth: int) -> FailingHttpClient:
+    """From now on callhold's ``nth`` Calls update fails with Twilio's 503 (20503)."""
+    failing = FailingHttpClient(h.emu, CALL_UPDATE, nth)
+    sdk = twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=failing)
+    h.services.service.telephony = TwilioTelephony(sdk, BASE)
+    return failing
+
+
+async def test_second_hold_step_fails_the_first_is_undone_and_both_are_talking_again(h: Harness) -> None:
+    customer, agent = await connected(h)
+    failing = fail_call_update(h, 2)  # step 1 (agent to music) works, step 2 (customer to queue) fails
+    started = h.clock.now()
+    view = await h.services.service.hold(customer, by="alice", agent_id="alice")
+    assert view.hold is not None and view.hold.end_reason is HoldEndReason.FAILED_COMPENSATED
+    await h.clock.advance(15)
+    h.clock.raise_errors()
+
+    assert [f["Url"] for f in failing.failed] == [f"{BASE}/twiml/legs/enqueue/{view.hold.id}"]
+    hold = h.view(customer).hold
+    assert hold is not None
+    assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.FAILED_COMPENSATED)
+    assert h.heard(customer)[-1] == ("call", "", agent)
+    assert h.heard(agent)[-1] == ("call", "", customer)
+    assert status(h, customer) == status(h, agent) == "in-progress"
+    for party in (customer, agent):
+        assert longest_quiet(h, party, started) <= 3
+        back = next(s for s in h.emu.media.segments(party) if s.start >= started and s.kind == "call")
+        assert back.start - started <= 5  # talking again within seconds
+    # Nothing is stuck: a new hold (Twilio working again) and resume go through.
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    await h.services.service.resume(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1] == ("call", "", agent)
+    assert h.emu.alerts == []
+
+
+async def test_first_hold_step_fails_nothing_moved_nobody_hears_a_thing_change(h: Harness) -> None:
+    customer, agent = await connected(h)
+    fail_call_update(h, 1)
+    started = h.clock.now()
+    view = await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    assert view.hold is not None
+    assert (view.hold.state, view.hold.end_reason) == (HoldState.ENDED, HoldEndReason.FAILED_COMPENSATED)
+    for party, other in ((customer, agent), (agent, customer)):
+        segment = h.emu.media.segments(party)[-1]
+        assert (segment.kind, segment.voices) == ("call", (other,)) and segment.start < started
+
+
+async def test_resume_fails_the_customer_stays_on_hold_audio_and_a_retry_resumes(h: Harness) -> None:
+    customer, agent = await connected_and_held(h)
+    fail_call_update(h, 1)  # the resume's redirect of the agent fails
+    with_music_from = h.clock.now()
+    view = await h.services.service.resume(customer, by="alice", agent_id="alice")
+    assert view.hold is not None and view.hold.state is HoldState.HELD  # still held, resume can be retried
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1][1] == "queue-wait" and h.heard(agent)[-1][0] == "play"
+    assert longest_quiet(h, customer, with_music_from) == 0
+    await h.services.service.resume(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1] == ("call", "", agent)
+    hold = h.view(customer).hold
+    assert hold is not None and (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.RESUMED)
+
+
+# -- 6. duplicated and out-of-order status callbacks -----------------------------------------------------
+async def test_late_and_repeated_status_callbacks_cannot_move_a_leg_backwards(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **legs())
+    courier = Courier(h.app)
+    voicesim.webhooks.mount(BASE, courier)
+    # The agent leg's "ringing" status callback is delivered late, after its "in-progress".
+    courier.keep_back(lambda path, form: path == "/webhooks/call-status" and form["CallStatus"] == "ringing")
+    customer, agent = await connected(h)
+    leg = h.view(customer).leg(agent)
+    assert leg is not None and leg.status is LegStatus.IN_PROGRESS and leg.sequence_number == 2
+    [ringing] = courier.kept
+    assert ringing.form["SequenceNumber"] == "1"
+    assert (await courier.deliver(ringing, BASE)).status_code == 204  # seq 1 after seq 2
+    assert h.view(customer).leg(agent) == leg
+
+    # A held customer hangs up; then Twilio's completed callback is delivered twice more.
+    courier.stop_keeping()
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    ended = h.view(customer)
+    assert ended.hold is not None and ended.hold.end_reason is HoldEndReason.CUSTOMER_HUNG_UP
+    completed = [
+        e.data
+        for e in h.emu.events
+        if e.type == "webhook"
+        and e.data["purpose"] == "status-callback"
+        and e.data["params"]["CallSid"] == customer
+        and e.data["params"]["CallStatus"] == "completed"
+    ]
+    assert len(completed) == 1
+    redirects = [e for e in h.emu.events if e.type == "call.redirected" and e.data["call_sid"] == agent]
+    for _ in range(2):
+        reply = await send(h.app, completed[0]["url"], completed[0]["params"], auth_token=h.emu.auth_token)
+        assert reply.status_code == 204
+    # The old in-progress of the agent, re-sent with its SequenceNumber: still completed.
+    in_progress = next(
+        e.data
+        for e in h.emu.events
+        if e.type == "webhook"
+        and e.data["purpose"] == "status-callback"
+        and e.data["params"]["CallSid"] == agent
+        and e.data["params"]["CallStatus"] == "in-progress"
+    )
+    assert (
+        await send(h.app, in_progress["url"], in_progress["params"], auth_token=h.emu.auth_token)
+    ).is_success
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert h.view(customer) == ended  # no leg, call or hold moved
+    assert [
+        e for e in h.emu.events if e.type == "call.redirected" and e.data["call_sid"] == agent
+    ] == redirects
+    assert said(h, agent).count("Your customer has hung up.") == 1
