@@ -14,9 +14,8 @@ A participant's audio is layered. From the top:
 
 Each layer is a :class:`Channel`. A channel that plays TwiML runs a :class:`ChannelSession` in its
 own flow; the session's audio goes to the channel, and :func:`refresh` copies the top layer into
-the call's timeline. Muted participants hear the mix and are not heard (Q5). A coach is heard by
-nobody in the mix: voicesim's mix has no per-listener voices, so the coached call's timeline does
-not show the coach (a documented limit).
+the call's timeline. Muted participants hear the mix and are not heard (Q5). A coach is heard only by
+the participant it coaches, and hears everyone.
 """
 
 from __future__ import annotations
@@ -199,7 +198,14 @@ def refresh(emu: Emulator, conference: Conference, participant: Participant) -> 
     emu.media.timeline(participant.call_sid).hear(now, top_audio(conference, participant))
     in_mix = conference.status == "in-progress" and not participant.hold
     speaks = in_mix and not participant.muted and not participant.coaching
-    emu.media.mix(conference.sid).update(now, participant.call_sid, speaks=speaks, listens=in_mix)
+    whispers = in_mix and participant.coaching and not participant.muted
+    emu.media.mix(conference.sid).update(
+        now,
+        participant.call_sid,
+        speaks=speaks,
+        listens=in_mix,
+        whispers_to=participant.call_sid_to_coach if whispers else None,
+    )
 
 
 def stop_channels(participant: Participant) -> None:

@@ -63,13 +63,26 @@ class ConferenceMix:
     """Who speaks into and who listens to one conference, as a history of changes."""
 
     sid: str
-    history: list[tuple[float, frozenset[str], frozenset[str]]] = field(default_factory=list)
+    history: list[tuple[float, frozenset[str], frozenset[str], frozenset[tuple[str, str]]]] = field(
+        default_factory=list
+    )
     speakers: set[str] = field(default_factory=set)
     listeners: set[str] = field(default_factory=set)
+    #: coach call SID -> the call it coaches (heard by that call only).
+    whispers: dict[str, str] = field(default_factory=dict)
 
-    def update(self, now: float, call_sid: str, *, speaks: bool, listens: bool) -> None:
-        """Set one participant's flags (O(n) for the snapshot, never O(n^2))."""
-        changed = False
+    def update(
+        self, now: float, call_sid: str, *, speaks: bool, listens: bool, whispers_to: str | None = None
+    ) -> None:
+        """Set one participant's flags (O(n) for the snapshot, never O(n^2)).
+
+        ``whispers_to``: the participant is a coach heard only by that call (Twilio's coaching).
+        """
+        changed = self.whispers.get(call_sid) != whispers_to
+        if whispers_to is None:
+            self.whispers.pop(call_sid, None)
+        else:
+            self.whispers[call_sid] = whispers_to
         for group, flag in ((self.speakers, speaks), (self.listeners, listens)):
             if flag and call_sid not in group:
                 group.add(call_sid)
@@ -78,27 +91,46 @@ class ConferenceMix:
                 group.discard(call_sid)
                 changed = True
         if changed:
-            snap = (now, frozenset(self.speakers), frozenset(self.listeners))
+            snap = (
+                now,
+                frozenset(self.speakers),
+                frozenset(self.listeners),
+                frozenset(self.whispers.items()),
+            )
             if self.history and self.history[-1][0] == now:
                 self.history[-1] = snap
             else:
                 self.history.append(snap)
 
-    def speakers_between(self, start: float, end: float | None) -> list[tuple[float, frozenset[str]]]:
-        """The speaker sets in force during [start, end), each with the instant it began."""
-        current: frozenset[str] = frozenset()
-        out: list[tuple[float, frozenset[str]]] = []
-        for at, speakers, _ in self.history:
+    def voices_between(
+        self, listener: str, start: float, end: float | None
+    ) -> list[tuple[float, frozenset[str]]]:
+        """What ``listener`` hears during [start, end): each voice set with the instant it began.
+
+        Everyone speaking but the listener, plus any coach whispering to the listener.
+        """
+        return [
+            (at, (speakers | {coach for coach, coached in whispers if coached == listener}) - {listener})
+            for at, speakers, whispers in self._between(start, end)
+        ]
+
+    def _between(
+        self, start: float, end: float | None
+    ) -> list[tuple[float, frozenset[str], frozenset[tuple[str, str]]]]:
+        empty: frozenset[tuple[str, str]] = frozenset()
+        current: tuple[frozenset[str], frozenset[tuple[str, str]]] = (frozenset(), empty)
+        out: list[tuple[float, frozenset[str], frozenset[tuple[str, str]]]] = []
+        for at, speakers, _, whispers in self.history:
             if at <= start:
-                current = speakers
+                current = (speakers, whispers)
                 continue
             if end is not None and at >= end:
                 break
             if not out:
-                out.append((start, current))
-            out.append((at, speakers))
+                out.append((start, *current))
+            out.append((at, speakers, whispers))
         if not out:
-            out.append((start, current))
+            out.append((start, *current))
         return out
 
 
@@ -176,10 +208,10 @@ class Media:
         for start, end, audio in tl.raw():
             if audio.kind == "conference":
                 mix = self.mixes.get(audio.detail)
-                pieces = mix.speakers_between(start, end) if mix else [(start, frozenset())]
-                for i, (at, speakers) in enumerate(pieces):
+                pieces = mix.voices_between(call_sid, start, end) if mix else [(start, frozenset())]
+                for i, (at, heard) in enumerate(pieces):
                     until = pieces[i + 1][0] if i + 1 < len(pieces) else end
-                    voices = tuple(sorted(speakers - {call_sid}))
+                    voices = tuple(sorted(heard))
                     if (
                         out
                         and out[-1].kind == "conference"
