@@ -14,6 +14,7 @@ agent joins (``startConferenceOnEnter`` on both); until then the customer hears 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Dial, Enqueue, VoiceResponse
@@ -23,6 +24,15 @@ from callhold.domain import paths
 from callhold.domain.model import Agent, Call, Hold
 
 __all__ = ["TwimlBuilder"]
+
+
+@functools.lru_cache(maxsize=8)
+def _wait_music(music_url: str) -> str:
+    """The waiting-music document: the same for every request, so built once per URL."""
+    response = VoiceResponse()
+    response.play(music_url, loop=0)
+    return str(response)
+
 
 LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
@@ -108,9 +118,7 @@ class TwimlBuilder:
 
     def wait_music(self) -> str:
         """Music for a customer waiting for an agent (conference waitUrl, Enqueue waitUrl)."""
-        response = VoiceResponse()
-        response.play(self.music, loop=0)
-        return str(response)
+        return _wait_music(self.music)
 
     # -- hold ---------------------------------------------------------------------------------
     def customer_hold_music(self, hold: Hold, elapsed: float, since: float | None) -> str:

@@ -13,7 +13,7 @@ from callhold.web.security import Principal, hash_token, tokens_match, verify_tw
 __all__ = ["Caller", "SignedForm", "get_services"]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The app's services."""
     services: Services = request.app.state.services
     return services
@@ -27,7 +27,7 @@ async def signed_form(request: Request, services: ServicesDep) -> FormData:
     return await verify_twilio_signature(request, services.settings.public_base_url, services.auth_token)
 
 
-def caller(request: Request, services: ServicesDep) -> Principal:
+async def caller(request: Request, services: ServicesDep) -> Principal:
     """The bearer token's owner: the admin, or an agent (401 without a valid token)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -35,11 +35,7 @@ def caller(request: Request, services: ServicesDep) -> Principal:
         raise HTTPException(status_code=401, detail="A bearer token is required")
     if tokens_match(token, services.settings.admin_token.get_secret_value()):
         return Principal(agent_id=None)
-    agent_id = (
-        services.store.agent_for_token(hash_token(token))
-        if hasattr(services.store, "agent_for_token")
-        else None
-    )
+    agent_id = services.store.agent_for_token(hash_token(token))
     if agent_id is None:
         raise HTTPException(status_code=401, detail="Unknown bearer token")
     return Principal(agent_id=agent_id)

@@ -41,7 +41,7 @@ _bearer = HTTPBearer(
 )
 
 
-def _principal(
+async def _principal(
     caller: Caller, _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
     """The caller; the ``Security`` parameter only documents the bearer scheme in the OpenAPI."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, Result, func, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -406,6 +407,12 @@ class SqlHoldStore:
 
     def record_callback(self, key: str, at: datetime) -> bool:
         """Remember a callback by a unique key; ``False`` if it was recorded before (a duplicate)."""
+        if self.engine.dialect.name == "sqlite":  # no exception and rollback for a duplicate
+            statement = (
+                sqlite_insert(CallbackReceiptRow).values(key=key, received_at=at).on_conflict_do_nothing()
+            )
+            with self._sessions.begin() as session:
+                return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
         try:
             with self._sessions.begin() as session:
                 session.add(CallbackReceiptRow(key=key, received_at=at))
