@@ -187,6 +187,8 @@ def top_audio(conference: Conference, participant: Participant) -> Audio:
         return conference.announcement.audio
     if conference.status == "init":
         return participant.wait.audio if participant.wait else Audio("silence", "", WAIT)
+    if conference.beeping is not None:
+        return conference.beeping
     return Audio("conference", conference.sid)
 
 

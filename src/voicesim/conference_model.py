@@ -29,6 +29,7 @@ from voicesim.process import Signal
 
 if TYPE_CHECKING:
     from voicesim.conference_audio import Channel
+    from voicesim.media import Audio
 
 __all__ = [
     "BEEP_VALUES",
@@ -173,6 +174,8 @@ class Conference:
     labels: dict[str, str] = field(default_factory=dict)
     sequence_number: int = 0
     announcement: Channel | None = None
+    #: The entry/exit beep everyone in the mix hears right now, if any.
+    beeping: Audio | None = None
 
     @property
     def is_active(self) -> bool:

@@ -22,7 +22,10 @@ Choices where the sources are silent:
 * The first participant fixes statusCallback, its method and events (default ``start end``, as
   for the API), and maxParticipants. A conference ends when no participant is left, counting
   dial-outs still ringing; ringing dial-outs are cancelled when it ends.
-* ``timeLimit`` and ``hangupOnStar`` are not applied to conferences; beeps are not in the timeline.
+* ``beep``: everyone in the mix (not a held participant) hears a 0.5 s "beep" segment when a
+  participant with ``true``/``onEnter`` enters and one with ``true``/``onExit`` (and BeepOnExit)
+  leaves; the duration is voicesim's choice.
+* ``timeLimit`` and ``hangupOnStar`` are not applied to conferences.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ if TYPE_CHECKING:
     from voicesim.twiml.verbs import Dial
 
 __all__ = ["Conferences"]
+
+#: How long the entry/exit beep lasts (chosen; Twilio does not document it).
+BEEP_SECONDS = 0.5
 
 ADD_FAILED = "participant_add_failed"
 #: Webhook failures (not TwiML errors) that stop a participant from being added (reference §8.10).
@@ -200,9 +206,29 @@ class Conferences:
             connected = conference.connected()
             if len(connected) >= 2 and any(p.start_conference_on_enter for p in connected):
                 self._start(conference)
+                if participant.beep in ("true", "onEnter"):
+                    self._beep(conference, "enter")
                 return
             participant.wait = self._wait_channel(participant)
         refresh(emu, conference, participant)
+        if conference.status == "in-progress" and participant.beep in ("true", "onEnter"):
+            self._beep(conference, "enter")
+
+    def _beep(self, conference: Conference, kind: str) -> None:
+        """Everyone in the mix hears the entry/exit beep for :data:`BEEP_SECONDS` (``beep``)."""
+        emu = self._emu
+        beep = Audio("beep", kind)
+        conference.beeping = beep
+        for member in conference.connected():
+            refresh(emu, conference, member)
+
+        def done() -> None:
+            if conference.beeping is beep:
+                conference.beeping = None
+                for member in conference.connected():
+                    refresh(emu, conference, member)
+
+        emu.clock.call_later(BEEP_SECONDS, done)
 
     def _wait_channel(self, participant: Participant) -> Channel:
         emu, conference = self._emu, participant.conference
@@ -255,6 +281,14 @@ class Conferences:
         if not conference.is_active:
             return True
         how = "kicked" if kicked else "left"
+        beeps = participant.beep in ("true", "onExit") and participant.beep_on_exit
+        if (
+            was_connected
+            and beeps
+            and conference.status == "in-progress"
+            and not participant.end_conference_on_exit
+        ):
+            self._beep(conference, "exit")
         if was_connected and participant.end_conference_on_exit:
             self.end(
                 conference,

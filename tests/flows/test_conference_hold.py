@@ -90,13 +90,15 @@ async def test_customer_and_agent_talk_then_mp3_hold_plays_once_then_silence(
     await d.clock.advance(10)
     assert d.heard(customer) == [
         (0, 4, "music", "conference-wait", ()),
-        (4, 10, "conference", "", (agent,)),
+        (4, 4.5, "beep", "", ()),  # the agent entered with beep="true" (the default)
+        (4.5, 10, "conference", "", (agent,)),
         (10, 30, "play", "hold", ()),  # the audio file plays once (Q7)...
         (30, 40, "silence", "hold", ()),  # ...then silence
         (40, None, "conference", "", (agent,)),
     ]
     assert d.heard(agent) == [
-        (4, 10, "conference", "", (customer,)),
+        (4, 4.5, "beep", "", ()),
+        (4.5, 10, "conference", "", (customer,)),
         (10, 40, "conference", "", ()),  # nobody hears the held customer, nor the music (Q5)
         (40, None, "conference", "", (customer,)),
     ]
