@@ -22,6 +22,7 @@ from callhold.web.deps import ServicesDep, SignedForm
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+_LEG_STATUSES = frozenset(s.value for s in LegStatus)
 TWIML = "text/xml"
 BOTH = ["GET", "POST"]
 
@@ -205,13 +206,15 @@ async def call_status(form: SignedForm, services: ServicesDep) -> Response:
     service, store = services.service, services.store
     call_sid, parent = _text(form, "CallSid"), _text(form, "ParentCallSid") or None
     status_text, sequence = _text(form, "CallStatus"), _text(form, "SequenceNumber")
-    call = store.find_call(call_sid=call_sid) or (store.find_call(call_sid=parent) if parent else None)
-    if call is None or status_text not in {s.value for s in LegStatus}:
+    if status_text not in _LEG_STATUSES:
         return Response(status_code=204)
+    # Deduplicate first: a retried delivery costs one statement and touches nothing else.
     if not store.record_callback(f"status:{call_sid}:{sequence}:{status_text}", service.clock.now()):
-        return Response(status_code=204)  # a retried delivery
-    view = store.load_view(call.id)
-    if view.leg(call_sid) is None and parent:
+        return Response(status_code=204)
+    call = store.find_call(call_sid=call_sid) or (store.find_call(call_sid=parent) if parent else None)
+    if call is None:
+        return Response(status_code=204)
+    if parent and store.get_leg(call_sid) is None:
         await service.join_agent_leg(call.id, call_sid, parent)
     event = ev.LegStatusChanged(
         call_sid=call_sid,
