@@ -5,6 +5,11 @@ the new state with the commands for Twilio, the state is committed, then the com
 one. Each command's outcome goes back through ``decide`` (``CommandSucceeded`` /
 ``CommandFailed``), so a failure in the middle of a two-step legs hold is compensated by the
 domain's own rules, and a record is never half-applied.
+
+Twilio refusing a command never raises out of :meth:`CallService.handle` (webhooks and timers rely
+on that). The API use cases (mute, parties; hold and resume with ``raise_on_failure``) raise the
+first refusal as a :class:`TelephonyError` -- after the domain has processed it -- so the caller
+learns that Twilio said no, and why (Twilio's code).
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from callhold.domain import events as ev
 from callhold.domain.commands import (
@@ -34,6 +38,8 @@ from callhold.domain.model import (
     Call,
     CallState,
     CallView,
+    Hold,
+    HoldEndReason,
     HoldPolicy,
     HoldState,
     LegRole,
@@ -43,7 +49,7 @@ from callhold.domain.model import (
 from callhold.domain.ports import Clock, HoldStore, Telephony
 from callhold.timers import TimerHandle, Timers
 
-__all__ = ["OUTBOUND_TWIML_PATH", "WAITING_QUEUE", "CallService", "HoldTimings", "PlacesCalls"]
+__all__ = ["OUTBOUND_TWIML_PATH", "WAITING_QUEUE", "CallService", "HoldTimings"]
 
 _log = logging.getLogger("callhold.service")
 
@@ -58,21 +64,14 @@ OUTBOUND_TWIML_PATH = "/twiml/outbound"
 CALL_STATUS_PATH = "/webhooks/call-status"
 
 
-@runtime_checkable
-class PlacesCalls(Protocol):
-    """A telephony adapter that can place outbound calls (``TwilioTelephony`` does)."""
-
-    async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
-        """Dial ``to``; the answered call runs ``url``; returns its Call SID."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class HoldTimings:
-    """When the agent is reminded and when the maximum hold is reached (seconds after the hold)."""
+    """When the agent is reminded and when the maximum hold is reached (seconds after the hold), and
+    how long after a maximum-hold action that could not be done (Twilio refused) it is tried again."""
 
     agent_reminder_after: int = 60
     max_hold: int = 300
+    retry_after: int = 30
 
 
 class CallService:
@@ -104,20 +103,29 @@ class CallService:
 
     # -- the one way state changes ------------------------------------------------------------
     async def handle(self, call_id: str, event: ev.Event) -> Decision:
-        """Decide ``event`` for the call, commit, apply effects, run the commands."""
-        decision = self.store.transact(call_id, lambda view: decide(view, event, self.policy))
-        self._apply_effects(call_id, decision)
-        await self._execute(call_id, decision.commands)
+        """Decide ``event`` for the call, commit, apply effects, run the commands.
+
+        A command Twilio refuses is fed back to the domain (``CommandFailed``), never raised.
+        """
+        decision, _ = await self._handle(call_id, event)
         return decision
 
-    async def _execute(self, call_id: str, commands: tuple[Command, ...]) -> None:
+    async def _handle(self, call_id: str, event: ev.Event) -> tuple[Decision, TelephonyError | None]:
+        """:meth:`handle`, also returning the first refusal of the decision's commands (if any)."""
+        decision = self.store.transact(call_id, lambda view: decide(view, event, self.policy))
+        self._apply_effects(call_id, decision)
+        failure = await self._execute(call_id, decision.commands)
+        return decision, failure
+
+    async def _execute(self, call_id: str, commands: tuple[Command, ...]) -> TelephonyError | None:
+        """Run ``commands`` in order; at the first refusal, let the domain handle it and return it."""
         for command in commands:
             try:
                 created = await self._run(command)
             except TelephonyError as exc:
                 _log.warning("command %s failed: %r", type(command).__name__, exc)
                 await self.handle(call_id, ev.CommandFailed(command=command, error=exc, at=self.clock.now()))
-                return
+                return exc
             if isinstance(command, AddParticipant) and created:
                 await self.handle(
                     call_id,
@@ -129,6 +137,7 @@ class CallService:
                     ),
                 )
             await self.handle(call_id, ev.CommandSucceeded(command=command, at=self.clock.now()))
+        return None
 
     async def _run(self, command: Command) -> str | None:
         t = self.telephony
@@ -156,9 +165,21 @@ class CallService:
             elif isinstance(effect, AgentLeft):
                 _log.info("agent %s left call %s (%s)", effect.agent_id, effect.call_id, effect.policy.value)
 
-    def _arm(self, call_id: str, hold_id: str, started_at: datetime) -> None:
+    def _arm(self, call_id: str, hold_id: str, started_at: datetime, *, catch_up: bool = False) -> None:
+        """Arm the hold's agent reminder and maximum-hold timers.
+
+        Timers already due fire at once only when ``catch_up`` (a restart: they came due while
+        callhold was down). Otherwise the hold is being armed again because a resume failed: the
+        reminder was already due, and a maximum hold already reached is retried ``retry_after``
+        seconds from now -- not at once, which would retry a refused auto-resume in a tight loop.
+        """
         if hold_id in self._timers:
             return
+        now = self.clock.now()
+        remind_at = started_at + timedelta(seconds=self.timings.agent_reminder_after)
+        max_hold_at = started_at + timedelta(seconds=self.timings.max_hold)
+        if not catch_up and max_hold_at <= now:
+            max_hold_at = now + timedelta(seconds=self.timings.retry_after)
 
         async def remind() -> None:
             await self.handle(call_id, ev.AgentReminderDue(hold_id=hold_id, at=self.clock.now()))
@@ -166,17 +187,16 @@ class CallService:
         async def max_hold() -> None:
             await self.handle(call_id, ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now()))
 
-        self._timers[hold_id] = [
-            self.timers.call_at(started_at + timedelta(seconds=self.timings.agent_reminder_after), remind),
-            self.timers.call_at(started_at + timedelta(seconds=self.timings.max_hold), max_hold),
-        ]
+        handles = [self.timers.call_at(remind_at, remind)] if catch_up or remind_at > now else []
+        handles.append(self.timers.call_at(max_hold_at, max_hold))
+        self._timers[hold_id] = handles
 
     def rearm_timers(self) -> int:
         """After a restart: arm the timers of every open hold; returns how many."""
         count = 0
         for state in (HoldState.HOLDING, HoldState.HELD):
             for hold in self.store.list_holds(state=state):
-                self._arm(hold.call_id, hold.id, hold.started_at)
+                self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True)
                 count += 1
         return count
 
@@ -194,6 +214,16 @@ class CallService:
             raise Forbidden(f"call {view.call.id} is not handled by agent {agent_id}")
 
     # -- API use cases -----------------------------------------------------------------------
+    async def _request(
+        self, ref: str, agent_id: str | None, event: Callable[[], ev.Event]
+    ) -> tuple[CallView, TelephonyError | None]:
+        """Handle ``event()`` for the call ``ref`` on behalf of ``agent_id``: the call afterwards, and
+        the first command Twilio refused (already processed by the domain), if any."""
+        view = self.view(ref)
+        self.authorize(view, agent_id)
+        _, failure = await self._handle(view.call.id, event())
+        return self.store.load_view(view.call.id), failure
+
     async def hold(
         self,
         ref: str,
@@ -202,44 +232,66 @@ class CallService:
         agent_id: str | None,
         reason: str | None = None,
         music_url: str | None = None,
+        raise_on_failure: bool = False,
     ) -> CallView:
-        """Put the customer on hold (idempotent: a second hold reports the current one)."""
-        view = self.view(ref)
-        self.authorize(view, agent_id)
-        event = ev.HoldRequested(
-            hold_id=self._new_id(), by=by, at=self.clock.now(), reason=reason, music_url=music_url
-        )
-        await self.handle(view.call.id, event)
-        return self.store.load_view(view.call.id)
+        """Put the customer on hold (idempotent: a second hold reports the current one).
 
-    async def resume(self, ref: str, *, by: str, agent_id: str | None) -> CallView:
-        """Bring the customer back (409 ``NotHeld`` when not on hold)."""
-        view = self.view(ref)
-        self.authorize(view, agent_id)
-        await self.handle(view.call.id, ev.ResumeRequested(by=by, at=self.clock.now()))
-        return self.store.load_view(view.call.id)
+        If Twilio refuses a step, the domain undoes what was done (the hold ends
+        ``failed_compensated``); with ``raise_on_failure`` the refusal is then raised as a
+        ``TelephonyError`` saying what became of the hold, instead of returning the call.
+        """
+        view, failure = await self._request(
+            ref,
+            agent_id,
+            lambda: ev.HoldRequested(
+                hold_id=self._new_id(), by=by, at=self.clock.now(), reason=reason, music_url=music_url
+            ),
+        )
+        if failure is not None and raise_on_failure:
+            raise _refused(failure, f"the hold of call {view.call.id} {_outcome(view.hold, holding=True)}")
+        return view
+
+    async def resume(
+        self, ref: str, *, by: str, agent_id: str | None, raise_on_failure: bool = False
+    ) -> CallView:
+        """Bring the customer back (409 ``NotHeld`` when not on hold). If Twilio refuses, the customer
+        stays on hold (resume can be retried); ``raise_on_failure`` raises the refusal."""
+        view, failure = await self._request(
+            ref, agent_id, lambda: ev.ResumeRequested(by=by, at=self.clock.now())
+        )
+        if failure is not None and raise_on_failure:
+            raise _refused(failure, f"the resume of call {view.call.id} {_outcome(view.hold, holding=False)}")
+        return view
 
     async def mute(self, ref: str, call_sid: str, muted: bool, *, agent_id: str | None) -> CallView:
-        """Mute or unmute one participant (conference strategy)."""
-        view = self.view(ref)
-        self.authorize(view, agent_id)
-        await self.handle(view.call.id, ev.MuteRequested(call_sid=call_sid, muted=muted, at=self.clock.now()))
-        return self.store.load_view(view.call.id)
+        """Mute or unmute one participant (conference strategy); ``TelephonyError`` if Twilio refuses."""
+        view, failure = await self._request(
+            ref, agent_id, lambda: ev.MuteRequested(call_sid=call_sid, muted=muted, at=self.clock.now())
+        )
+        if failure is not None:
+            verb = "mute" if muted else "unmute"
+            raise _refused(failure, f"Twilio refused to {verb} {call_sid} in call {view.call.id}")
+        return view
 
     async def add_party(self, ref: str, to: str, *, label: str | None, agent_id: str | None) -> CallView:
-        """Dial a third party into the conference."""
-        view = self.view(ref)
-        self.authorize(view, agent_id)
-        event = ev.AddPartyRequested(to=to, from_=self.caller_id, at=self.clock.now(), label=label)
-        await self.handle(view.call.id, event)
-        return self.store.load_view(view.call.id)
+        """Dial a third party into the conference; ``TelephonyError`` if Twilio refuses."""
+        view, failure = await self._request(
+            ref,
+            agent_id,
+            lambda: ev.AddPartyRequested(to=to, from_=self.caller_id, at=self.clock.now(), label=label),
+        )
+        if failure is not None:
+            raise _refused(failure, f"Twilio refused to dial {to} into call {view.call.id}")
+        return view
 
     async def remove_party(self, ref: str, call_sid: str, *, agent_id: str | None) -> CallView:
-        """Remove (kick) a participant."""
-        view = self.view(ref)
-        self.authorize(view, agent_id)
-        await self.handle(view.call.id, ev.RemovePartyRequested(call_sid=call_sid, at=self.clock.now()))
-        return self.store.load_view(view.call.id)
+        """Remove (kick) a participant; ``TelephonyError`` if Twilio refuses."""
+        view, failure = await self._request(
+            ref, agent_id, lambda: ev.RemovePartyRequested(call_sid=call_sid, at=self.clock.now())
+        )
+        if failure is not None:
+            raise _refused(failure, f"Twilio refused to remove {call_sid} from call {view.call.id}")
+        return view
 
     # -- calls coming in ---------------------------------------------------------------------
     def adopt(
@@ -275,12 +327,44 @@ class CallService:
         return call
 
     def assign_agent(self, call: Call) -> Agent | None:
-        """Claim the first available agent for ``call`` (atomic across service instances)."""
+        """Claim the first available agent for ``call`` (atomic across service instances).
+
+        ``None`` if no agent is free, or if the call ended (or got an agent) meanwhile: then the
+        claimed agent is released.
+        """
         for agent in self.store.list_agents(available=True):
             if self.store.claim_agent(agent.id):
-                self.store.save_call(replace(self.store.get_call(call.id) or call, agent_id=agent.id))
-                return agent
+                if self._give_call(call.id, agent.id):
+                    return agent
+                self.store.set_agent_available(agent.id, True)
+                return None
         return None
+
+    def _give_call(self, call_id: str, agent_id: str) -> bool:
+        """Record ``agent_id`` as the agent of the call, under the call's lock, if the call is still
+        active with no agent (a status callback or another agent may have got there first)."""
+        given = False
+
+        def give(view: CallView) -> Decision:
+            nonlocal given
+            if view.call.status is CallState.ENDED or view.call.agent_id is not None:
+                return Decision(new_state=view)
+            given = True
+            return Decision(new_state=replace(view, call=replace(view.call, agent_id=agent_id)))
+
+        self.store.transact(call_id, give)
+        return given
+
+    def _take_back(self, call_id: str, agent_id: str) -> None:
+        """Undo :meth:`_give_call` (the customer could not be reached): the call waits again."""
+
+        def take(view: CallView) -> Decision:
+            if view.call.agent_id != agent_id:
+                return Decision(new_state=view)
+            return Decision(new_state=replace(view, call=replace(view.call, agent_id=None)))
+
+        self.store.transact(call_id, take)
+        self.store.set_agent_available(agent_id, True)
 
     async def join_agent_leg(self, call_id: str, call_sid: str, parent_call_sid: str | None) -> None:
         """An agent leg appeared (a participant we added, or a ``<Dial>`` child)."""
@@ -325,25 +409,43 @@ class CallService:
         return sorted(calls, key=lambda c: c.created_at)
 
     async def agent_available(self, agent_id: str, *, connect: Callable[[Call], str]) -> Call | None:
-        """Mark the agent available and hand it the longest-waiting customer, if any."""
+        """Mark the agent available and hand it the longest-waiting customer, if any.
+
+        The customer goes to *this* agent (not to whichever agent is free), and to one agent only
+        however many become available at once. If Twilio refuses to move the customer, the call
+        waits again and the agent stays available; the refusal is raised unless the customer is gone.
+        """
         self.store.set_agent_available(agent_id, True)
         for call in self.waiting_calls():
             customer = self.store.get_leg(call.customer_call_sid)
             if customer is None or customer.status.is_terminal:
                 continue
-            agent = self.assign_agent(call)
-            if agent is None:
-                return None
-            await self.telephony.redirect_leg(
-                RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call))
-            )
+            if not self.store.claim_agent(agent_id):
+                return None  # the agent was given a call meanwhile
+            if not self._give_call(call.id, agent_id):
+                self.store.set_agent_available(agent_id, True)
+                continue  # another agent took this customer meanwhile
+            try:
+                await self.telephony.redirect_leg(
+                    RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call))
+                )
+            except TelephonyError as exc:
+                _log.warning("could not connect call %s to agent %s: %r", call.id, agent_id, exc)
+                self._take_back(call.id, agent_id)
+                if exc.call_gone:
+                    continue
+                raise
             return self.store.get_call(call.id)
         return None
 
     def call_ended(self, call_id: str) -> None:
-        """The customer left: the agent is free again."""
+        """The customer left: the agent is free again -- once per call. (Both the conference's
+        participant-leave and the customer's status callback report the end; by the second the agent
+        may already have taken another call.)"""
         call = self.store.get_call(call_id)
-        if call is not None and call.agent_id is not None:
+        if call is None or call.agent_id is None:
+            return
+        if self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
             self.store.set_agent_available(call.agent_id, True)
 
     # -- calls going out ---------------------------------------------------------------------
@@ -355,14 +457,35 @@ class CallService:
         """
         if self.store.get_agent(agent_id) is None:
             raise NotFound("agent", agent_id)
-        telephony = self.telephony
-        if not isinstance(telephony, PlacesCalls):
-            raise TelephonyError("the telephony adapter cannot place outbound calls")
         if not self.store.claim_agent(agent_id):
             raise Conflict(f"agent {agent_id} is not available")
         try:
-            call_sid = await telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, CALL_STATUS_PATH)
+            call_sid = await self.telephony.place_call(
+                to, self.caller_id, OUTBOUND_TWIML_PATH, CALL_STATUS_PATH
+            )
         except TelephonyError:
             self.store.set_agent_available(agent_id, True)
             raise
         return self.adopt(call_sid, agent_id=agent_id)
+
+
+def _refused(failure: TelephonyError, what: str) -> TelephonyError:
+    """``failure`` (Twilio's code and status kept) told as what it did to the request."""
+    error = TelephonyError(f"{what}: {failure.message}", code=failure.code, status=failure.status)
+    error.__cause__ = failure
+    return error
+
+
+def _outcome(hold: Hold | None, *, holding: bool) -> str:
+    """What became of a hold (``holding``) or resume Twilio refused, for the error's message."""
+    if hold is None:
+        return "failed"
+    if hold.state is HoldState.ENDED:
+        if hold.end_reason is HoldEndReason.FAILED_COMPENSATED:
+            return "failed and was undone"
+        return f"failed; the hold ended ({hold.end_reason})"
+    if holding and hold.state is HoldState.RESUMING:
+        return "failed and is being undone"
+    if not holding and hold.state is HoldState.HELD:
+        return "failed; the customer is still on hold (resume can be retried)"
+    return f"failed; the hold is {hold.state}"

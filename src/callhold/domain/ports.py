@@ -42,6 +42,10 @@ class Telephony(Protocol):
     async def announce(self, command: Announce) -> None:
         """Participant update ``AnnounceUrl``."""
 
+    async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
+        """Calls create: dial ``to`` from ``from_``; the answered call runs the TwiML at ``url`` (a callhold
+        path or an absolute URL) and reports its status to ``status_callback``. Returns its Call SID."""
+
 
 class Clock(Protocol):
     """Where the time comes from."""

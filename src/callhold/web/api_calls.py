@@ -3,6 +3,10 @@
 ``{sid}`` is the call's id (the customer's Call SID) or the SID of any of its legs. Hold is
 idempotent (a second hold reports the current one); resume when not held is a 409 ``not-held``
 problem. Mute and parties need the conference strategy (409 ``wrong-strategy`` otherwise).
+
+When Twilio refuses a command the service raises it once the domain has dealt with it (a hold undone,
+a resume left held): 409 if it cannot apply to the call as it is (a label in use, a participant gone),
+422 for a number Twilio finds invalid, 502 ``telephony-error`` otherwise, each with ``twilio_code``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from callhold.domain.errors import Conflict, TelephonyError
-from callhold.domain.model import CallView, Hold, HoldEndReason, HoldState, LegRole
+from callhold.domain.errors import Conflict, NotHeld
+from callhold.domain.model import CallView
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, by, problems, require_self
 from callhold.web.schemas import (
@@ -47,10 +51,10 @@ def _detail(services: ServicesDep, view: CallView) -> CallDetail:
     )
 
 
-def _hold_out(services: ServicesDep, hold: Hold | None) -> HoldOut:
-    if hold is None:  # the service raises before this can happen
-        raise TelephonyError("the hold was not recorded")
-    return HoldOut.of(hold, services.service.clock.now())
+def _hold_out(services: ServicesDep, view: CallView) -> HoldOut:
+    if view.hold is None:  # a hold or resume that returns has a hold: the service raises otherwise
+        raise NotHeld(f"call {view.call.id} has no hold")
+    return HoldOut.of(view.hold, services.service.clock.now())
 
 
 @router.get("", response_model=list[CallOut], responses=problems())
@@ -98,51 +102,39 @@ async def get_call(sid: SidPath, me: Me, services: ServicesDep) -> CallDetail:
 @router.post("/{sid}/hold", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502))
 async def hold(sid: SidPath, me: Me, services: ServicesDep, body: HoldRequest | None = None) -> HoldOut:
     """Put the customer on hold, by the call's strategy. Idempotent: holding a held call reports the
-    current hold. A Twilio failure midway is undone (502) so nobody is left in silence."""
-    service = services.service
+        current hold. A Twilio failure midway is undone so nobody is left in silence, and reported (502; 409
+    if the customer's call is already gone)."""
     options = body or HoldRequest()
-    before = service.view(sid)
     music_url = str(options.music_url) if options.music_url is not None else None
-    view = await service.hold(
-        sid, by=by(me), agent_id=me.agent_id, reason=options.reason, music_url=music_url
+    view = await services.service.hold(
+        sid,
+        by=by(me),
+        agent_id=me.agent_id,
+        reason=options.reason,
+        music_url=music_url,
+        raise_on_failure=True,
     )
-    hold = view.hold
-    new = hold is not None and (before.hold is None or before.hold.id != hold.id)
-    if new and hold is not None and hold.end_reason is HoldEndReason.FAILED_COMPENSATED:
-        raise TelephonyError(f"the hold of call {view.call.id} failed and was undone")
-    return _hold_out(services, hold)
+    return _hold_out(services, view)
 
 
 @router.post("/{sid}/resume", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502))
 async def resume(sid: SidPath, me: Me, services: ServicesDep) -> HoldOut:
     """Take the customer off hold (409 ``not-held`` if the call is not on hold). A Twilio failure
     leaves the hold in place (502); resume can be retried."""
-    view = await services.service.resume(sid, by=by(me), agent_id=me.agent_id)
-    if view.hold is not None and view.hold.state is HoldState.HELD:
-        raise TelephonyError(f"the resume of call {view.call.id} failed; the customer is still on hold")
-    return _hold_out(services, view.hold)
-
-
-async def _mute(sid: str, body: MuteRequest, muted: bool, me: Me, services: ServicesDep) -> CallDetail:
-    view = await services.service.mute(sid, body.call_sid, muted, agent_id=me.agent_id)
-    leg = view.leg(body.call_sid)
-    if leg is not None and leg.muted is not muted:
-        raise Conflict(
-            f"Twilio refused to {'mute' if muted else 'unmute'} {body.call_sid} (not in the conference yet?)"
-        )
-    return _detail(services, view)
+    view = await services.service.resume(sid, by=by(me), agent_id=me.agent_id, raise_on_failure=True)
+    return _hold_out(services, view)
 
 
 @router.post("/{sid}/mute", response_model=CallDetail, responses=problems(403, 404, 409, 413, 502))
 async def mute(sid: SidPath, body: MuteRequest, me: Me, services: ServicesDep) -> CallDetail:
     """Mute one participant (conference strategy)."""
-    return await _mute(sid, body, True, me, services)
+    return _detail(services, await services.service.mute(sid, body.call_sid, True, agent_id=me.agent_id))
 
 
 @router.post("/{sid}/unmute", response_model=CallDetail, responses=problems(403, 404, 409, 413, 502))
 async def unmute(sid: SidPath, body: MuteRequest, me: Me, services: ServicesDep) -> CallDetail:
     """Unmute one participant (conference strategy)."""
-    return await _mute(sid, body, False, me, services)
+    return _detail(services, await services.service.mute(sid, body.call_sid, False, agent_id=me.agent_id))
 
 
 @router.post(
@@ -153,11 +145,7 @@ async def unmute(sid: SidPath, body: MuteRequest, me: Me, services: ServicesDep)
 )
 async def add_participant(sid: SidPath, body: ParticipantCreate, me: Me, services: ServicesDep) -> CallDetail:
     """Dial a third party into the call's conference (conference strategy)."""
-    service = services.service
-    before = {leg.call_sid for leg in service.view(sid).legs}
-    view = await service.add_party(sid, body.to, label=body.label, agent_id=me.agent_id)
-    if not any(leg.role is LegRole.THIRD_PARTY and leg.call_sid not in before for leg in view.legs):
-        raise Conflict(f"Twilio refused to dial {body.to} into call {view.call.id} (label already in use?)")
+    view = await services.service.add_party(sid, body.to, label=body.label, agent_id=me.agent_id)
     return _detail(services, view)
 
 

@@ -2,6 +2,12 @@
 
 Domain errors map by class (see the tree in :mod:`callhold.domain.errors`); request validation
 errors become 422 with the offending fields; nothing a client sends produces a 500.
+
+A :class:`~callhold.domain.errors.TelephonyError` maps by Twilio's code: a refusal meaning the request
+cannot apply to the call as it is now (a participant label in use, a participant or call already gone,
+a full conference) is 409 ``conflict``, a number Twilio finds invalid 422 ``invalid``, anything else
+(Twilio down, callhold misconfigured...) 502 ``telephony-error``. Each carries ``twilio_code`` and
+``twilio_status``.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callhold.domain import errors
 
-__all__ = ["PROBLEM_TYPE_BASE", "install", "problem"]
+__all__ = [
+    "PROBLEM_TYPE_BASE",
+    "TWILIO_CONFLICT_CODES",
+    "TWILIO_INVALID_CODES",
+    "install",
+    "problem",
+    "telephony_status",
+]
 
 PROBLEM_TYPE_BASE = "https://callhold.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -30,8 +43,13 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.CallEnded, 409, "call-ended"),
     (errors.WrongStrategy, 409, "wrong-strategy"),
     (errors.Conflict, 409, "conflict"),
-    (errors.TelephonyError, 502, "telephony-error"),
 ]
+
+#: Twilio codes meaning "not in the call's current state": 16020 conference full, 16025 participant
+#: label in use, 20404 participant (or call) not found, 21220 call not in progress.
+TWILIO_CONFLICT_CODES = frozenset({16020, 16025, 20404, 21220})
+#: Twilio codes meaning "that number is not valid": 21211 invalid 'To'.
+TWILIO_INVALID_CODES = frozenset({21211})
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -62,17 +80,27 @@ def problem(status: int, kind: str, detail: str, instance: str | None = None, **
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def telephony_status(error: errors.TelephonyError) -> tuple[int, str]:
+    """The HTTP status and problem type a Twilio refusal is reported with."""
+    if error.code in TWILIO_INVALID_CODES:
+        return 422, "invalid"
+    if error.code in TWILIO_CONFLICT_CODES:
+        return 409, "conflict"
+    return 502, "telephony-error"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem JSON."""
 
     @app.exception_handler(errors.CallholdError)
     async def domain_error(request: Request, exc: errors.CallholdError) -> JSONResponse:
+        if isinstance(exc, errors.TelephonyError):
+            status, kind = telephony_status(exc)
+            extra = {"twilio_code": exc.code, "twilio_status": exc.status}
+            return problem(status, kind, str(exc), request.url.path, **extra)
         for cls, status, kind in _STATUS:
             if isinstance(exc, cls):
-                extra: dict[str, Any] = {}
-                if isinstance(exc, errors.TelephonyError):
-                    extra = {"twilio_code": exc.code, "twilio_status": exc.status}
-                return problem(status, kind, str(exc), request.url.path, **extra)
+                return problem(status, kind, str(exc), request.url.path)
         return problem(400, "bad-request", str(exc), request.url.path)
 
     @app.exception_handler(RequestValidationError)

@@ -250,12 +250,13 @@ async def test_a_refused_resume_leaves_the_hold_in_place_as_502(api) -> None:
     assert (await api.request("GET", f"/calls/{sid}")).json()["hold"]["state"] == "held"
 
 
-async def test_a_refused_mute_is_a_409(api) -> None:
+async def test_a_mute_twilio_refuses_with_a_server_error_is_a_502_problem(api) -> None:
     sid, alice = await api.live_call()
-    refuse(api, "set_participant_muted")
-    assert_problem(
-        await api.request("POST", f"/calls/{sid}/mute", alice, json={"call_sid": sid}), 409, "conflict"
+    refuse(api, "set_participant_muted")  # Twilio answers 500 / 20001
+    problem = assert_problem(
+        await api.request("POST", f"/calls/{sid}/mute", alice, json={"call_sid": sid}), 502, "telephony-error"
     )
+    assert problem["twilio_code"] == 20001
 
 
 async def test_a_participant_label_in_use_is_a_409(api) -> None:

@@ -1,0 +1,172 @@
+"""Handing customers to agents under races, end to end on voicesim.
+
+An agent becoming available gets the longest-waiting customer itself; a customer Twilio cannot move
+waits again (the agent is not left claimed); an agent is released once per call, not again when the
+second report of the same hang-up arrives after it took the next call; an agent claimed for a call
+that ended meanwhile is released.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+import twilio.rest
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+
+from callhold.adapters.telephony import TwilioTelephony
+from callhold.domain.machine import Decision
+from callhold.domain.model import Agent, CallState, CallView
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.flows.callhold_signed import Courier
+from voicesim import Emulator, VirtualClock
+from voicesim.sdk import AsyncInProcessHttpClient
+
+ADMIN = {"Authorization": "Bearer change-me-admin"}
+CALL_UPDATE = re.compile(r"/Calls/CA\w{32}\.json$")
+
+
+@pytest.fixture
+def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    return make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+
+
+class Unavailable(AsyncHttpClient):  # type: ignore[misc]
+    """voicesim's SDK transport, with Twilio answering 503 to every Calls update."""
+
+    def __init__(self, emu: Emulator) -> None:
+        super().__init__(logging.getLogger("tests.unavailable"), is_async=True)
+        self.inner = AsyncInProcessHttpClient(emu)
+
+    async def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:
+        if method == "POST" and CALL_UPDATE.search(url):
+            body = {"code": 20503, "message": "Service Unavailable", "status": 503}
+            return Response(503, json.dumps(body), {"Content-Type": "application/json"})
+        return await self.inner.request(method, url, *args, **kwargs)
+
+
+def telephony(h: Harness, transport: AsyncHttpClient) -> TwilioTelephony:
+    return TwilioTelephony(
+        twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=transport), BASE
+    )
+
+
+def available(h: Harness, agent_id: str) -> bool:
+    agent = h.services.store.get_agent(agent_id)
+    assert agent is not None
+    return agent.available
+
+
+async def api(h: Harness, method: str, path: str, body: dict[str, object]) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
+        return await client.request(method, f"/api/v1{path}", json=body, headers=ADMIN)
+
+
+async def waiting_customer(h: Harness) -> str:
+    """A customer waiting in line (no agent was free when it called)."""
+    h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob", available=False))
+    call = await h.call_in()
+    assert h.heard(call.sid)[-1][1] == "queue-wait"
+    assert [c.id for c in h.services.service.waiting_calls()] == [call.sid]
+    return call.sid
+
+
+async def test_the_agent_who_becomes_available_gets_the_waiting_customer_itself(h: Harness) -> None:
+    customer = await waiting_customer(h)
+    # aaron is created available (creating an agent hands it no waiting customer) ...
+    created = await api(h, "POST", "/agents", {"id": "aaron", "name": "Aaron", "endpoint": "client:aaron"})
+    assert created.status_code == 201
+    # ... then bob says he is available: bob gets the customer, not aaron.
+    assert (await api(h, "PATCH", "/agents/bob", {"available": True})).status_code == 200
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.call.agent_id == "bob"
+    assert view.agent_leg is not None and h.emu.calls.get(view.agent_leg.call_sid).to == "client:bob"  # type: ignore[union-attr]
+    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
+    assert not available(h, "bob") and available(h, "aaron")
+
+
+async def test_a_customer_twilio_cannot_move_waits_again_and_the_agent_is_not_left_claimed(
+    h: Harness,
+) -> None:
+    customer = await waiting_customer(h)
+    service = h.services.service
+    working = service.telephony
+    service.telephony = telephony(h, Unavailable(h.emu))
+    response = await api(h, "PATCH", "/agents/bob", {"available": True})
+    assert response.status_code == 502 and response.json()["twilio_code"] == 20503
+    assert h.view(customer).call.agent_id is None
+    assert [c.id for c in service.waiting_calls()] == [customer]
+    assert available(h, "bob")
+    await h.clock.advance(10)
+    assert h.heard(customer)[-1][1] == "queue-wait"  # never left the line
+    # Twilio works again: the next availability connects them.
+    service.telephony = working
+    assert (await api(h, "PATCH", "/agents/bob", {"available": True})).status_code == 200
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    assert h.view(customer).call.agent_id == "bob" and h.heard(customer)[-1][0] == "conference"
+
+
+async def test_the_agent_is_released_once_per_call_not_again_after_taking_the_next(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    courier = Courier(h.app)
+    voicesim.webhooks.mount(BASE, courier)
+    h.add_agent()
+    first = await h.call_in()
+    # The first customer's "completed" status callback arrives late; the conference's
+    # participant-leave already reports the hang-up.
+    courier.keep_back(
+        lambda path, form: (
+            path == "/webhooks/call-status"
+            and form.get("CallSid") == first.sid
+            and form.get("CallStatus") == "completed"
+        )
+    )
+    assert h.emu.hang_up(first.sid)
+    await h.clock.advance(5)
+    assert h.view(first.sid).call.status is CallState.ENDED and available(h, "alice")
+    second = await h.call_in(customer="+15551230002")
+    assert h.view(second.sid).call.agent_id == "alice" and not available(h, "alice")
+
+    [late] = courier.kept
+    assert (await courier.deliver(late, BASE)).status_code == 204
+    assert not available(h, "alice")  # still on the second call
+    courier.stop_keeping()
+    assert h.emu.hang_up(second.sid)
+    await h.clock.advance(5)
+    assert available(h, "alice")
+
+
+async def test_an_agent_claimed_for_a_call_that_ended_meanwhile_is_released(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, store = h.services.service, h.services.store
+    h.add_agent()
+    call = service.adopt("CA" + "1" * 32)
+    claim = store.claim_agent
+
+    def the_customer_hangs_up_meanwhile(agent_id: str) -> bool:
+        claimed = claim(agent_id)
+
+        def end(view: CallView) -> Decision:
+            ended = replace(view.call, status=CallState.ENDED, ended_at=service.clock.now())
+            return Decision(new_state=replace(view, call=ended))
+
+        store.transact(call.id, end)  # a status callback, committed between claim and assignment
+        return claimed
+
+    monkeypatch.setattr(store, "claim_agent", the_customer_hangs_up_meanwhile)
+    assert service.assign_agent(call) is None
+    ended = h.view(call.id).call
+    assert (ended.status, ended.agent_id) == (CallState.ENDED, None)
+    assert available(h, "alice")
