@@ -7,6 +7,7 @@ nothing else changes: same paths, same auth, same bodies.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,12 +27,28 @@ class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         self.session: Any = None
         self.base_url = base_url
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        """Send the request (to ``base_url`` when set)."""
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send the request (to ``base_url`` when set).
+
+        Credentials go in an ``Authorization`` header: aiohttp deprecates its ``auth=`` argument.
+        """
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
         if self.session is None:
             self.session = ClientSession(trace_configs=self.trace_configs)
         if self.base_url:
             base, parts = urlsplit(self.base_url), urlsplit(url)
             path = base.path.rstrip("/") + parts.path
             url = urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
-        return await super().request(method, url, *args, **kwargs)
+        return await super().request(method, url, params, data, headers, None, timeout, allow_redirects)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -49,6 +50,8 @@ class TwilioTelephony:
             raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
         except TwilioException as exc:
             raise TelephonyError(str(exc)) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # Twilio unreachable: no code
+            raise TelephonyError(f"cannot reach Twilio: {exc!r}", status=503) from exc
 
     async def set_participant_hold(self, command: SetParticipantHold) -> None:
         """Participant update ``Hold`` (+ ``HoldUrl`` fetched with GET, Twilio's default, Q6)."""
