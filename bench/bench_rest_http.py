@@ -37,7 +37,6 @@ import base64
 import contextlib
 import importlib.util
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -51,6 +50,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.wrk import parse_report
 from voicesim import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from voicesim.sdk import client as sdk_client
 
@@ -257,10 +257,6 @@ end
 """
 
 
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def run_wrk(base: str, op: str, sids: list[str], seconds: float, connections: int) -> Figures:
     script = WRK_SCRIPT % (
         ", ".join(f'"{s}"' for s in sids),
@@ -286,22 +282,7 @@ def run_wrk(base: str, op: str, sids: list[str], seconds: float, connections: in
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(f.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    errors = int(bad.group(1)) if bad else 0
-    if socket_errors:
-        errors += sum(int(x) for x in re.findall(r"\d+", socket_errors.group(1)))
-    return Figures(
-        rps,
-        _ms(*p50.groups()) if p50 else float("nan"),
-        _ms(*p99.groups()) if p99 else float("nan"),
-        total,
-        errors,
-    )
+    return Figures(*parse_report(out))
 
 
 # -- the run -------------------------------------------------------------------------------------------

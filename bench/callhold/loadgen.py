@@ -4,7 +4,6 @@ bodies in turn for a while and returns its figures."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
 import threading
@@ -15,6 +14,7 @@ import httpx
 from bench.callhold.constants import FORM
 from bench.callhold.figures import Figures, summarise
 from bench.callhold.webhooks import Bodies, form_headers
+from bench.wrk import parse_report
 
 
 def run_httpx(base: str, path: str, bodies: Bodies, threads: int, seconds: float) -> Figures:
@@ -84,10 +84,6 @@ def _lua(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def run_wrk(base: str, path: str, bodies: Bodies, seconds: float, connections: int) -> Figures:
     script = WRK_SCRIPT % {
         "prefix": _lua(bodies.prefix),
@@ -116,19 +112,4 @@ def run_wrk(base: str, path: str, bodies: Bodies, seconds: float, connections: i
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     finally:
         os.unlink(f.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    errors = int(bad.group(1)) if bad else 0
-    if socket_errors:
-        errors += sum(int(x) for x in re.findall(r"\d+", socket_errors.group(1)))
-    return Figures(
-        rps,
-        _ms(*p50.groups()) if p50 else float("nan"),
-        _ms(*p99.groups()) if p99 else float("nan"),
-        total,
-        errors,
-    )
+    return Figures(*parse_report(out))

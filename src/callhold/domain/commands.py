@@ -17,7 +17,6 @@ __all__ = [
     "RemoveParticipant",
     "SetParticipantHold",
     "SetParticipantMuted",
-    "target_call_sid",
 ]
 
 
@@ -85,10 +84,3 @@ Command = (
     SetParticipantHold | SetParticipantMuted | AddParticipant | RemoveParticipant | RedirectLeg | Announce
 )
 """Any command."""
-
-
-def target_call_sid(command: Command) -> str | None:
-    """The call a command acts on (``None`` for :class:`AddParticipant`, which creates one)."""
-    if isinstance(command, AddParticipant):
-        return None
-    return command.call_sid

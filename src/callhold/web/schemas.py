@@ -345,8 +345,8 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = Field(None, description="422: the invalid fields")
-    twilio_code: int | None = Field(None, description="502: Twilio's error code")
-    twilio_status: int | None = Field(None, description="502: Twilio's HTTP status")
+    twilio_code: int | None = Field(None, description="When Twilio refused a command: its error code")
+    twilio_status: int | None = Field(None, description="When Twilio refused a command: its HTTP status")
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
