@@ -107,25 +107,44 @@ class CallService:
 
         A command Twilio refuses is fed back to the domain (``CommandFailed``), never raised.
         """
-        decision, _ = await self._handle(call_id, event)
+        decision, _, _ = await self._handle(call_id, event)
         return decision
 
-    async def _handle(self, call_id: str, event: ev.Event) -> tuple[Decision, TelephonyError | None]:
-        """:meth:`handle`, also returning the first refusal of the decision's commands (if any)."""
-        decision = self.store.transact(call_id, lambda view: decide(view, event, self.policy))
-        self._apply_effects(call_id, decision)
-        failure = await self._execute(call_id, decision.commands)
-        return decision, failure
+    async def _handle(
+        self, call_id: str, event: ev.Event, *, check: Callable[[CallView], None] | None = None
+    ) -> tuple[Decision, TelephonyError | None, CallView]:
+        """:meth:`handle`, also returning the first refusal of the decision's commands (if any) and
+        the call as the last transaction of the chain left it (no read-back needed).
 
-    async def _execute(self, call_id: str, commands: tuple[Command, ...]) -> TelephonyError | None:
-        """Run ``commands`` in order; at the first refusal, let the domain handle it and return it."""
+        ``call_id`` may be the SID of one of the call's legs (resolved under the lock); ``check``
+        runs on the locked view before deciding (authorization: raising writes nothing).
+        """
+
+        def run(view: CallView) -> Decision:
+            if check is not None:
+                check(view)
+            return decide(view, event, self.policy)
+
+        decision = self.store.transact(call_id, run)
+        call_id = decision.new_state.call.id
+        self._apply_effects(call_id, decision)
+        failure, last = await self._execute(call_id, decision.commands)
+        return decision, failure, last or decision.new_state
+
+    async def _execute(
+        self, call_id: str, commands: tuple[Command, ...]
+    ) -> tuple[TelephonyError | None, CallView | None]:
+        """Run ``commands`` in order; at the first refusal, let the domain handle it and return it.
+        Also returns the call as the last transaction left it (``None``: no commands)."""
+        last: CallView | None = None
         for command in commands:
             try:
                 created = await self._run(command)
             except TelephonyError as exc:
                 _log.warning("command %s failed: %r", type(command).__name__, exc)
-                await self.handle(call_id, ev.CommandFailed(command=command, error=exc, at=self.clock.now()))
-                return exc
+                failed = ev.CommandFailed(command=command, error=exc, at=self.clock.now())
+                _, _, last = await self._handle(call_id, failed)
+                return exc, last
             if isinstance(command, AddParticipant) and created:
                 await self.handle(
                     call_id,
@@ -136,8 +155,9 @@ class CallService:
                         at=self.clock.now(),
                     ),
                 )
-            await self.handle(call_id, ev.CommandSucceeded(command=command, at=self.clock.now()))
-        return None
+            succeeded = ev.CommandSucceeded(command=command, at=self.clock.now())
+            _, _, last = await self._handle(call_id, succeeded)
+        return None, last
 
     async def _run(self, command: Command) -> str | None:
         t = self.telephony
@@ -217,12 +237,12 @@ class CallService:
     async def _request(
         self, ref: str, agent_id: str | None, event: Callable[[], ev.Event]
     ) -> tuple[CallView, TelephonyError | None]:
-        """Handle ``event()`` for the call ``ref`` on behalf of ``agent_id``: the call afterwards, and
-        the first command Twilio refused (already processed by the domain), if any."""
-        view = self.view(ref)
-        self.authorize(view, agent_id)
-        _, failure = await self._handle(view.call.id, event())
-        return self.store.load_view(view.call.id), failure
+        """Handle ``event()`` for the call ``ref`` (call id or leg SID) on behalf of ``agent_id``: the
+        call afterwards, and the first command Twilio refused (already processed by the domain), if
+        any. The reference is resolved and the agent authorized under the call's lock, in the same
+        transaction as the decision."""
+        _, failure, view = await self._handle(ref, event(), check=lambda view: self.authorize(view, agent_id))
+        return view, failure
 
     async def hold(
         self,

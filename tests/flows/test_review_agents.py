@@ -79,10 +79,8 @@ async def waiting_customer(h: Harness) -> str:
 
 async def test_the_agent_who_becomes_available_gets_the_waiting_customer_itself(h: Harness) -> None:
     customer = await waiting_customer(h)
-    # aaron is created available (creating an agent hands it no waiting customer) ...
-    created = await api(h, "POST", "/agents", {"id": "aaron", "name": "Aaron", "endpoint": "client:aaron"})
-    assert created.status_code == 201
-    # ... then bob says he is available: bob gets the customer, not aaron.
+    h.services.store.save_agent(Agent(id="aaron", name="Aaron", endpoint="client:aaron", available=False))
+    # bob says he is available: bob gets the customer, not aaron (who is not available).
     assert (await api(h, "PATCH", "/agents/bob", {"available": True})).status_code == 200
     await h.clock.advance(10)
     h.clock.raise_errors()
@@ -90,7 +88,43 @@ async def test_the_agent_who_becomes_available_gets_the_waiting_customer_itself(
     assert view.call.agent_id == "bob"
     assert view.agent_leg is not None and h.emu.calls.get(view.agent_leg.call_sid).to == "client:bob"  # type: ignore[union-attr]
     assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
-    assert not available(h, "bob") and available(h, "aaron")
+    assert not available(h, "bob") and not available(h, "aaron")
+
+
+async def test_an_agent_created_available_takes_the_waiting_customer(h: Harness) -> None:
+    customer = await waiting_customer(h)
+    body = {"id": "aaron", "name": "Aaron", "endpoint": "client:aaron"}
+    created = await api(h, "POST", "/agents", body)
+    assert created.status_code == 201
+    assert created.json()["available"] is False  # already busy with the customer
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.call.agent_id == "aaron"
+    assert view.agent_leg is not None and h.emu.calls.get(view.agent_leg.call_sid).to == "client:aaron"  # type: ignore[union-attr]
+    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
+    assert h.services.service.waiting_calls() == []
+    # A second agent created available finds nobody waiting, and stays available.
+    body = {"id": "carol", "name": "Carol", "endpoint": "client:carol"}
+    assert (await api(h, "POST", "/agents", body)).json()["available"] is True
+    # Creating an existing id again is refused and changes nothing.
+    again = await api(h, "POST", "/agents", {"id": "aaron", "name": "Other", "endpoint": "client:x"})
+    assert again.status_code == 409
+    assert h.services.store.get_agent("aaron") == Agent(
+        id="aaron", name="Aaron", endpoint="client:aaron", available=False
+    )
+
+
+async def test_renaming_a_busy_agent_does_not_make_it_available(h: Harness) -> None:
+    h.add_agent()
+    call = await h.call_in()
+    assert h.view(call.sid).call.agent_id == "alice" and not available(h, "alice")
+    changed = await api(h, "PATCH", "/agents/alice", {"name": "Alice B", "endpoint": "client:alice2"})
+    assert changed.status_code == 200
+    assert changed.json()["name"] == "Alice B" and changed.json()["available"] is False
+    assert h.services.store.get_agent("alice") == Agent(
+        id="alice", name="Alice B", endpoint="client:alice2", available=False
+    )
 
 
 async def test_a_customer_twilio_cannot_move_waits_again_and_the_agent_is_not_left_claimed(

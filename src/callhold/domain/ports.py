@@ -71,6 +71,12 @@ class HoldStore(Protocol):
     def save_agent(self, agent: Agent) -> None:
         """Insert or update an agent."""
 
+    def insert_agent(self, agent: Agent) -> None:
+        """Insert a new agent; ``Conflict`` if the id is taken."""
+
+    def update_agent(self, agent_id: str, *, name: str | None = None, endpoint: str | None = None) -> Agent:
+        """Change an agent's name and/or endpoint, never its availability; ``NotFound``."""
+
     def get_agent(self, agent_id: str) -> Agent | None:
         """One agent, or ``None``."""
 
@@ -128,6 +134,9 @@ class HoldStore(Protocol):
     ) -> list[Hold]:
         """Holds by start time, filtered."""
 
+    def resolve(self, ref: str) -> str | None:
+        """The id of the call ``ref`` names (a call id, or the SID of one of its legs), or ``None``."""
+
     def load_view(self, call_id: str) -> CallView:
         """The call with its legs and latest hold (no lock); raises ``NotFound``."""
 
@@ -135,7 +144,8 @@ class HoldStore(Protocol):
         """A transaction holding the call (and its open hold) locked; raises ``NotFound``."""
 
     def transact(self, call_id: str, decide: Callable[[CallView], Decision]) -> Decision:
-        """Lock, decide, save ``decision.new_state``, commit; return the decision."""
+        """Lock, decide, save ``decision.new_state``, commit; return the decision. ``call_id`` may be
+        the SID of one of the call's legs."""
 
     def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> Sequence[HoldStats]:
         """Holds count, total and longest seconds for each call with holds."""

@@ -6,14 +6,14 @@ set its own availability (becoming available hands it the longest-waiting custom
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from callhold.domain.errors import Conflict, Forbidden, NotFound
+from callhold.domain.errors import Conflict, Forbidden, NotFound, TelephonyError
 from callhold.domain.model import Agent, Call, CallState
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, problems, require_admin, require_self
@@ -28,6 +28,8 @@ from callhold.web.schemas import (
 from callhold.web.security import hash_token
 
 __all__ = ["router"]
+
+_log = logging.getLogger("callhold.api.agents")
 
 router = APIRouter(prefix="/agents", tags=["agents"], route_class=LimitedRoute)
 
@@ -58,13 +60,17 @@ async def create_agent(body: AgentCreate, me: Me, services: ServicesDep, respons
     """Add an agent (admin). The response carries the agent's API token, shown only this once."""
     require_admin(me)
     agent_id = body.id or uuid.uuid4().hex[:12]
-    if services.store.get_agent(agent_id) is not None:
-        raise Conflict(f"agent {agent_id!r} already exists")
-    agent = Agent(id=agent_id, name=body.name, endpoint=body.endpoint, available=body.available)
-    services.store.save_agent(agent)
+    # Stored busy first, then made available the one way that also hands it the longest-waiting
+    # customer: an agent created available while customers wait must not sit idle.
+    services.store.insert_agent(Agent(id=agent_id, name=body.name, endpoint=body.endpoint, available=False))
     token = _issue_token(services, agent_id)
+    if body.available:
+        try:
+            await services.service.agent_available(agent_id, connect=_connect_path)
+        except TelephonyError as exc:  # the customer waits on; the agent exists and is available
+            _log.warning("new agent %s could not take a waiting customer: %r", agent_id, exc)
     response.headers["Location"] = f"/api/v1/agents/{agent_id}"
-    return AgentCreated(**AgentOut.of(agent).model_dump(), token=token)
+    return AgentCreated(**AgentOut.of(_agent(services, agent_id)).model_dump(), token=token)
 
 
 @router.get("", response_model=list[AgentOut], responses=problems())
@@ -92,11 +98,9 @@ async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services:
     require_self(me, agent_id)
     if not me.is_admin and (body.name is not None or body.endpoint is not None):
         raise Forbidden("an agent may only change its own availability")
-    agent = _agent(services, agent_id)
-    if body.name is not None or body.endpoint is not None:
-        services.store.save_agent(
-            replace(agent, name=body.name or agent.name, endpoint=body.endpoint or agent.endpoint)
-        )
+    # Name and endpoint only: writing ``available`` back from an earlier read could undo a claim
+    # (a customer handed to the agent) made in between.
+    services.store.update_agent(agent_id, name=body.name, endpoint=body.endpoint)
     if body.available is True:
         await services.service.agent_available(agent_id, connect=_connect_path)
     elif body.available is False:

@@ -7,10 +7,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "WRITE_LOCK", "make_engine"]
+__all__ = ["SINGLE_READ", "SQLITE_BUSY_TIMEOUT_MS", "WRITE_LOCK", "make_engine"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another writer before giving up."""
+
+SINGLE_READ = "callhold_single_read"
+"""Connection execution option: the connection runs one SELECT, which SQLite already makes atomic
+in autocommit mode, so no ``BEGIN`` is emitted (one driver round trip fewer per lookup)."""
 
 WRITE_LOCK = "callhold_write_lock"
 """Connection execution option: on SQLite, begin the transaction with ``BEGIN IMMEDIATE`` so a
@@ -55,5 +59,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE_LOCK, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(SINGLE_READ, False):
+            return
+        # Straight to the driver: this runs on every transaction, and the statement needs none of
+        # SQLAlchemy's execution machinery (compilation, events, a result object).
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE" if options.get(WRITE_LOCK, False) else "BEGIN")

@@ -1,33 +1,37 @@
-"""``SqlHoldStore``: the domain's ``HoldStore`` over SQLAlchemy 2 (sync engine, SQLite or PostgreSQL)."""
+"""``SqlHoldStore``: the domain's ``HoldStore`` over SQLAlchemy 2 Core (SQLite or PostgreSQL).
+
+Every method is one short transaction on a pooled connection; the statements are prebuilt
+(``statements.py``). A read-decide-write cycle (:meth:`SqlHoldStore.transact`) locks the call row
+-- ``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite -- so racing callbacks,
+API requests and service instances apply one after the other, each on the state the previous left.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Result, func, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Connection, CursorResult, Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from callhold.adapters.db.engine import WRITE_LOCK
-from callhold.adapters.db.records import (
-    agent_of,
-    call_of,
-    call_values,
-    hold_of,
-    hold_values,
-    leg_of,
-    leg_row,
+from callhold.adapters.db.engine import SINGLE_READ, WRITE_LOCK
+from callhold.adapters.db.records import agent_of, call_of, call_values, hold_of, hold_values, leg_of
+from callhold.adapters.db.statements import Statements
+from callhold.adapters.db.transaction import (
+    SqlCallTransaction,
+    apply_status,
+    flag_values,
+    insert,
+    leg_values,
+    load_view,
+    row,
+    write_leg_status,
 )
-from callhold.adapters.db.tables import AgentRow, CallbackReceiptRow, CallRow, HoldRow, LegRow
 from callhold.domain.errors import Conflict, NotFound
 from callhold.domain.machine import Decision
 from callhold.domain.model import (
-    NO_SEQUENCE,
-    TERMINAL_RANK,
     Agent,
     Call,
     CallState,
@@ -44,229 +48,175 @@ __all__ = ["SqlCallTransaction", "SqlHoldStore"]
 _ENDED = HoldState.ENDED.value
 
 
-def _rowcount(result: Result[Any]) -> int:
-    return cast("CursorResult[Any]", result).rowcount
-
-
-def _apply_status(
-    session: Session,
-    call_sid: str,
-    status: LegStatus,
-    sequence_number: int | None,
-    timestamp: datetime | None,
-) -> bool:
-    """The monotonic rule (``leg_status_advances``) as one conditional UPDATE: atomic on SQLite, and on
-    PostgreSQL a concurrent UPDATE of the same row re-checks the WHERE clause after waiting for the
-    other transaction, so no interleaving can move a leg backwards."""
-    conditions: list[ColumnElement[bool]] = [LegRow.call_sid == call_sid, LegRow.status_rank < TERMINAL_RANK]
-    values: dict[str, object] = {"status": status.value, "status_rank": status.rank}
-    if sequence_number is None:
-        conditions.append(LegRow.status_rank < status.rank)
-    else:
-        conditions += [LegRow.status_rank <= status.rank, LegRow.sequence_number < sequence_number]
-        values["sequence_number"] = sequence_number
-    if timestamp is not None:
-        conditions.append(or_(LegRow.status_at.is_(None), LegRow.status_at <= timestamp))
-        values["status_at"] = timestamp
-    statement = update(LegRow).where(*conditions).values(values)
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return _rowcount(result) == 1
-
-
-def _write_leg(session: Session, leg: Leg) -> None:
-    """Insert a new leg; for a known one, the status by the monotonic rule and the participant flags
-    unless a newer conference event was already applied."""
-    known = session.scalar(select(LegRow.call_id).where(LegRow.call_sid == leg.call_sid))
-    if known is None:
-        session.add(leg_row(leg))
-        _flush(session, f"leg {leg.call_sid}")
-        return
-    if known != leg.call_id:
-        raise Conflict(f"leg {leg.call_sid} belongs to call {known}, not {leg.call_id}")
-    sequence = None if leg.sequence_number == NO_SEQUENCE else leg.sequence_number
-    _apply_status(session, leg.call_sid, leg.status, sequence, leg.status_at)
-    flags = (
-        update(LegRow)
-        .where(
-            LegRow.call_sid == leg.call_sid,
-            LegRow.participant_sequence_number <= leg.participant_sequence_number,
-        )
-        .values(
-            muted=leg.muted,
-            on_hold=leg.on_hold,
-            participant_sequence_number=leg.participant_sequence_number,
-            parent_call_sid=leg.parent_call_sid,
-        )
-    )
-    session.execute(flags.execution_options(synchronize_session=False))
-
-
-def _write_hold(session: Session, hold: Hold) -> None:
-    session.merge(HoldRow(**hold_values(hold)))
-    _flush(session, f"hold {hold.id} (a call has at most one open hold)")
-
-
-def _flush(session: Session, what: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError as error:
-        raise Conflict(f"{what}: refused by the database ({error.orig})") from error
-
-
-class SqlCallTransaction:
-    """A call locked in an open transaction: ``view`` as loaded, ``save`` writes what changed."""
-
-    def __init__(self, session: Session, view: CallView) -> None:
-        self._session = session
-        self._view = view
-
-    @property
-    def view(self) -> CallView:
-        """The call, its legs and latest hold (as last saved in this transaction)."""
-        return self._view
-
-    def save(self, view: CallView) -> None:
-        """Write the rows that differ from :attr:`view`."""
-        if view.call.id != self._view.call.id:
-            raise ValueError(f"transaction is for call {self._view.call.id}, not {view.call.id}")
-        if view.call != self._view.call:
-            values = call_values(view.call)
-            self._session.execute(update(CallRow).where(CallRow.id == view.call.id).values(values))
-        for leg in view.legs:
-            if self._view.leg(leg.call_sid) != leg:
-                _write_leg(self._session, leg)
-        if view.hold is not None and view.hold != self._view.hold:
-            _write_hold(self._session, view.hold)
-        _flush(self._session, f"call {view.call.id}")
-        self._view = view
-
-
 class SqlHoldStore:
     """Durable records of agents, calls, legs and holds (implements ``callhold.domain.ports.HoldStore``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.sql = Statements(engine.dialect.name)
+
+    @contextmanager
+    def _locked(self) -> Iterator[Connection]:
+        """A transaction that takes the write lock at its start on SQLite (``BEGIN IMMEDIATE``)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_LOCK: True})
+            with conn.begin():
+                yield conn
+
+    def _one(self, statement: Any, params: dict[str, object]) -> Any:
+        """The first row of one SELECT (no ``BEGIN`` on SQLite: a single statement is atomic)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{SINGLE_READ: True})
+            return conn.execute(statement, params).first()
 
     # -- agents -----------------------------------------------------------------------------------
 
     def save_agent(self, agent: Agent) -> None:
-        """Insert or update an agent."""
-        with self._sessions.begin() as session:
-            session.merge(
-                AgentRow(id=agent.id, name=agent.name, endpoint=agent.endpoint, available=agent.available)
-            )
+        """Insert or update an agent (its API token is kept)."""
+        values = {"name": agent.name, "endpoint": agent.endpoint, "available": agent.available}
+        with self.engine.begin() as conn:
+            if conn.execute(self.sql.agent_update, {"key": agent.id, **values}).rowcount == 0:
+                conn.execute(self.sql.agent_insert, {"id": agent.id, "token_hash": None, **values})
+
+    def insert_agent(self, agent: Agent) -> None:
+        """Insert a new agent; ``Conflict`` if the id is taken (atomic: two creates, one wins)."""
+        values = {
+            "id": agent.id,
+            "name": agent.name,
+            "endpoint": agent.endpoint,
+            "available": agent.available,
+            "token_hash": None,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(self.sql.agent_insert, values)
+        except IntegrityError as error:
+            raise Conflict(f"agent {agent.id!r} already exists") from error
+
+    def update_agent(self, agent_id: str, *, name: str | None = None, endpoint: str | None = None) -> Agent:
+        """Change an agent's name and/or endpoint -- never its availability, which a concurrent claim
+        may be changing; ``NotFound`` for an unknown agent. Returns the agent as now stored."""
+        values: dict[str, object] = {"key": agent_id}
+        if name is not None:
+            values["name"] = name
+        if endpoint is not None:
+            values["endpoint"] = endpoint
+        with self.engine.begin() as conn:
+            if len(values) > 1 and conn.execute(self.sql.agent_update, values).rowcount == 0:
+                raise NotFound("agent", agent_id)
+            found = conn.execute(self.sql.agent, {"id": agent_id}).first()
+        if found is None:
+            raise NotFound("agent", agent_id)
+        return agent_of(row(found))
 
     def get_agent(self, agent_id: str) -> Agent | None:
         """One agent, or ``None``."""
-        with self._sessions() as session:
-            row = session.get(AgentRow, agent_id)
-            return agent_of(row) if row is not None else None
+        found = self._one(self.sql.agent, {"id": agent_id})
+        return agent_of(row(found)) if found is not None else None
 
     def list_agents(self, *, available: bool | None = None) -> list[Agent]:
         """Agents by id, optionally only the (un)available ones."""
-        query = select(AgentRow).order_by(AgentRow.id)
+        agents = self.sql.agents
+        query = select(agents).order_by(agents.c.id)
         if available is not None:
-            query = query.where(AgentRow.available.is_(available))
-        with self._sessions() as session:
-            return [agent_of(row) for row in session.scalars(query)]
+            query = query.where(agents.c.available.is_(available))
+        with self.engine.connect() as conn:
+            return [agent_of(row(r)) for r in conn.execute(query)]
 
     def agent_for_token(self, token_hash: str) -> str | None:
         """The id of the agent whose API token hashes to ``token_hash``, or ``None``."""
-        with self._sessions() as session:
-            return session.scalar(select(AgentRow.id).where(AgentRow.token_hash == token_hash))
+        found = self._one(self.sql.agent_for_token, {"token_hash": token_hash})
+        return str(found[0]) if found is not None else None
 
     def set_agent_token(self, agent_id: str, token_hash: str | None) -> None:
         """Store the hash of an agent's new API token (the old one stops working); ``NotFound``."""
-        statement = update(AgentRow).where(AgentRow.id == agent_id).values(token_hash=token_hash)
-        with self._sessions.begin() as session:
-            if _rowcount(session.execute(statement)) != 1:
+        with self.engine.begin() as conn:
+            result = conn.execute(self.sql.agent_update, {"key": agent_id, "token_hash": token_hash})
+            if result.rowcount != 1:
                 raise NotFound("agent", agent_id)
 
     def delete_agent(self, agent_id: str) -> bool:
         """Delete an agent (its calls keep their records, with no agent); ``False`` if unknown."""
-        with self._sessions.begin() as session:
-            row = session.get(AgentRow, agent_id)
-            if row is None:
-                return False
-            session.delete(row)
-            return True
+        with self.engine.begin() as conn:
+            return conn.execute(self.sql.agent_delete, {"id": agent_id}).rowcount == 1
 
     def claim_agent(self, agent_id: str) -> bool:
         """Atomically mark an available agent unavailable; ``False`` if it was not available."""
-        return self._set_available(agent_id, False, only_if=True)
+        with self.engine.begin() as conn:
+            return conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1
 
     def set_agent_available(self, agent_id: str, available: bool) -> None:
         """Set an agent's availability; raises ``NotFound`` for an unknown agent."""
-        if not self._set_available(agent_id, available, only_if=None):
-            raise NotFound("agent", agent_id)
-
-    def _set_available(self, agent_id: str, available: bool, *, only_if: bool | None) -> bool:
-        statement = update(AgentRow).where(AgentRow.id == agent_id)
-        if only_if is not None:
-            statement = statement.where(AgentRow.available.is_(only_if))
-        with self._sessions.begin() as session:
-            return _rowcount(session.execute(statement.values(available=available))) == 1
+        with self.engine.begin() as conn:
+            result = conn.execute(self.sql.agent_set_available, {"key": agent_id, "value": available})
+            if result.rowcount != 1:
+                raise NotFound("agent", agent_id)
 
     # -- calls ------------------------------------------------------------------------------------
 
     def save_call(self, call: Call) -> None:
         """Insert or update a call."""
-        with self._sessions.begin() as session:
-            session.merge(CallRow(**call_values(call)))
-            _flush(session, f"call {call.id}")
+        values = call_values(call)
+        with self.engine.begin() as conn:
+            updated = conn.execute(self.sql.call_update, {"key": call.id, **values})
+            if updated.rowcount == 0:
+                insert(conn, self.sql.call_insert, values, f"call {call.id}")
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""
-        with self._sessions() as session:
-            row = session.get(CallRow, call_id)
-            return call_of(row) if row is not None else None
+        found = self._one(self.sql.call, {"id": call_id})
+        return call_of(row(found)) if found is not None else None
 
     def find_call(self, *, call_sid: str | None = None, conference: str | None = None) -> Call | None:
-        """The call that has the leg ``call_sid``, or the conference SID or name (newest first)."""
-        if call_sid is None and conference is None:
+        """The call that has the leg ``call_sid`` (or whose customer it is), or the conference SID or
+        name (newest first)."""
+        if (call_sid is None) == (conference is None):
             raise ValueError("find_call needs call_sid or conference")
-        query = select(CallRow).order_by(CallRow.created_at.desc()).limit(1)
-        if call_sid is not None:
-            legs = select(LegRow.call_id).where(LegRow.call_sid == call_sid)
-            query = query.where(or_(CallRow.customer_call_sid == call_sid, CallRow.id.in_(legs)))
-        if conference is not None:
-            query = query.where(
-                or_(CallRow.conference_sid == conference, CallRow.conference_name == conference)
-            )
-        with self._sessions() as session:
-            row = session.scalar(query)
-            return call_of(row) if row is not None else None
+        with self.engine.connect() as conn:
+            if conference is not None:
+                found = conn.execute(self.sql.call_by_conference, {"conference": conference}).first()
+            else:
+                found = conn.execute(self.sql.call_by_leg, {"call_sid": call_sid}).first()
+                if found is None:
+                    found = conn.execute(self.sql.call_by_customer, {"call_sid": call_sid}).first()
+        return call_of(row(found)) if found is not None else None
 
     def list_calls(
         self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
     ) -> list[Call]:
         """Calls, newest first."""
-        query = select(CallRow).order_by(CallRow.created_at.desc(), CallRow.id).limit(limit)
+        calls = self.sql.calls
+        query = select(calls).order_by(calls.c.created_at.desc(), calls.c.id).limit(limit)
         if status is not None:
-            query = query.where(CallRow.status == status.value)
+            query = query.where(calls.c.status == status.value)
         if agent_id is not None:
-            query = query.where(CallRow.agent_id == agent_id)
-        with self._sessions() as session:
-            return [call_of(row) for row in session.scalars(query)]
+            query = query.where(calls.c.agent_id == agent_id)
+        with self.engine.connect() as conn:
+            return [call_of(row(r)) for r in conn.execute(query)]
 
     # -- legs -------------------------------------------------------------------------------------
 
     def save_leg(self, leg: Leg) -> None:
         """Insert a leg, or update it (its status only by the monotonic rule)."""
-        with self._sessions.begin() as session:
-            _write_leg(session, leg)
+        with self.engine.begin() as conn:
+            known = conn.execute(self.sql.leg_call_id, {"call_sid": leg.call_sid}).scalar()
+            if known is None:
+                insert(conn, self.sql.leg_insert, leg_values(leg), f"leg {leg.call_sid}")
+                return
+            if known != leg.call_id:
+                raise Conflict(f"leg {leg.call_sid} belongs to call {known}, not {leg.call_id}")
+            write_leg_status(self.sql, conn, leg)
+            conn.execute(self.sql.leg_flags, flag_values(leg))
 
     def get_leg(self, call_sid: str) -> Leg | None:
         """One leg, or ``None``."""
-        with self._sessions() as session:
-            row = session.scalar(select(LegRow).where(LegRow.call_sid == call_sid))
-            return leg_of(row) if row is not None else None
+        found = self._one(self.sql.leg, {"call_sid": call_sid})
+        return leg_of(row(found)) if found is not None else None
 
     def list_legs(self, call_id: str) -> list[Leg]:
         """A call's legs in the order they joined."""
-        with self._sessions() as session:
-            return [leg_of(row) for row in session.scalars(self._legs_query(call_id))]
+        with self.engine.connect() as conn:
+            return [leg_of(row(r)) for r in conn.execute(self.sql.legs_of_call, {"call_id": call_id})]
 
     def apply_leg_status(
         self, call_sid: str, status: LegStatus, sequence_number: int | None, timestamp: datetime
@@ -276,25 +226,27 @@ class SqlHoldStore:
         Out-of-order, duplicated or lower-rank callbacks are no-ops. Race-safe: a single conditional
         UPDATE, so concurrent writers (threads, service instances) end at the newest status.
         """
-        with self._sessions.begin() as session:
-            return _apply_status(session, call_sid, status, sequence_number, timestamp)
-
-    @staticmethod
-    def _legs_query(call_id: str) -> Any:
-        return select(LegRow).where(LegRow.call_id == call_id).order_by(LegRow.id)
+        with self.engine.begin() as conn:
+            return apply_status(self.sql, conn, call_sid, status, sequence_number, timestamp)
 
     # -- holds ------------------------------------------------------------------------------------
 
     def save_hold(self, hold: Hold) -> None:
         """Insert or update a hold; a second open hold of a call raises ``Conflict``."""
-        with self._sessions.begin() as session:
-            _write_hold(session, hold)
+        values = hold_values(hold)
+        what = f"hold {hold.id} (a call has at most one open hold)"
+        with self.engine.begin() as conn:
+            try:
+                updated = conn.execute(self.sql.hold_update, {"key": hold.id, **values}).rowcount
+            except IntegrityError as error:
+                raise Conflict(f"{what}: refused by the database ({error.orig})") from error
+            if updated == 0:
+                insert(conn, self.sql.hold_insert, values, what)
 
     def get_hold(self, hold_id: str) -> Hold | None:
         """One hold, or ``None``."""
-        with self._sessions() as session:
-            row = session.get(HoldRow, hold_id)
-            return hold_of(row) if row is not None else None
+        found = self._one(self.sql.hold, {"id": hold_id})
+        return hold_of(row(found)) if found is not None else None
 
     def list_holds(
         self,
@@ -306,61 +258,62 @@ class SqlHoldStore:
         limit: int = 1000,
     ) -> list[Hold]:
         """Holds by start time, filtered by call, agent, state and start (``since`` inclusive)."""
-        query = select(HoldRow).order_by(HoldRow.started_at, HoldRow.id).limit(limit)
+        holds = self.sql.holds
+        query = select(holds).order_by(holds.c.started_at, holds.c.id).limit(limit)
         if call_id is not None:
-            query = query.where(HoldRow.call_id == call_id)
+            query = query.where(holds.c.call_id == call_id)
         if agent_id is not None:
-            query = query.where(HoldRow.agent_id == agent_id)
+            query = query.where(holds.c.agent_id == agent_id)
         if state is not None:
-            query = query.where(HoldRow.state == state.value)
+            query = query.where(holds.c.state == state.value)
         if since is not None:
-            query = query.where(HoldRow.started_at >= since)
-        with self._sessions() as session:
-            return [hold_of(row) for row in session.scalars(query)]
+            query = query.where(holds.c.started_at >= since)
+        with self.engine.connect() as conn:
+            return [hold_of(row(r)) for r in conn.execute(query)]
 
     # -- views and transactions -------------------------------------------------------------------
 
-    def _view(self, session: Session, call_id: str, *, lock: bool) -> CallView:
-        call_query = select(CallRow).where(CallRow.id == call_id)
-        open_query = select(HoldRow).where(HoldRow.call_id == call_id, HoldRow.state != _ENDED)
-        if lock:  # FOR UPDATE on PostgreSQL; SQLite has none (BEGIN IMMEDIATE holds its write lock)
-            call_query, open_query = call_query.with_for_update(), open_query.with_for_update()
-        call_row = session.scalar(call_query)
-        if call_row is None:
-            raise NotFound("call", call_id)
-        hold_row = session.scalar(open_query)
-        if hold_row is None:
-            latest = select(HoldRow).where(HoldRow.call_id == call_id)
-            hold_row = session.scalar(latest.order_by(HoldRow.started_at.desc(), HoldRow.id.desc()).limit(1))
-        legs = tuple(leg_of(row) for row in session.scalars(self._legs_query(call_id)))
-        hold = hold_of(hold_row) if hold_row is not None else None
-        return CallView(call=call_of(call_row), legs=legs, hold=hold)
-
     def load_view(self, call_id: str) -> CallView:
         """The call with its legs and latest hold (no lock); raises ``NotFound``."""
-        with self._sessions() as session:
-            return self._view(session, call_id, lock=False)
+        with self.engine.connect() as conn:
+            return load_view(self.sql, conn, call_id, lock=False)
+
+    def resolve(self, ref: str) -> str | None:
+        """The id of the call ``ref`` names: a call id, or the SID of one of its legs."""
+        with self.engine.connect() as conn:
+            return self._resolve(conn, ref)
+
+    def _resolve(self, conn: Connection, ref: str) -> str | None:
+        if conn.execute(self.sql.call, {"id": ref}).first() is not None:
+            return ref
+        found = conn.execute(self.sql.call_by_leg, {"call_sid": ref}).first()
+        if found is None:
+            found = conn.execute(self.sql.call_by_customer, {"call_sid": ref}).first()
+        return str(found.id) if found is not None else None
 
     @contextmanager
     def open_hold_for_update(self, call_id: str) -> Iterator[SqlCallTransaction]:
         """A transaction with the call row and its open hold locked (``SELECT ... FOR UPDATE`` on
         PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite). Commits when the block ends, rolls back on error."""
-        with self._sessions() as session:
-            session.connection(execution_options={WRITE_LOCK: True})
-            try:
-                yield SqlCallTransaction(session, self._view(session, call_id, lock=True))
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with self._locked() as conn:
+            yield SqlCallTransaction(self.sql, conn, load_view(self.sql, conn, call_id, lock=True))
 
     def transact(self, call_id: str, decide: Callable[[CallView], Decision]) -> Decision:
         """Lock the call, ``decide`` on its view, save ``decision.new_state``, commit; return the decision.
 
-        If ``decide`` raises (a domain error), nothing is written.
+        If ``decide`` raises (a domain error), nothing is written. ``call_id`` may also be the SID of
+        one of the call's legs (an API caller's reference): it is resolved inside the transaction.
         """
-        with self.open_hold_for_update(call_id) as transaction:
-            decision = decide(transaction.view)
+        with self._locked() as conn:
+            try:
+                view = load_view(self.sql, conn, call_id, lock=True)
+            except NotFound:
+                resolved = self._resolve(conn, call_id)
+                if resolved is None:
+                    raise
+                view = load_view(self.sql, conn, resolved, lock=True)
+            transaction = SqlCallTransaction(self.sql, conn, view)
+            decision = decide(view)
             transaction.save(decision.new_state)
         return decision
 
@@ -368,17 +321,19 @@ class SqlHoldStore:
 
     def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> list[HoldStats]:
         """Holds count, total and longest seconds per call (open holds count up to ``now``)."""
-        return self._stats(now, HoldRow.call_id, call_id)
+        return self._stats(now, "call_id", call_id)
 
     def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> list[HoldStats]:
         """Holds count, total and longest seconds per agent (the call's agent when it was held)."""
-        return self._stats(now, HoldRow.agent_id, agent_id)
+        return self._stats(now, "agent_id", agent_id)
 
-    def _stats(self, now: datetime, key: InstrumentedAttribute[Any], only: str | None) -> list[HoldStats]:
+    def _stats(self, now: datetime, column: str, only: str | None) -> list[HoldStats]:
+        holds = self.sql.holds
+        key = holds.c[column]
         where: list[ColumnElement[bool]] = [key.is_not(None)]
         if only is not None:
             where.append(key == only)
-        seconds = HoldRow.duration_seconds
+        seconds = holds.c.duration_seconds
         ended = (
             select(
                 key,
@@ -386,15 +341,15 @@ class SqlHoldStore:
                 func.coalesce(func.sum(seconds), 0.0),
                 func.coalesce(func.max(seconds), 0.0),
             )
-            .where(HoldRow.state == _ENDED, *where)
+            .where(holds.c.state == _ENDED, *where)
             .group_by(key)
         )
-        still_open = select(key, HoldRow.started_at).where(HoldRow.state != _ENDED, *where)
+        still_open = select(key, holds.c.started_at).where(holds.c.state != _ENDED, *where)
         totals: dict[str, tuple[int, float, float]] = {}
-        with self._sessions() as session:
-            for subject, count, total, longest in session.execute(ended):
+        with self.engine.connect() as conn:
+            for subject, count, total, longest in conn.execute(ended):
                 totals[subject] = (int(count), float(total), float(longest))
-            for subject, started_at in session.execute(still_open):
+            for subject, started_at in conn.execute(still_open):
                 count, total, longest = totals.get(subject, (0, 0.0, 0.0))
                 held = max((now - started_at).total_seconds(), 0.0)
                 totals[subject] = (count + 1, total + held, max(longest, held))
@@ -406,16 +361,18 @@ class SqlHoldStore:
     # -- callback deduplication -------------------------------------------------------------------
 
     def record_callback(self, key: str, at: datetime) -> bool:
-        """Remember a callback by a unique key; ``False`` if it was recorded before (a duplicate)."""
-        if self.engine.dialect.name == "sqlite":  # no exception and rollback for a duplicate
-            statement = (
-                sqlite_insert(CallbackReceiptRow).values(key=key, received_at=at).on_conflict_do_nothing()
-            )
-            with self._sessions.begin() as session:
-                return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
-        try:
-            with self._sessions.begin() as session:
-                session.add(CallbackReceiptRow(key=key, received_at=at))
-        except IntegrityError:
-            return False
-        return True
+        """Remember a callback by a unique key; ``False`` if it was recorded before (a duplicate).
+
+        One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate costs no exception and no rollback.
+        """
+        values = {"key": key, "received_at": at}
+        with self.engine.begin() as conn:
+            if self.sql.receipt_insert is not None:
+                result: CursorResult[Any] = conn.execute(self.sql.receipt_insert, values)
+                return result.rowcount == 1
+            try:
+                with conn.begin_nested():
+                    conn.execute(self.sql.receipts.insert(), values)
+            except IntegrityError:
+                return False
+            return True

@@ -1,0 +1,158 @@
+"""The store's SQL, built once per store as SQLAlchemy Core statements with bound parameters.
+
+Why Core and not the ORM here: a hold runs two locked read-decide-write cycles, and every webhook
+at least one. The ORM's unit of work, identity map and per-call statement construction cost about
+0.2-0.35 ms per statement; a prebuilt Core statement whose compiled form is cached by the engine
+costs a few tens of microseconds (``bench/callhold``, "hot spots"). The tables are the ORM's
+(``tables.py``), so Alembic and the schema stay one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import Delete, Insert, Select, Update
+
+from callhold.adapters.db.tables import AgentRow, CallbackReceiptRow, CallRow, HoldRow, LegRow
+from callhold.domain.model import TERMINAL_RANK, HoldState
+
+__all__ = ["Statements"]
+
+_ENDED = HoldState.ENDED.value
+
+
+def _table(row: Any) -> Table:
+    table: Table = row.__table__
+    return table
+
+
+class Statements:
+    """Every statement the store runs often, for one SQL dialect.
+
+    Parameters are bound by name at execution time (``connection.execute(statement, {...})``), so
+    the engine compiles each statement once and reuses it.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.agents = agents = _table(AgentRow)
+        self.calls = calls = _table(CallRow)
+        self.legs = legs = _table(LegRow)
+        self.holds = holds = _table(HoldRow)
+        self.receipts = _table(CallbackReceiptRow)
+
+        # -- agents
+        self.agent = select(agents).where(agents.c.id == bindparam("id"))
+        self.agent_insert: Insert = insert(agents)
+        self.agent_update: Update = update(agents).where(agents.c.id == bindparam("key"))
+        self.agent_delete: Delete = delete(agents).where(agents.c.id == bindparam("id"))
+        self.agent_for_token = select(agents.c.id).where(agents.c.token_hash == bindparam("token_hash"))
+        self.agent_set_available: Update = (
+            update(agents).where(agents.c.id == bindparam("key")).values(available=bindparam("value"))
+        )
+        self.agent_claim: Update = self.agent_set_available.where(agents.c.available.is_(True))
+
+        # -- calls; the call row is the lock of a read-decide-write cycle (FOR UPDATE on
+        # PostgreSQL; SQLite renders no FOR UPDATE and holds BEGIN IMMEDIATE's write lock instead)
+        self.call = select(calls).where(calls.c.id == bindparam("id"))
+        self.call_locked = self.call.with_for_update()
+        self.call_insert: Insert = insert(calls)
+        self.call_update: Update = update(calls).where(calls.c.id == bindparam("key"))
+        self.call_by_leg = (
+            select(calls)
+            .join(legs, legs.c.call_id == calls.c.id)
+            .where(legs.c.call_sid == bindparam("call_sid"))
+            .order_by(calls.c.created_at.desc())
+            .limit(1)
+        )
+        self.call_by_customer = select(calls).where(calls.c.customer_call_sid == bindparam("call_sid"))
+        self.call_by_conference = (
+            select(calls)
+            .where(
+                or_(
+                    calls.c.conference_sid == bindparam("conference"),
+                    calls.c.conference_name == bindparam("conference"),
+                )
+            )
+            .order_by(calls.c.created_at.desc())
+            .limit(1)
+        )
+
+        # -- legs
+        self.leg = select(legs).where(legs.c.call_sid == bindparam("call_sid"))
+        self.leg_call_id = select(legs.c.call_id).where(legs.c.call_sid == bindparam("call_sid"))
+        self.legs_of_call = select(legs).where(legs.c.call_id == bindparam("call_id")).order_by(legs.c.id)
+        self.leg_insert: Insert = insert(legs)
+        self.leg_flags: Update = (
+            update(legs)
+            .where(
+                legs.c.call_sid == bindparam("key"),
+                legs.c.participant_sequence_number <= bindparam("psn"),
+            )
+            .values(
+                muted=bindparam("p_muted"),
+                on_hold=bindparam("p_on_hold"),
+                participant_sequence_number=bindparam("psn"),
+                parent_call_sid=bindparam("p_parent"),
+            )
+        )
+        self._leg_status: dict[tuple[bool, bool], Update] = {}
+
+        # -- holds: the open one first, else the latest
+        self.hold = select(holds).where(holds.c.id == bindparam("id"))
+        self.hold_insert: Insert = insert(holds)
+        self.hold_update: Update = update(holds).where(holds.c.id == bindparam("key"))
+        latest: Select[Any] = (
+            select(holds)
+            .where(holds.c.call_id == bindparam("call_id"))
+            .order_by((holds.c.state == _ENDED).asc(), holds.c.started_at.desc(), holds.c.id.desc())
+            .limit(1)
+        )
+        self.latest_hold = latest
+        self.latest_hold_locked = latest.with_for_update()
+
+        # -- callback receipts: a duplicate key inserts nothing (no exception, no rollback)
+        receipt_insert: Any = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        self.receipt_insert: Insert | None = (
+            # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2's preserve_rowcount)
+            receipt_insert(self.receipts).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+            if dialect in ("sqlite", "postgresql")
+            else None
+        )
+
+    def leg_status(self, *, with_sequence: bool, with_timestamp: bool) -> Update:
+        """The monotonic status rule (``leg_status_advances``) as one conditional UPDATE.
+
+        Atomic on SQLite; on PostgreSQL a concurrent UPDATE of the same row re-checks the WHERE
+        clause after waiting for the other transaction, so no interleaving moves a leg backwards.
+        Parameters: ``key`` (Call SID), ``new_status``, ``rank`` and, per variant, ``sequence`` and
+        ``at``.
+        """
+        variant = (with_sequence, with_timestamp)
+        cached = self._leg_status.get(variant)
+        if cached is not None:
+            return cached
+        legs = self.legs
+        conditions: list[ColumnElement[bool]] = [
+            legs.c.call_sid == bindparam("key"),
+            legs.c.status_rank < TERMINAL_RANK,
+        ]
+        values: dict[str, Any] = {"status": bindparam("new_status"), "status_rank": bindparam("rank")}
+        if with_sequence:
+            conditions += [
+                legs.c.status_rank <= bindparam("rank"),
+                legs.c.sequence_number < bindparam("sequence"),
+            ]
+            values["sequence_number"] = bindparam("sequence")
+        else:
+            conditions.append(legs.c.status_rank < bindparam("rank"))
+        if with_timestamp:
+            at = bindparam("at", type_=legs.c.status_at.type)
+            conditions.append(or_(legs.c.status_at.is_(None), legs.c.status_at <= at))
+            values["status_at"] = at
+        statement = update(legs).where(*conditions).values(values)
+        self._leg_status[variant] = statement
+        return statement
