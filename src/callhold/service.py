@@ -19,8 +19,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from callhold.domain import events as ev
+from callhold.domain import paths
 from callhold.domain.commands import (
     AddParticipant,
     Announce,
@@ -61,7 +63,6 @@ WAITING_QUEUE = "callhold-waiting"
 #: create returns and Twilio redirects only in-progress calls, so the URL cannot carry the call id:
 #: ``/twiml/voice`` finds the adopted call by the request's ``CallSid`` and connects its agent.
 OUTBOUND_TWIML_PATH = "/twiml/outbound"
-CALL_STATUS_PATH = "/webhooks/call-status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,12 @@ class CallService:
         self.caller_id = caller_id
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         self._timers: dict[str, list[TimerHandle]] = {}
+        self._recovery_checks: set[tuple[str, datetime]] = set()
+        if self.policy.max_hold_retry_after > timedelta(seconds=self.timings.retry_after):
+            # the domain would take the retry for a duplicate, and nothing would re-arm it
+            raise ValueError(
+                "HoldTimings.retry_after must not be shorter than HoldPolicy.max_hold_retry_after"
+            )
 
     # -- the one way state changes ------------------------------------------------------------
     async def handle(self, call_id: str, event: ev.Event) -> Decision:
@@ -128,6 +135,7 @@ class CallService:
         decision = self.store.transact(call_id, run)
         call_id = decision.new_state.call.id
         self._apply_effects(call_id, decision)
+        self._watch_progress(call_id, decision.new_state.hold)
         failure, last = await self._execute(call_id, decision.commands)
         return decision, failure, last or decision.new_state
 
@@ -212,13 +220,39 @@ class CallService:
         self._timers[hold_id] = handles
 
     def rearm_timers(self) -> int:
-        """After a restart: arm the timers of every open hold; returns how many."""
+        """After a restart: arm the timers of every held hold, and watch every hold caught between
+        states (``holding``/``resuming``: its commands may never have been sent); returns how many.
+
+        A hold still ``holding`` gets its timers when it is confirmed (``ArmHoldTimers``). With
+        several instances each one does this; the domain acts once per hold (reminder and maximum
+        hold are stamped on the hold, recovery too).
+        """
         count = 0
-        for state in (HoldState.HOLDING, HoldState.HELD):
+        for hold in self.store.list_holds(state=HoldState.HELD):
+            self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True)
+            count += 1
+        for state in (HoldState.HOLDING, HoldState.RESUMING):
             for hold in self.store.list_holds(state=state):
-                self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True)
+                self._watch_progress(hold.call_id, hold)
                 count += 1
         return count
+
+    def _watch_progress(self, call_id: str, hold: Hold | None) -> None:
+        """If ``hold`` is between states, check on it once the recovery grace has passed: if it has
+        not moved by then (this or another instance crashed between committing it and sending its
+        commands, or Twilio refused them), the domain re-sends them (``HoldRecoveryDue``)."""
+        if hold is None or hold.state not in (HoldState.HOLDING, HoldState.RESUMING):
+            return
+        key = (hold.id, hold.last_progress_at)
+        if key in self._recovery_checks:
+            return
+        self._recovery_checks.add(key)
+
+        async def check() -> None:
+            self._recovery_checks.discard(key)
+            await self.handle(call_id, ev.HoldRecoveryDue(hold_id=hold.id, at=self.clock.now()))
+
+        self.timers.call_at(max(self.clock.now(), hold.last_progress_at + self.policy.recovery_grace), check)
 
     # -- reading -----------------------------------------------------------------------------
     def view(self, ref: str) -> CallView:
@@ -386,16 +420,16 @@ class CallService:
         self.store.transact(call_id, take)
         self.store.set_agent_available(agent_id, True)
 
-    async def join_agent_leg(self, call_id: str, call_sid: str, parent_call_sid: str | None) -> None:
-        """An agent leg appeared (a participant we added, or a ``<Dial>`` child)."""
-        view = self.store.load_view(call_id)
-        if view.leg(call_sid) is not None:
-            return
+    async def join_agent_leg(
+        self, call_id: str, call_sid: str, parent_call_sid: str | None, *, role: LegRole = LegRole.AGENT
+    ) -> None:
+        """A leg appeared: an agent (a participant we added, or a ``<Dial>`` child) or, with
+        ``role``, a third party we dialled. Idempotent (the domain ignores a known leg)."""
         await self.handle(
             call_id,
             ev.LegJoined(
                 call_sid=call_sid,
-                role=LegRole.AGENT,
+                role=role,
                 status=LegStatus.QUEUED,
                 at=self.clock.now(),
                 parent_call_sid=parent_call_sid,
@@ -480,9 +514,10 @@ class CallService:
         if not self.store.claim_agent(agent_id):
             raise Conflict(f"agent {agent_id} is not available")
         try:
-            call_sid = await self.telephony.place_call(
-                to, self.caller_id, OUTBOUND_TWIML_PATH, CALL_STATUS_PATH
-            )
+            # The status callback names the agent: a callback Twilio delivers before this create
+            # returns can then adopt the call itself (see ``/webhooks/call-status``).
+            status_path = f"{paths.CALL_STATUS}?{urlencode({'agent': agent_id})}"
+            call_sid = await self.telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, status_path)
         except TelephonyError:
             self.store.set_agent_available(agent_id, True)
             raise

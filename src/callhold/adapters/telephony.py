@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from callhold.domain import paths
 from callhold.domain.commands import (
     AddParticipant,
     Announce,
@@ -23,13 +25,22 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.errors import TelephonyError
+from callhold.domain.model import LegRole
 
-__all__ = ["CONFERENCE_EVENTS", "TwilioTelephony"]
+__all__ = ["CONFERENCE_EVENTS", "TwilioTelephony", "participant_status_path"]
 
 #: The conference events callhold subscribes to.
 CONFERENCE_EVENTS = "start end join leave mute hold modify"
 
 T = TypeVar("T")
+
+
+def participant_status_path(command: AddParticipant) -> str:
+    """The status callback path of a participant callhold dials: it names the conference and the
+    role (``agent`` for the label ``agent``, else ``third_party``), for a callback that arrives
+    before Participants create returned the new Call SID."""
+    role = LegRole.AGENT if command.label == "agent" else LegRole.THIRD_PARTY
+    return f"{paths.CALL_STATUS}?{urlencode({'conference': command.conference, 'role': role.value})}"
 
 
 class TwilioTelephony:
@@ -72,6 +83,10 @@ class TwilioTelephony:
         Every participant carries callhold's conference status callback: Twilio keeps the one the
         *first* participant brings (pitfall 9), and the agent may well be first. The agent joins
         with ``endConferenceOnExit=true`` (see :mod:`callhold.twiml`), third parties without it.
+
+        The new call's status callback names the conference and the participant's role: Twilio may
+        deliver the first callbacks before this create returns the Call SID, and with them callhold
+        can still tell whose leg it is (``/webhooks/call-status`` records it on arrival).
         """
         participants = self.client.conferences(command.conference).participants
         kwargs: dict[str, Any] = {
@@ -79,7 +94,7 @@ class TwilioTelephony:
             "to": command.to,
             "beep": "false",
             "end_conference_on_exit": command.label == "agent",
-            "status_callback": self.url("/webhooks/call-status"),
+            "status_callback": self.url(participant_status_path(command)),
             "status_callback_event": ["initiated ringing answered completed"],
             "conference_status_callback": self.url("/webhooks/conference"),
             "conference_status_callback_event": [CONFERENCE_EVENTS],

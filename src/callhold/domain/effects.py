@@ -23,7 +23,9 @@ __all__ = [
 @dataclass(frozen=True, kw_only=True)
 class ArmHoldTimers:
     """The hold is held: schedule the agent reminder and the maximum hold time, counted from
-    ``started_at`` (re-arming after a failed resume keeps the original deadlines)."""
+    ``started_at`` (re-arming after a failed resume keeps the original deadlines; a maximum hold
+    already past is retried no sooner than ``HoldPolicy.max_hold_retry_after`` from now, earlier
+    ``MaxHoldReached`` events being ignored as duplicates)."""
 
     hold_id: str
     started_at: datetime

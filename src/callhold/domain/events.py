@@ -24,6 +24,7 @@ __all__ = [
     "DialActionReceived",
     "EnqueueActionReceived",
     "Event",
+    "HoldRecoveryDue",
     "HoldRequested",
     "LegJoined",
     "LegStatusChanged",
@@ -194,7 +195,8 @@ class CommandFailed:
 
 @dataclass(frozen=True, kw_only=True)
 class AgentReminderDue:
-    """Timer: the agent's reminder time for this hold has come."""
+    """Timer: the agent's reminder time for this hold has come. Every instance may send it: the
+    reminder is given once per hold (``Hold.agent_reminded_at``)."""
 
     hold_id: str
     at: datetime
@@ -202,7 +204,18 @@ class AgentReminderDue:
 
 @dataclass(frozen=True, kw_only=True)
 class MaxHoldReached:
-    """Timer: this hold has reached the maximum hold time."""
+    """Timer: this hold has reached the maximum hold time (or a refused auto-resume is due for a
+    retry). Every instance may send it: a duplicate is ignored (``Hold.max_hold_acted_at``)."""
+
+    hold_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldRecoveryDue:
+    """Start-up (or periodic) sweep: this ``holding``/``resuming`` hold may have been left in flight by
+    an instance that stopped between saving the hold and sending its commands. Acts only once the hold
+    has been in that state longer than ``HoldPolicy.recovery_grace``."""
 
     hold_id: str
     at: datetime
@@ -227,5 +240,6 @@ Event = (
     | CommandFailed
     | AgentReminderDue
     | MaxHoldReached
+    | HoldRecoveryDue
 )
 """Any event."""

@@ -22,32 +22,25 @@ enqueue, agent: dequeue", so both sides meet in the hold's queue whichever leg h
 resume command puts the hold back to ``held`` (both sides still hear music; resume can be retried). A
 failure meaning "that call is gone" (21220/20404) is a hang-up: see the hang-up rules.
 
-**Hang-ups during a hold.** Customer: hold ends ``customer_hung_up``; legs: the agent is sent to
-:func:`~callhold.domain.paths.legs_customer_left`. Agent: hold ends ``agent_hung_up``; the customer is sent
-to :func:`~callhold.domain.paths.customer_agent_left`; policy ``requeue`` clears ``call.agent_id``.
+**Hang-ups during a hold**: see :mod:`callhold.domain.transitions`. **Timers and recovery**
+(``AgentReminderDue``, ``MaxHoldReached``, ``HoldRecoveryDue``, idempotent across service instances):
+see :mod:`callhold.domain.scheduled`. A *recovered* hold's re-sent first hold step that Twilio refuses
+proves nothing (the step may have been done before the instance stopped): the hold stays ``holding``
+for the next recovery instead of ending as if nothing had moved.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from callhold.domain import events as ev
 from callhold.domain import paths
-from callhold.domain.commands import Command, RedirectLeg, SetParticipantHold, SetParticipantMuted
-from callhold.domain.effects import (
-    ActionReply,
-    AgentLeft,
-    ArmHoldTimers,
-    Compensating,
-    DisarmHoldTimers,
-    Effect,
-    Ignored,
-)
-from callhold.domain.errors import CallEnded, Conflict, NotHeld
+from callhold.domain.commands import Command, SetParticipantHold, SetParticipantMuted
+from callhold.domain.effects import ActionReply, ArmHoldTimers, Compensating
+from callhold.domain.errors import CallEnded, Conflict
 from callhold.domain.model import (
     NO_SEQUENCE,
-    AgentHangupPolicy,
     CallState,
     CallView,
     Hold,
@@ -56,28 +49,31 @@ from callhold.domain.model import (
     HoldState,
     Leg,
     LegRole,
-    MaxHoldPolicy,
     Strategy,
     leg_status_advances,
     queue_name_for,
 )
 from callhold.domain.participants import party_commands
 from callhold.domain.replies import action_reply
-from callhold.domain.strategies import check_can_hold, hold_plan, live, notice, resume_plan
+from callhold.domain.scheduled import agent_reminder, max_hold, recover
+from callhold.domain.strategies import check_can_hold, hold_plan, resume_plan
+from callhold.domain.transitions import (
+    Decision,
+    agent_hung_up,
+    conference_lost,
+    customer_gone,
+    end,
+    enter,
+    ignored,
+    party_gone,
+    resume,
+    with_hold,
+)
 
 __all__ = ["DEFAULT_POLICY", "Decision", "decide"]
 
 DEFAULT_POLICY = HoldPolicy()
 """Requeue the customer when the agent hangs up during a hold; auto-resume at the maximum hold time."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Decision:
-    """The outcome of an event: the new state, the commands to execute in order, and the effects."""
-
-    new_state: CallView
-    commands: tuple[Command, ...] = ()
-    effects: tuple[Effect, ...] = ()
 
 
 def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY) -> Decision:
@@ -86,7 +82,7 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
         case ev.HoldRequested():
             return _hold_requested(state, event)
         case ev.ResumeRequested():
-            return _resume(state, event.at, HoldEndReason.RESUMED)
+            return resume(state, event.at, HoldEndReason.RESUMED)
         case ev.MuteRequested() | ev.AddPartyRequested() | ev.RemovePartyRequested():
             return Decision(new_state=state, commands=party_commands(state, event))
         case ev.LegJoined():
@@ -108,22 +104,11 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
         case ev.CommandFailed():
             return _command_failed(state, event, policy)
         case ev.AgentReminderDue():
-            return _agent_reminder(state, event)
+            return agent_reminder(state, event)
         case ev.MaxHoldReached():
-            return _max_hold(state, event, policy)
-
-
-def _ignored(state: CallView, reason: str) -> Decision:
-    return Decision(new_state=state, effects=(Ignored(reason=reason),))
-
-
-def _with_hold(state: CallView, hold: Hold) -> CallView:
-    return replace(state, hold=hold)
-
-
-def _end(state: CallView, hold: Hold, reason: HoldEndReason, at: datetime) -> CallView:
-    ended = replace(hold, state=HoldState.ENDED, end_reason=reason, ended_at=max(at, hold.started_at))
-    return _with_hold(state, ended)
+            return max_hold(state, event, policy)
+        case ev.HoldRecoveryDue():
+            return recover(state, event, policy)
 
 
 def _hold_requested(state: CallView, event: ev.HoldRequested) -> Decision:
@@ -151,32 +136,15 @@ def _hold_requested(state: CallView, event: ev.HoldRequested) -> Decision:
         queue_name=queue_name_for(event.hold_id) if legs else None,
         agent_id=state.call.agent_id,
         agent_call_sid=agent.call_sid if agent is not None else None,
+        state_since=event.at,
     )
-    new_state = _with_hold(state, hold)
+    new_state = with_hold(state, hold)
     return Decision(new_state=new_state, commands=hold_plan(new_state, hold))
-
-
-def _resume(state: CallView, at: datetime, reason: HoldEndReason) -> Decision:
-    if state.call.status is CallState.ENDED:
-        raise CallEnded(f"call {state.call.id} has ended")
-    hold = state.open_hold
-    if hold is None:
-        raise NotHeld(f"call {state.call.id} is not on hold")
-    if hold.state is HoldState.HOLDING:
-        raise NotHeld(f"call {state.call.id}: the hold is still being placed")
-    if hold.state is HoldState.RESUMING:  # retry: the same commands again
-        return Decision(new_state=state, commands=resume_plan(state, hold))
-    resuming = replace(hold, state=HoldState.RESUMING, end_reason=reason)
-    return Decision(
-        new_state=_with_hold(state, resuming),
-        commands=resume_plan(state, hold),
-        effects=(DisarmHoldTimers(hold_id=hold.id),),
-    )
 
 
 def _leg_joined(state: CallView, event: ev.LegJoined) -> Decision:
     if state.leg(event.call_sid) is not None:
-        return _ignored(state, f"leg {event.call_sid} already known")
+        return ignored(state, f"leg {event.call_sid} already known")
     leg = Leg(
         call_sid=event.call_sid,
         call_id=state.call.id,
@@ -187,54 +155,12 @@ def _leg_joined(state: CallView, event: ev.LegJoined) -> Decision:
     return Decision(new_state=state.with_leg(leg))
 
 
-def _customer_gone(state: CallView, hold: Hold, at: datetime) -> Decision:
-    commands: tuple[Command, ...] = ()
-    agent = live(state.agent_leg)
-    if hold.strategy is Strategy.LEGS and agent is not None:
-        commands = (RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_customer_left(state.call.id)),)
-    return Decision(
-        new_state=_end(state, hold, HoldEndReason.CUSTOMER_HUNG_UP, at),
-        commands=commands,
-        effects=(DisarmHoldTimers(hold_id=hold.id),),
-    )
-
-
-def _agent_gone(
-    state: CallView, hold: Hold, at: datetime, policy: HoldPolicy, reason: HoldEndReason
-) -> tuple[CallView, tuple[Effect, ...]]:
-    """End ``hold`` because the agent side went away; the caller decides how the customer is told."""
-    new_state = _end(state, hold, reason, at)
-    if policy.agent_hangup is AgentHangupPolicy.REQUEUE:
-        new_state = replace(new_state, call=replace(new_state.call, agent_id=None))
-    left = AgentLeft(call_id=state.call.id, agent_id=state.call.agent_id, policy=policy.agent_hangup)
-    return new_state, (DisarmHoldTimers(hold_id=hold.id), left)
-
-
-def _agent_hung_up(state: CallView, hold: Hold, at: datetime, policy: HoldPolicy) -> Decision:
-    new_state, effects = _agent_gone(state, hold, at, policy, HoldEndReason.AGENT_HUNG_UP)
-    commands: tuple[Command, ...] = ()
-    customer = live(state.customer_leg)
-    if customer is not None:
-        path = paths.customer_agent_left(state.call.id)
-        commands = (RedirectLeg(call_sid=customer.call_sid, twiml_path=path),)
-    return Decision(new_state=new_state, commands=commands, effects=effects)
-
-
-def _party_gone(state: CallView, hold: Hold, call_sid: str, at: datetime, policy: HoldPolicy) -> Decision:
-    leg = state.leg(call_sid)
-    if leg is not None and leg.role is LegRole.CUSTOMER:
-        return _customer_gone(state, hold, at)
-    if leg is not None and leg.role is LegRole.AGENT:
-        return _agent_hung_up(state, hold, at, policy)
-    return _ignored(state, f"{call_sid} is gone")
-
-
 def _leg_status_changed(state: CallView, event: ev.LegStatusChanged, policy: HoldPolicy) -> Decision:
     leg = state.leg(event.call_sid)
     if leg is None:
-        return _ignored(state, f"unknown leg {event.call_sid}")
+        return ignored(state, f"unknown leg {event.call_sid}")
     if not leg_status_advances(leg, event.status, event.sequence_number, event.timestamp):
-        return _ignored(state, f"stale or duplicate status {event.status} for {event.call_sid}")
+        return ignored(state, f"stale or duplicate status {event.status} for {event.call_sid}")
     sequence = leg.sequence_number if event.sequence_number is None else event.sequence_number
     updated = replace(leg, status=event.status, sequence_number=sequence, status_at=event.timestamp)
     new_state = state.with_leg(updated)
@@ -246,11 +172,11 @@ def _leg_status_changed(state: CallView, event: ev.LegStatusChanged, policy: Hol
         new_state = replace(new_state, call=call)
         if hold is None:
             return Decision(new_state=new_state)
-        return _customer_gone(new_state, hold, event.timestamp)
+        return customer_gone(new_state, hold, event.timestamp)
     current_agent = new_state.agent_leg
     is_current_agent = current_agent is not None and current_agent.call_sid == leg.call_sid
     if leg.role is LegRole.AGENT and hold is not None and is_current_agent:
-        return _agent_hung_up(new_state, hold, event.timestamp, policy)
+        return agent_hung_up(new_state, hold, event.timestamp, policy)
     return Decision(new_state=new_state)
 
 
@@ -259,9 +185,9 @@ def _participant_changed(
 ) -> Decision:
     leg = state.leg(event.call_sid)
     if leg is None:
-        return _ignored(state, f"unknown participant {event.call_sid}")
+        return ignored(state, f"unknown participant {event.call_sid}")
     if event.sequence_number <= leg.participant_sequence_number:
-        return _ignored(state, f"stale or duplicate conference event for {event.call_sid}")
+        return ignored(state, f"stale or duplicate conference event for {event.call_sid}")
     if isinstance(event, ev.ParticipantMuteChanged):
         updated = replace(leg, muted=event.muted, participant_sequence_number=event.sequence_number)
         return Decision(new_state=state.with_leg(updated))
@@ -273,16 +199,16 @@ def _participant_changed(
     if event.hold and hold.state is HoldState.HOLDING:
         return _confirm_held(new_state, hold, event.at)
     if not event.hold and hold.state is HoldState.RESUMING:
-        return Decision(new_state=_end(new_state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at))
+        return Decision(new_state=end(new_state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at))
     # An unhold while ``held`` (someone else's API call, or a late event of an earlier resume) is only
     # recorded on the leg: the hold stays open until callhold resumes it.
     return Decision(new_state=new_state)
 
 
 def _confirm_held(state: CallView, hold: Hold, at: datetime) -> Decision:
-    held = replace(hold, state=HoldState.HELD, confirmed_at=hold.confirmed_at or at)
+    held = replace(enter(hold, HoldState.HELD, at, hold.end_reason), confirmed_at=hold.confirmed_at or at)
     return Decision(
-        new_state=_with_hold(state, held),
+        new_state=with_hold(state, held),
         effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
     )
 
@@ -295,7 +221,7 @@ def _conference_started(state: CallView, event: ev.ConferenceStarted) -> Decisio
     # Participant flags and the conference SequenceNumber that guards them belong to one conference:
     # in the new one every participant starts unheld and unmuted, and its SequenceNumbers start again.
     if state.call.conference_sid == event.conference_sid:
-        return _ignored(state, "conference start already recorded")
+        return ignored(state, "conference start already recorded")
     fresh = tuple(
         replace(leg, on_hold=False, muted=False, participant_sequence_number=NO_SEQUENCE)
         for leg in state.legs
@@ -309,7 +235,7 @@ def _conference_ended(state: CallView, event: ev.ConferenceEnded) -> Decision:
     # until the next one starts). The hold itself is ended by the legs' status callbacks and the
     # customer's dial action, not here.
     if state.call.conference_sid != event.conference_sid:
-        return _ignored(state, f"conference {event.conference_sid} is not the call's current one")
+        return ignored(state, f"conference {event.conference_sid} is not the call's current one")
     return Decision(new_state=replace(state, call=replace(state.call, conference_sid=None)))
 
 
@@ -327,9 +253,7 @@ def _action(
     ):
         # The held customer's <Dial><Conference> ended: the conference ended under it (callhold never
         # redirects a held conference customer, so this is not an interrupted <Dial>).
-        agent = state.agent_leg
-        reason = HoldEndReason.AGENT_HUNG_UP if live(agent) is None else HoldEndReason.CALL_ENDED
-        new_state, effects = _agent_gone(state, hold, event.at, policy, reason)
+        new_state, effects = conference_lost(state, hold, event.at, policy)
         reply = ActionReply(twiml_path=paths.customer_agent_left(state.call.id))
         return Decision(new_state=new_state, effects=(*effects, reply))
     outcome = event.dial_call_status if isinstance(event, ev.DialActionReceived) else event.queue_result
@@ -339,8 +263,8 @@ def _action(
 def _legs_bridged(state: CallView, event: ev.LegsBridged) -> Decision:
     hold = state.open_hold
     if hold is None or hold.id != event.hold_id or hold.state is not HoldState.RESUMING:
-        return _ignored(state, f"no resume of hold {event.hold_id} in progress")
-    return Decision(new_state=_end(state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at))
+        return ignored(state, f"no resume of hold {event.hold_id} in progress")
+    return Decision(new_state=end(state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at))
 
 
 def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
@@ -348,7 +272,7 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
     if isinstance(command, SetParticipantMuted):
         leg = state.leg(command.call_sid)
         if leg is None:
-            return _ignored(state, f"unknown participant {command.call_sid}")
+            return ignored(state, f"unknown participant {command.call_sid}")
         return Decision(new_state=state.with_leg(replace(leg, muted=command.muted)))
     hold = state.open_hold
     if hold is not None and hold.state is HoldState.HOLDING:
@@ -362,10 +286,10 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
         if hold.strategy is Strategy.CONFERENCE:
             new_state = _mark_participant_hold(state, command)
             return Decision(
-                new_state=_end(new_state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at)
+                new_state=end(new_state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at)
             )
         return Decision(new_state=state)  # legs: wait for LegsBridged
-    return _ignored(state, "command outcome does not change the hold")
+    return ignored(state, "command outcome does not change the hold")
 
 
 def _mark_participant_hold(state: CallView, command: Command) -> CallView:
@@ -379,43 +303,31 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
     command, error = event.command, event.error
     hold = state.open_hold
     if hold is None or hold.state not in (HoldState.HOLDING, HoldState.RESUMING):
-        return _ignored(state, f"failed command outside a hold transition: {error.message}")
+        return ignored(state, f"failed command outside a hold transition: {error.message}")
     plan = hold_plan(state, hold) if hold.state is HoldState.HOLDING else resume_plan(state, hold)
     if command not in plan:
-        return _ignored(state, f"failed command is not part of hold {hold.id}: {error.message}")
+        return ignored(state, f"failed command is not part of hold {hold.id}: {error.message}")
     target = getattr(command, "call_sid", None)
     if error.call_gone and isinstance(target, str):
-        return _party_gone(state, hold, target, event.at, policy)
+        return party_gone(state, hold, target, event.at, policy)
     if hold.state is HoldState.RESUMING:
         # Nobody moved: both sides still hear music. Back to held; resume can be retried.
         held = replace(
-            hold, state=HoldState.HELD, end_reason=None, confirmed_at=hold.confirmed_at or event.at
+            enter(hold, HoldState.HELD, event.at, None), confirmed_at=hold.confirmed_at or event.at
         )
         return Decision(
-            new_state=_with_hold(state, held),
+            new_state=with_hold(state, held),
             effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
         )
+    if plan.index(command) == 0 and hold.recovered_at is not None:
+        # Re-sent by a recovery: the step may have been done before the instance stopped, so neither
+        # "nothing moved" nor compensating is safe. Stay holding: the next recovery sends it again.
+        return ignored(state, f"recovered hold {hold.id}: first step refused, stays holding: {error.message}")
     compensating = Compensating(hold_id=hold.id, command=command, error=error)
     if plan.index(command) == 0:  # the first step failed: nothing moved, nothing to undo
-        ended = _end(state, hold, HoldEndReason.FAILED_COMPENSATED, event.at)
+        ended = end(state, hold, HoldEndReason.FAILED_COMPENSATED, event.at)
         return Decision(new_state=ended, effects=(compensating,))
-    undoing = replace(hold, state=HoldState.RESUMING, end_reason=HoldEndReason.FAILED_COMPENSATED)
+    undoing = enter(hold, HoldState.RESUMING, event.at, HoldEndReason.FAILED_COMPENSATED)
     return Decision(
-        new_state=_with_hold(state, undoing), commands=resume_plan(state, hold), effects=(compensating,)
+        new_state=with_hold(state, undoing), commands=resume_plan(state, hold), effects=(compensating,)
     )
-
-
-def _agent_reminder(state: CallView, event: ev.AgentReminderDue) -> Decision:
-    hold = state.open_hold
-    if hold is None or hold.id != event.hold_id or hold.state is not HoldState.HELD:
-        return _ignored(state, f"hold {event.hold_id} is not held")
-    return Decision(new_state=state, commands=notice(state, hold, paths.AGENT_REMINDER))
-
-
-def _max_hold(state: CallView, event: ev.MaxHoldReached, policy: HoldPolicy) -> Decision:
-    hold = state.open_hold
-    if hold is None or hold.id != event.hold_id or hold.state is not HoldState.HELD:
-        return _ignored(state, f"hold {event.hold_id} is not held")
-    if policy.max_hold is MaxHoldPolicy.AUTO_RESUME:
-        return _resume(state, event.at, HoldEndReason.MAX_HOLD_AUTO_RESUMED)
-    return Decision(new_state=state, commands=notice(state, hold, paths.MAX_HOLD))

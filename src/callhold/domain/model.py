@@ -165,10 +165,23 @@ class MaxHoldPolicy(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class HoldPolicy:
-    """The configurable parts of the hold rules."""
+    """The configurable parts of the hold rules.
+
+    ``max_hold_retry_after``: a ``MaxHoldReached`` sooner than this after the maximum-hold action is a
+    duplicate (another instance's timer, a restart catching up); a refused auto-resume is retried by a
+    later one (the service's ``HoldTimings.retry_after`` must not be shorter). ``recovery_grace``: how
+    long a hold stays ``holding``/``resuming`` (or since its last recovery) before ``HoldRecoveryDue``
+    re-sends its commands: longer than any Twilio call, so a hold in flight elsewhere is left alone.
+    """
 
     agent_hangup: AgentHangupPolicy = AgentHangupPolicy.REQUEUE
     max_hold: MaxHoldPolicy = MaxHoldPolicy.AUTO_RESUME
+    max_hold_retry_after: timedelta = timedelta(seconds=30)
+    recovery_grace: timedelta = timedelta(seconds=30)
+
+    def __post_init__(self) -> None:
+        if self.max_hold_retry_after <= timedelta(0) or self.recovery_grace <= timedelta(0):
+            raise Invalid("max_hold_retry_after and recovery_grace must be positive")
 
 
 _ENDPOINT = re.compile(r"client:[A-Za-z0-9_.@-]{1,121}|\+[1-9][0-9]{6,14}|sips?:\S+")
@@ -274,6 +287,13 @@ class Hold:
     While ``resuming``, ``end_reason`` already says why the hold is ending (``resumed``,
     ``max_hold_auto_resumed`` or ``failed_compensated``). ``agent_id`` and ``agent_call_sid`` are the
     call's agent and agent leg when the hold was requested (per-agent statistics count ``agent_id``).
+
+    What makes the scheduled events idempotent across service instances (see
+    :mod:`callhold.domain.scheduled`): ``state_since`` is when the hold entered its current state
+    (``None`` on a record written before it existed: see :attr:`in_state_since`);
+    ``agent_reminded_at`` / ``max_hold_acted_at`` when the agent reminder was given / the maximum-hold
+    action (auto-resume or announcement) was last taken; ``recovered_at`` when a recovery last re-sent
+    the commands of a ``holding``/``resuming`` hold.
     """
 
     id: str
@@ -290,9 +310,14 @@ class Hold:
     end_reason: HoldEndReason | None = None
     agent_id: str | None = None
     agent_call_sid: str | None = None
+    state_since: datetime | None = None
+    agent_reminded_at: datetime | None = None
+    max_hold_acted_at: datetime | None = None
+    recovered_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _require_utc(self.started_at, self.confirmed_at, self.ended_at)
+        _require_utc(self.started_at, self.confirmed_at, self.ended_at, self.state_since)
+        _require_utc(self.agent_reminded_at, self.max_hold_acted_at, self.recovered_at)
         if self.queue_name is not None and len(self.queue_name) > QUEUE_NAME_MAX:
             raise Invalid(f"queue name longer than {QUEUE_NAME_MAX}: {self.queue_name!r}")
         if (self.state is HoldState.ENDED) != (self.ended_at is not None):
@@ -302,6 +327,26 @@ class Hold:
     def is_open(self) -> bool:
         """True until the hold has ended."""
         return self.state is not HoldState.ENDED
+
+    @property
+    def in_state_since(self) -> datetime:
+        """When the hold entered its current state: ``state_since``, or for a record without it the
+        latest transition time it does record (``ended_at``; ``confirmed_at`` once confirmed;
+        ``started_at``)."""
+        if self.state_since is not None:
+            return self.state_since
+        if self.ended_at is not None:
+            return self.ended_at
+        if self.state is not HoldState.HOLDING and self.confirmed_at is not None:
+            return self.confirmed_at
+        return self.started_at
+
+    @property
+    def last_progress_at(self) -> datetime:
+        """The later of :attr:`in_state_since` and ``recovered_at``: when callhold last issued the
+        commands of the hold's current state (the recovery grace is counted from it)."""
+        since = self.in_state_since
+        return since if self.recovered_at is None else max(since, self.recovered_at)
 
     def duration(self, now: datetime) -> timedelta:
         """How long the customer has been (or was) on hold, measured from the request."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "AGENT_REMINDER",
+    "CALL_STATUS",
     "MAX_HOLD",
     "announce",
     "conference_hold_music",
@@ -45,6 +46,10 @@ AGENT_REMINDER = "agent-reminder"
 """Notice kind: the agent is reminded the customer is still on hold."""
 MAX_HOLD = "max-hold"
 """Notice kind: the maximum hold time was reached."""
+CALL_STATUS = "/webhooks/call-status"
+"""Where every leg's status callbacks go. Its query may name whose leg a new call is (``agent`` for
+an outbound call placed for that agent; ``conference`` and ``role`` for a participant callhold
+dialled), for callbacks Twilio delivers before the create request returned the Call SID."""
 
 
 def conference_hold_music(hold_id: str) -> str:

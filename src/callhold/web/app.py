@@ -12,6 +12,7 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -73,7 +74,9 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
         client = voicesim_client(emulator, asynchronous=True)
         clock = SchedulerClock(emulator.clock)
         timers = SchedulerTimers(emulator.clock)
+    timings = HoldTimings(settings.agent_reminder_after, settings.max_hold)
     policy = HoldPolicy(
+        max_hold_retry_after=timedelta(seconds=timings.retry_after),
         agent_hangup=AgentHangupPolicy(settings.agent_hangup_policy),
         max_hold=MaxHoldPolicy.AUTO_RESUME
         if settings.max_hold_action == "resume"
@@ -85,7 +88,7 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
         clock,
         timers,
         policy=policy,
-        timings=HoldTimings(settings.agent_reminder_after, settings.max_hold),
+        timings=timings,
         strategy=Strategy(settings.strategy),
         caller_id=settings.caller_id,
         new_id=_seeded_ids(seed) if seed is not None else None,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import String, column, insert, inspect, select, table
 
 from callhold.adapters.db import make_engine, upgrade
 from callhold.adapters.db.migrate import MIGRATIONS, downgrade
-from callhold.adapters.db.tables import Base
+from callhold.adapters.db.records import hold_of, hold_values
+from callhold.adapters.db.tables import Base, HoldRow, UTCDateTime
+from callhold.domain.model import Hold, HoldEndReason, HoldState, Strategy
 
 TABLES = {"agents", "calls", "legs", "holds", "callback_receipts"}
+HOLD_PROGRESS = {"state_since", "agent_reminded_at", "max_hold_acted_at", "recovered_at"}
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def drift(url: str) -> list[object]:
@@ -61,4 +68,149 @@ def test_upgrade_is_repeatable_and_downgrade_reverses_it(db_url: str) -> None:
 def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
+    assert (MIGRATIONS / "versions" / "0003_hold_progress.py").is_file()
     assert not (MIGRATIONS / "alembic.ini").exists()  # not needed at run time
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def hold_columns(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns("holds")}
+    finally:
+        engine.dispose()
+
+
+# The tables as revision 0002 left them (only the columns these tests write).
+CALLS_0002 = table(
+    "calls",
+    column("id", String),
+    column("strategy", String),
+    column("customer_call_sid", String),
+    column("status", String),
+    column("created_at", UTCDateTime()),
+)
+HOLDS_0002 = table(
+    "holds",
+    column("id", String),
+    column("call_id", String),
+    column("state", String),
+    column("strategy", String),
+    column("requested_by", String),
+    column("started_at", UTCDateTime()),
+    column("confirmed_at", UTCDateTime()),
+    column("ended_at", UTCDateTime()),
+    column("end_reason", String),
+)
+#: hold id -> (state, confirmed_at, ended_at, the state_since 0003 must fill in)
+HOLDS_BEFORE_0003 = {
+    "holding": ("holding", None, None, at(10)),
+    "held": ("held", at(11), None, at(11)),
+    "resuming": ("resuming", at(11), None, at(11)),
+    "ended": ("ended", at(11), at(20), at(20)),
+}
+
+
+def test_0003_adds_the_hold_progress_stamps_fills_state_since_and_downgrades(db_url: str) -> None:
+    upgrade(db_url, "0002")
+    assert not HOLD_PROGRESS & hold_columns(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            for n, (hold_id, (state, confirmed, ended, _)) in enumerate(HOLDS_BEFORE_0003.items()):
+                call_id = f"call-{n}"
+                connection.execute(
+                    insert(CALLS_0002).values(
+                        id=call_id,
+                        strategy="legs",
+                        customer_call_sid=f"CA{n:032d}",
+                        status="active",
+                        created_at=at(0),
+                    )
+                )
+                connection.execute(
+                    insert(HOLDS_0002).values(
+                        id=hold_id,
+                        call_id=call_id,
+                        state=state,
+                        strategy="legs",
+                        requested_by="alice",
+                        started_at=at(10),
+                        confirmed_at=confirmed,
+                        ended_at=ended,
+                        end_reason="resumed" if ended else None,
+                    )
+                )
+        upgrade(db_url)
+        assert hold_columns(db_url) >= HOLD_PROGRESS
+        assert drift(db_url) == []
+        with engine.connect() as connection:
+            rows = {row.id: row for row in connection.execute(select(HoldRow.__table__))}
+        assert {hold_id: row.state_since for hold_id, row in rows.items()} == {
+            hold_id: expected[3] for hold_id, expected in HOLDS_BEFORE_0003.items()
+        }
+        for row in rows.values():
+            assert (row.agent_reminded_at, row.max_hold_acted_at, row.recovered_at) == (None, None, None)
+            unstamped = replace(hold_of(row), state_since=None)
+            assert unstamped.in_state_since == row.state_since  # the domain's fallback agrees
+
+        downgrade(db_url, "0002")
+        assert not HOLD_PROGRESS & hold_columns(db_url)
+        with engine.connect() as connection:
+            kept = {row.id: row.state for row in connection.execute(select(HOLDS_0002))}
+        assert kept == {hold_id: expected[0] for hold_id, expected in HOLDS_BEFORE_0003.items()}
+        upgrade(db_url)
+        assert drift(db_url) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_hold_progress_stamps_round_trip_through_the_records(db_url: str) -> None:
+    upgrade(db_url)
+    hold = Hold(
+        id="h1",
+        call_id="call-1",
+        state=HoldState.HELD,
+        strategy=Strategy.LEGS,
+        requested_by="alice",
+        started_at=at(10),
+        confirmed_at=at(12),
+        queue_name="hold-h1",
+        state_since=at(41),
+        agent_reminded_at=at(70),
+        max_hold_acted_at=at(310),
+        recovered_at=at(40),
+    )
+    ended = Hold(
+        id="h0",
+        call_id="call-1",
+        state=HoldState.ENDED,
+        strategy=Strategy.LEGS,
+        requested_by="alice",
+        started_at=at(1),
+        ended_at=at(5),
+        end_reason=HoldEndReason.RESUMED,
+    )  # a record without the stamps (state_since None) stays so
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(CALLS_0002).values(
+                    id="call-1",
+                    strategy="legs",
+                    customer_call_sid="CA" + "c" * 32,
+                    status="active",
+                    created_at=at(0),
+                )
+            )
+            connection.execute(insert(HoldRow.__table__).values(hold_values(hold)))
+            connection.execute(insert(HoldRow.__table__).values(hold_values(ended)))
+        with engine.connect() as connection:
+            rows = {row.id: row for row in connection.execute(select(HoldRow.__table__))}
+        assert hold_of(rows["h1"]) == hold
+        assert hold_of(rows["h0"]) == ended
+    finally:
+        engine.dispose()

@@ -123,3 +123,9 @@ def with_leg(state: CallView, call_sid: str, **changes: object) -> CallView:
     leg = state.leg(call_sid)
     assert leg is not None
     return state.with_leg(replace(leg, **changes))  # type: ignore[arg-type]
+
+
+def with_hold(state: CallView, **changes: object) -> CallView:
+    """``state`` with its hold's fields changed."""
+    assert state.hold is not None
+    return replace(state, hold=replace(state.hold, **changes))  # type: ignore[arg-type]

@@ -113,6 +113,18 @@ def leg_is(call_sid: str, **expected: object) -> Callable[[Decision], object]:
     return check
 
 
+def hold_is(**expected: object) -> Callable[[Decision], object]:
+    """Check: the hold's fields."""
+
+    def check(decision: Decision) -> None:
+        hold = decision.new_state.hold
+        assert hold is not None
+        for name, value in expected.items():
+            assert getattr(hold, name) == value, name
+
+    return check
+
+
 def call_is(**expected: object) -> Callable[[Decision], object]:
     """Check: the call's fields."""
 

@@ -19,6 +19,7 @@ from machine_rules import (
     assert_rule,
     call_is,
     dial_action,
+    hold_is,
     leg_is,
     ok,
     reply,
@@ -263,19 +264,21 @@ RULES = [
         "agent reminder (conference): announced to the agent",
         view(CONF, hold=HELD),
         ev.AgentReminderDue(hold_id=HOLD_ID, at=at(70)),
+        HELD,
         commands=(
             Announce(
                 conference_sid=CONFERENCE, call_sid=AGENT, twiml_path="/twiml/announce/h1/agent-reminder"
             ),
         ),
-        unchanged=True,
+        check=hold_is(agent_reminded_at=at(70)),
     ),
     Rule(
         "agent reminder (legs): the agent's music is interrupted by the notice",
         view(LEGS, hold=HELD),
         ev.AgentReminderDue(hold_id=HOLD_ID, at=at(70)),
+        HELD,
         commands=(RedirectLeg(call_sid=AGENT, twiml_path="/twiml/legs/agent-notice/h1/agent-reminder"),),
-        unchanged=True,
+        check=hold_is(agent_reminded_at=at(70)),
     ),
     Rule(
         "a reminder for an older hold is ignored",
@@ -292,16 +295,18 @@ RULES = [
         HoldEndReason.MAX_HOLD_AUTO_RESUMED,
         (AGENT_TO_DEQUEUE,),
         (DisarmHoldTimers,),
+        check=hold_is(max_hold_acted_at=at(600), state_since=at(600)),
     ),
     Rule(
         "max hold (announce)",
         view(CONF, hold=HELD),
         ev.MaxHoldReached(hold_id=HOLD_ID, at=at(600)),
+        HELD,
         commands=(
             Announce(conference_sid=CONFERENCE, call_sid=AGENT, twiml_path="/twiml/announce/h1/max-hold"),
         ),
         policy=ANNOUNCE_POLICY,
-        unchanged=True,
+        check=hold_is(max_hold_acted_at=at(600)),
     ),
     Rule(
         "max hold while resuming is ignored",

@@ -104,6 +104,10 @@ def hold_of(row: HoldRow) -> Hold:
         end_reason=HoldEndReason(row.end_reason) if row.end_reason is not None else None,
         agent_id=row.agent_id,
         agent_call_sid=row.agent_call_sid,
+        state_since=row.state_since,
+        agent_reminded_at=row.agent_reminded_at,
+        max_hold_acted_at=row.max_hold_acted_at,
+        recovered_at=row.recovered_at,
     )
 
 
@@ -126,4 +130,8 @@ def hold_values(hold: Hold) -> dict[str, object]:
         "agent_id": hold.agent_id,
         "agent_call_sid": hold.agent_call_sid,
         "duration_seconds": max(duration, 0.0) if duration is not None else None,
+        "state_since": hold.state_since,
+        "agent_reminded_at": hold.agent_reminded_at,
+        "max_hold_acted_at": hold.max_hold_acted_at,
+        "recovered_at": hold.recovered_at,
     }

@@ -152,6 +152,14 @@ class HoldRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String(ID), index=True)
     agent_call_sid: Mapped[str | None] = mapped_column(String(SID))
     duration_seconds: Mapped[float | None] = mapped_column(Float)
+    state_since: Mapped[datetime | None]
+    """When the hold entered its state (NULL: not recorded; the domain falls back, see ``Hold``)."""
+    agent_reminded_at: Mapped[datetime | None]
+    """When the agent reminder was given (once per hold, whatever the number of instances)."""
+    max_hold_acted_at: Mapped[datetime | None]
+    """When the maximum-hold action was last taken (duplicates within the retry interval are ignored)."""
+    recovered_at: Mapped[datetime | None]
+    """When a recovery last re-sent the commands of a holding/resuming hold."""
 
 
 class CallbackReceiptRow(Base):
