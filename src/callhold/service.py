@@ -101,7 +101,7 @@ class CallService:
         self.caller_id = caller_id
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         self._timers: dict[str, list[TimerHandle]] = {}
-        self._recovery_checks: set[tuple[str, datetime]] = set()
+        self._recovery_checks: dict[str, tuple[datetime, TimerHandle]] = {}
         if self.policy.max_hold_retry_after > timedelta(seconds=self.timings.retry_after):
             # the domain would take the retry for a duplicate, and nothing would re-arm it
             raise ValueError(
@@ -240,19 +240,27 @@ class CallService:
     def _watch_progress(self, call_id: str, hold: Hold | None) -> None:
         """If ``hold`` is between states, check on it once the recovery grace has passed: if it has
         not moved by then (this or another instance crashed between committing it and sending its
-        commands, or Twilio refused them), the domain re-sends them (``HoldRecoveryDue``)."""
-        if hold is None or hold.state not in (HoldState.HOLDING, HoldState.RESUMING):
+        commands, or Twilio refused them), the domain re-sends them (``HoldRecoveryDue``). A hold
+        that moves on in this process cancels its check (the usual case: it costs nothing)."""
+        if hold is None:
             return
-        key = (hold.id, hold.last_progress_at)
-        if key in self._recovery_checks:
+        between = hold.state in (HoldState.HOLDING, HoldState.RESUMING)
+        watched = self._recovery_checks.get(hold.id)
+        if watched is not None:
+            if between and watched[0] == hold.last_progress_at:
+                return
+            watched[1].cancel()
+            del self._recovery_checks[hold.id]
+        if not between:
             return
-        self._recovery_checks.add(key)
+        hold_id = hold.id
 
         async def check() -> None:
-            self._recovery_checks.discard(key)
-            await self.handle(call_id, ev.HoldRecoveryDue(hold_id=hold.id, at=self.clock.now()))
+            self._recovery_checks.pop(hold_id, None)
+            await self.handle(call_id, ev.HoldRecoveryDue(hold_id=hold_id, at=self.clock.now()))
 
-        self.timers.call_at(max(self.clock.now(), hold.last_progress_at + self.policy.recovery_grace), check)
+        due = max(self.clock.now(), hold.last_progress_at + self.policy.recovery_grace)
+        self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(due, check))
 
     # -- reading -----------------------------------------------------------------------------
     def view(self, ref: str) -> CallView:
