@@ -147,6 +147,19 @@ class HoldStore(Protocol):
         """Lock, decide, save ``decision.new_state``, commit; return the decision. ``call_id`` may be
         the SID of one of the call's legs."""
 
+    def transact_once(
+        self,
+        key: str,
+        at: datetime,
+        ref: str,
+        decide: Callable[[CallView], Decision],
+        *,
+        conference: bool = False,
+    ) -> Decision | None:
+        """:meth:`transact` and :meth:`record_callback` in one transaction: ``None`` (nothing written)
+        for a duplicate key; ``NotFound`` (nothing recorded) if no call matches ``ref`` (a call id, a
+        leg SID, or with ``conference`` a Conference SID or friendly name)."""
+
     def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> Sequence[HoldStats]:
         """Holds count, total and longest seconds for each call with holds."""
 

@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
     problems.install(app)
     from callhold.web import api, media, webhooks
 
-    app.include_router(webhooks.router)
+    webhooks.install(app)
     app.include_router(media.router)
     app.include_router(api.router)
     if services.emulator is not None:

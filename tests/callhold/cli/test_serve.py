@@ -98,13 +98,13 @@ def _scenario(server: str, api: httpx.Client) -> None:
         auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN),
     )
     sid = placed.json()["sid"]
-    _poll(
-        lambda: any(
-            leg["role"] == "agent" and leg["status"] == "in-progress"
-            for leg in api.get(f"/api/v1/calls/{sid}").json()["legs"]
-        ),
-        "the agent to answer",
-    )
+
+    def agent_answered() -> bool:
+        found = api.get(f"/api/v1/calls/{sid}")  # 404 until the voice webhook has recorded the call
+        legs = found.json()["legs"] if found.status_code == 200 else []
+        return any(leg["role"] == "agent" and leg["status"] == "in-progress" for leg in legs)
+
+    _poll(agent_answered, "the agent to answer")
 
     cli, opts = CliRunner(), ["--url", server, "--token", ADMIN]
     listed = cli.invoke(app, ["calls", *opts])

@@ -305,16 +305,47 @@ class SqlHoldStore:
         one of the call's legs (an API caller's reference): it is resolved inside the transaction.
         """
         with self._locked() as conn:
-            try:
-                view = load_view(self.sql, conn, call_id, lock=True)
-            except NotFound:
-                resolved = self._resolve(conn, call_id)
-                if resolved is None:
-                    raise
-                view = load_view(self.sql, conn, resolved, lock=True)
-            transaction = SqlCallTransaction(self.sql, conn, view)
-            decision = decide(view)
-            transaction.save(decision.new_state)
+            return self._decide(conn, self._locked_view(conn, call_id), decide)
+
+    def transact_once(
+        self,
+        key: str,
+        at: datetime,
+        ref: str,
+        decide: Callable[[CallView], Decision],
+        *,
+        conference: bool = False,
+    ) -> Decision | None:
+        """:meth:`transact` for a callback: record its key (see :meth:`record_callback`) in the same
+        transaction, so it is applied exactly once -- ``None``, and nothing written, for a duplicate.
+
+        ``ref`` is a call id or leg SID, or with ``conference`` a Conference SID or friendly name.
+        ``NotFound`` (nothing recorded, so a retry can still be applied) if no call matches.
+        """
+        with self._locked() as conn:
+            if conference:
+                found = conn.execute(self.sql.call_by_conference, {"conference": ref}).first()
+                if found is None:
+                    raise NotFound("conference", ref)
+                ref = str(found.id)
+            view = self._locked_view(conn, ref)
+            if not self._record(conn, key, at):
+                return None
+            return self._decide(conn, view, decide)
+
+    def _locked_view(self, conn: Connection, ref: str) -> CallView:
+        try:
+            return load_view(self.sql, conn, ref, lock=True)
+        except NotFound:
+            resolved = self._resolve(conn, ref)
+            if resolved is None:
+                raise
+            return load_view(self.sql, conn, resolved, lock=True)
+
+    def _decide(self, conn: Connection, view: CallView, decide: Callable[[CallView], Decision]) -> Decision:
+        transaction = SqlCallTransaction(self.sql, conn, view)
+        decision = decide(view)
+        transaction.save(decision.new_state)
         return decision
 
     # -- statistics -------------------------------------------------------------------------------
@@ -365,14 +396,17 @@ class SqlHoldStore:
 
         One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate costs no exception and no rollback.
         """
-        values = {"key": key, "received_at": at}
         with self.engine.begin() as conn:
-            if self.sql.receipt_insert is not None:
-                result: CursorResult[Any] = conn.execute(self.sql.receipt_insert, values)
-                return result.rowcount == 1
-            try:
-                with conn.begin_nested():
-                    conn.execute(self.sql.receipts.insert(), values)
-            except IntegrityError:
-                return False
-            return True
+            return self._record(conn, key, at)
+
+    def _record(self, conn: Connection, key: str, at: datetime) -> bool:
+        values = {"key": key, "received_at": at}
+        if self.sql.receipt_insert is not None:
+            result: CursorResult[Any] = conn.execute(self.sql.receipt_insert, values)
+            return result.rowcount == 1
+        try:
+            with conn.begin_nested():
+                conn.execute(self.sql.receipts.insert(), values)
+        except IntegrityError:
+            return False
+        return True

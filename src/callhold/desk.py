@@ -1,0 +1,261 @@
+"""Calls coming in and going out: adopting a call, handing it to an agent, dialling customers.
+
+A mixin of :class:`~callhold.service.CallService` (kept apart to keep modules small): it uses the
+service's store, telephony, clock and ``handle``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from callhold.domain import events as ev
+from callhold.domain import paths
+from callhold.domain.commands import AddParticipant, RedirectLeg
+from callhold.domain.effects import ActionReply
+from callhold.domain.errors import Conflict, NotConnected, NotFound, TelephonyError
+from callhold.domain.machine import Decision, decide
+from callhold.domain.model import Agent, Call, CallState, CallView, HoldPolicy, LegRole, LegStatus, Strategy
+from callhold.domain.ports import Clock, HoldStore, Telephony
+
+__all__ = ["OUTBOUND_TWIML_PATH", "AgentDesk"]
+
+_log = logging.getLogger("callhold.desk")
+
+#: The TwiML an outbound call runs when answered. Its Call SID (the call id) is unknown until Calls
+#: create returns and Twilio redirects only in-progress calls, so the URL cannot carry the call id:
+#: ``/twiml/voice`` finds the adopted call by the request's ``CallSid`` and connects its agent.
+OUTBOUND_TWIML_PATH = "/twiml/outbound"
+
+
+class AgentDesk:
+    """Adoption, agent assignment and hand-over, outbound calls (see the module's docstring)."""
+
+    store: HoldStore
+    telephony: Telephony
+    clock: Clock
+    policy: HoldPolicy
+    strategy: Strategy
+    caller_id: str
+
+    if TYPE_CHECKING:
+
+        async def handle(self, call_id: str, event: ev.Event) -> Decision:
+            """See ``CallService.handle``."""
+
+    def adopt(
+        self,
+        call_sid: str,
+        *,
+        strategy: Strategy | None = None,
+        agent_id: str | None = None,
+        role: LegRole = LegRole.CUSTOMER,
+        status: LegStatus = LegStatus.IN_PROGRESS,
+    ) -> Call:
+        """Record a new call whose customer leg is ``call_sid``, in ``status`` (an inbound call
+        reaches its voice webhook in progress; one callhold placed starts queued). Idempotent for
+        webhook retries."""
+        existing = self.store.find_call(call_sid=call_sid)
+        if existing is not None:
+            return existing
+        strategy = strategy or self.strategy
+        call = Call(
+            id=call_sid,
+            strategy=strategy,
+            customer_call_sid=call_sid,
+            agent_id=agent_id,
+            created_at=self.clock.now(),
+            conference_name=f"callhold-{call_sid}" if strategy is Strategy.CONFERENCE else None,
+        )
+        self.store.save_call(call)
+        self.store.transact(
+            call.id,
+            lambda view: decide(
+                view,
+                ev.LegJoined(call_sid=call_sid, role=role, status=status, at=self.clock.now()),
+                self.policy,
+            ),
+        )
+        return call
+
+    def assign_agent(self, call: Call) -> Agent | None:
+        """Claim the first available agent for ``call`` (atomic across service instances).
+
+        ``None`` if no agent is free, or if the call ended (or got an agent) meanwhile: then the
+        claimed agent is released.
+        """
+        for agent in self.store.list_agents(available=True):
+            if self.store.claim_agent(agent.id):
+                if self._give_call(call.id, agent.id):
+                    return agent
+                self.store.set_agent_available(agent.id, True)
+                return None
+        return None
+
+    def _give_call(self, call_id: str, agent_id: str) -> bool:
+        """Record ``agent_id`` as the agent of the call, under the call's lock, if the call is still
+        active with no agent (a status callback or another agent may have got there first)."""
+        given = False
+
+        def give(view: CallView) -> Decision:
+            nonlocal given
+            if view.call.status is CallState.ENDED or view.call.agent_id is not None:
+                return Decision(new_state=view)
+            given = True
+            return Decision(new_state=replace(view, call=replace(view.call, agent_id=agent_id)))
+
+        self.store.transact(call_id, give)
+        return given
+
+    def release_agent(self, call_id: str, agent_id: str, *, available: bool = True) -> None:
+        """Undo :meth:`_give_call` (the agent or the customer could not be reached): the call waits
+        for an agent again, and ``agent_id`` is made ``available`` (or left busy)."""
+
+        def take(view: CallView) -> Decision:
+            if view.call.agent_id != agent_id:
+                return Decision(new_state=view)
+            return Decision(new_state=replace(view, call=replace(view.call, agent_id=None)))
+
+        self.store.transact(call_id, take)
+        if available:
+            self.store.set_agent_available(agent_id, True)
+
+    async def join_agent_leg(
+        self, call_id: str, call_sid: str, parent_call_sid: str | None, *, role: LegRole = LegRole.AGENT
+    ) -> None:
+        """A leg appeared: an agent (a participant we added, or a ``<Dial>`` child) or, with
+        ``role``, a third party we dialled. Idempotent (the domain ignores a known leg)."""
+        await self.handle(
+            call_id,
+            ev.LegJoined(
+                call_sid=call_sid,
+                role=role,
+                status=LegStatus.QUEUED,
+                at=self.clock.now(),
+                parent_call_sid=parent_call_sid,
+            ),
+        )
+
+    async def add_agent_participant(self, call: Call, agent: Agent) -> None:
+        """Conference strategy: dial the agent into the customer's conference.
+
+        ``NotConnected`` if Twilio refuses. The agent is then available again if the failure was
+        Twilio's or the network's (5xx, unreachable), but left unavailable if Twilio refused the
+        agent's endpoint itself (4xx: an invalid number or client name, say): otherwise every new
+        caller would be offered that agent first, and fail. It sets ``available`` again once fixed.
+        """
+        assert call.conference_name is not None
+        command = AddParticipant(
+            conference=call.conference_name, to=agent.endpoint, from_=self.caller_id, label="agent"
+        )
+        try:
+            call_sid = await self.telephony.add_participant(command)
+        except TelephonyError as exc:
+            transient = exc.status is None or exc.status >= 500
+            _log.warning(
+                "could not dial agent %s (%s): %r",
+                agent.id,
+                "retry later" if transient else "made unavailable",
+                exc,
+            )
+            if transient:
+                self.store.set_agent_available(agent.id, True)
+            raise NotConnected(f"could not reach agent {agent.id}: {exc.message}") from exc
+        await self.join_agent_leg(call.id, call_sid, None)
+
+    async def connect_agent(self, call: Call, agent: Agent | None, *, attempts: int = 3) -> Agent | None:
+        """Conference strategy: dial ``agent`` (already claimed for ``call``) into the conference; if
+        Twilio refuses, release the call and try the next available agent, up to ``attempts`` agents.
+
+        Returns the agent connected, or ``None``: the call then has no agent and waits in line, for
+        the next agent to become available.
+        """
+        tried: set[str] = set()
+        while agent is not None:
+            if agent.id in tried or len(tried) >= attempts:
+                self.release_agent(call.id, agent.id)  # claimed again after failing: give up for now
+                return None
+            tried.add(agent.id)
+            try:
+                await self.add_agent_participant(call, agent)
+                return agent
+            except NotConnected:
+                self.release_agent(call.id, agent.id, available=False)  # availability set above
+            agent = self.assign_agent(call)
+        return None
+
+    def action_reply(self, decision: Decision) -> str | None:
+        """The TwiML path a ``<Dial>``/``<Enqueue>`` action should continue with (None: hang up)."""
+        for effect in decision.effects:
+            if isinstance(effect, ActionReply):
+                return effect.twiml_path
+        return None
+
+    def waiting_calls(self) -> list[Call]:
+        """Active calls with no agent, oldest first (they wait in :data:`WAITING_QUEUE`)."""
+        calls = [c for c in self.store.list_calls(status=CallState.ACTIVE, limit=1000) if c.agent_id is None]
+        return sorted(calls, key=lambda c: c.created_at)
+
+    async def agent_available(self, agent_id: str, *, connect: Callable[[Call], str]) -> Call | None:
+        """Mark the agent available and hand it the longest-waiting customer, if any.
+
+        The customer goes to *this* agent (not to whichever agent is free), and to one agent only
+        however many become available at once. If Twilio refuses to move the customer, the call
+        waits again and the agent stays available; the refusal is raised unless the customer is gone.
+        """
+        self.store.set_agent_available(agent_id, True)
+        for call in self.waiting_calls():
+            customer = self.store.get_leg(call.customer_call_sid)
+            if customer is None or customer.status.is_terminal:
+                continue
+            if not self.store.claim_agent(agent_id):
+                return None  # the agent was given a call meanwhile
+            if not self._give_call(call.id, agent_id):
+                self.store.set_agent_available(agent_id, True)
+                continue  # another agent took this customer meanwhile
+            try:
+                await self.telephony.redirect_leg(
+                    RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call))
+                )
+            except TelephonyError as exc:
+                _log.warning("could not connect call %s to agent %s: %r", call.id, agent_id, exc)
+                self.release_agent(call.id, agent_id)
+                if exc.call_gone:
+                    continue
+                raise
+            return self.store.get_call(call.id)
+        return None
+
+    def call_ended(self, call_id: str) -> None:
+        """The customer left: the agent is free again -- once per call. (Both the conference's
+        participant-leave and the customer's status callback report the end; by the second the agent
+        may already have taken another call.)"""
+        call = self.store.get_call(call_id)
+        if call is None or call.agent_id is None:
+            return
+        if self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
+            self.store.set_agent_available(call.agent_id, True)
+
+    # -- calls going out ---------------------------------------------------------------------
+    async def place_outbound(self, agent_id: str, to: str) -> Call:
+        """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent claimed.
+
+        ``NotFound`` for an unknown agent, ``Conflict`` if the agent is not available (busy or away),
+        ``TelephonyError`` if Twilio refuses the call (the agent is released again).
+        """
+        if self.store.get_agent(agent_id) is None:
+            raise NotFound("agent", agent_id)
+        if not self.store.claim_agent(agent_id):
+            raise Conflict(f"agent {agent_id} is not available")
+        try:
+            # The status callback names the agent: a callback Twilio delivers before this create
+            # returns can then adopt the call itself (see ``/webhooks/call-status``).
+            status_path = f"{paths.CALL_STATUS}?{urlencode({'agent': agent_id})}"
+            call_sid = await self.telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, status_path)
+        except TelephonyError:
+            self.store.set_agent_available(agent_id, True)
+            raise
+        return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)

@@ -1,0 +1,246 @@
+"""``verify_twilio_signature``'s quick path: the same form as Starlette's parser, the SDK's verdict.
+
+Twilio's webhooks are parsed with ``urllib.parse.parse_qsl`` and checked with one SDK
+``compute_signature`` before the SDK's ``validate`` (which tries the URL with and without its port).
+These tests pin that the shortcut changes nothing: the same parameters as Starlette's form parser for
+odd bodies, the same limits, repeated keys signed as Twilio signs them, port variants still accepted,
+and nothing a client sends is a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from starlette.datastructures import FormData, ImmutableMultiDict
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from twilio.request_validator import RequestValidator
+
+from callhold.web.security import SignedParams, verify_twilio_signature
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+BASE = "https://calls.example.com"
+PATH = "/webhooks/call-status"
+URL = BASE + PATH
+FORM = "application/x-www-form-urlencoded"
+TWILIO_BODY = urlencode(
+    {
+        "AccountSid": "AC" + "0" * 32,
+        "CallSid": "CA" + "1" * 32,
+        "CallStatus": "in-progress",
+        "From": "+15551230001",
+        "To": "+15550001000",
+        "Timestamp": "Tue, 31 Aug 2010 20:36:28 +0000",
+    }
+).encode()
+
+
+def request(
+    body: bytes = b"",
+    *,
+    signature: str | None,
+    content_type: str | None = FORM,
+    method: str = "POST",
+    query: bytes = b"",
+) -> Request:
+    """A request as the app sees it (``app`` in the scope, as Starlette's routes have it)."""
+    headers = [(b"host", b"internal:8000")]
+    if content_type is not None:
+        headers.append((b"content-type", content_type.encode()))
+    if signature is not None:
+        headers.append((b"x-twilio-signature", signature.encode()))
+    scope: dict[str, Any] = {
+        "type": "http",
+        "app": None,
+        "method": method,
+        "scheme": "http",
+        "path": PATH,
+        "query_string": query,
+        "headers": headers,
+        "server": ("internal", 8000),
+    }
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
+def sign(url: str, params: FormData | Sequence[tuple[str, str]] = ()) -> str:
+    """What Twilio would send in ``X-Twilio-Signature`` (the SDK, over a multi-valued mapping)."""
+    pairs = params.multi_items() if isinstance(params, FormData) else list(params)
+    signed: str = RequestValidator(TOKEN).compute_signature(url, ImmutableMultiDict(pairs))
+    return signed
+
+
+async def starlette_form(body: bytes, content_type: str = FORM) -> FormData:
+    """What Starlette's own parser makes of ``body``."""
+    return await request(body, signature=None, content_type=content_type).form()
+
+
+ODD_BODIES = [
+    TWILIO_BODY,
+    b"StatusCallbackEvent=participant-join&StatusCallbackEvent=participant-mute&A=1",
+    b"a&b=&=c&&d=1=2",  # no '=', blank value, blank name, empty field, '=' in a value
+    b"x=%ff%fe+y&z=%zz&w=%2",  # invalid UTF-8 escapes, broken escapes
+    "é=é&ü=%C3%BC".encode("latin-1"),  # raw non-ASCII bytes
+    b"a=1;b=2",  # ';' is not a separator
+    b"+%2B+=%20&%00=%0D%0A",
+    b"",
+]
+
+
+@pytest.mark.parametrize("body", ODD_BODIES)
+async def test_the_form_is_what_starlettes_parser_makes_of_the_body(body: bytes) -> None:
+    expected = await starlette_form(body)
+    form = await verify_twilio_signature(request(body, signature=sign(URL, expected)), BASE, TOKEN)
+    assert form.multi_items() == expected.multi_items()
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-URLEncoded"]
+)
+async def test_the_media_type_is_matched_as_starlette_matches_it(content_type: str) -> None:
+    form = await verify_twilio_signature(
+        request(
+            TWILIO_BODY, signature=sign(URL, await starlette_form(TWILIO_BODY)), content_type=content_type
+        ),
+        BASE,
+        TOKEN,
+    )
+    assert form["CallStatus"] == "in-progress"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"&".join(b"f%d=1" % i for i in range(1001)), "Too many fields"),
+        (b"big=" + b"x" * (1024 * 1024 + 1), "Field exceeded maximum size"),
+    ],
+)
+async def test_starlettes_limits_still_apply(body: bytes, detail: str) -> None:
+    with pytest.raises(HTTPException) as refused:
+        await verify_twilio_signature(request(body, signature=sign(URL)), BASE, TOKEN)
+    assert refused.value.status_code == 400 and detail in str(refused.value.detail)
+
+
+async def test_a_thousand_fields_are_still_fine() -> None:
+    pairs = [(f"f{i}", "1") for i in range(1000)]
+    body = urlencode(pairs).encode()
+    form = await verify_twilio_signature(request(body, signature=sign(URL, pairs)), BASE, TOKEN)
+    assert len(form) == 1000
+
+
+@pytest.mark.parametrize(
+    ("public_base_url", "signed_url"),
+    [
+        (BASE, URL),  # the URL exactly as configured: the quick path
+        (BASE, "https://calls.example.com:443" + PATH),  # Twilio signed with the port: the SDK's validate
+        ("https://calls.example.com:443", URL),  # configured with the port, signed without
+    ],
+)
+async def test_port_variants_are_accepted_as_the_sdk_accepts_them(
+    public_base_url: str, signed_url: str
+) -> None:
+    form = await verify_twilio_signature(
+        request(TWILIO_BODY, signature=sign(signed_url, await starlette_form(TWILIO_BODY))),
+        public_base_url,
+        TOKEN,
+    )
+    assert form["CallSid"] == "CA" + "1" * 32
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "not-a-signature", sign(URL), sign(URL + "x", [("CallStatus", "in-progress")])],
+)
+async def test_a_wrong_or_missing_signature_is_403(signature: str | None) -> None:
+    with pytest.raises(HTTPException) as refused:
+        await verify_twilio_signature(request(TWILIO_BODY, signature=signature), BASE, TOKEN)
+    assert refused.value.status_code == 403
+
+
+async def test_every_value_of_a_repeated_key_is_covered() -> None:
+    pairs = [("StatusCallbackEvent", "participant-join"), ("StatusCallbackEvent", "participant-mute")]
+    body = urlencode(pairs).encode()
+    form = await verify_twilio_signature(request(body, signature=sign(URL, pairs)), BASE, TOKEN)
+    assert form.getlist("StatusCallbackEvent") == ["participant-join", "participant-mute"]
+    with pytest.raises(HTTPException):
+        await verify_twilio_signature(request(body, signature=sign(URL, pairs[:1])), BASE, TOKEN)
+
+
+def test_signed_params_hash_as_the_sdk_hashes_a_multidict() -> None:
+    pairs = [("b", "2"), ("a", "x"), ("b", "1"), ("c", ""), ("b", "2")]
+    params = SignedParams()
+    for key, value in pairs:
+        params.setdefault(key, []).append(value)
+    validator = RequestValidator(TOKEN)
+    assert validator.compute_signature(URL, params) == validator.compute_signature(
+        URL, ImmutableMultiDict(pairs)
+    )
+
+
+async def test_a_get_is_signed_over_its_url_and_its_query_is_the_form() -> None:
+    query = b"CallSid=CA1&since=20"
+    form = await verify_twilio_signature(
+        request(method="GET", query=query, signature=sign(f"{URL}?{query.decode()}"), content_type=None),
+        BASE,
+        TOKEN,
+    )
+    assert form.multi_items() == [("CallSid", "CA1"), ("since", "20")]
+
+
+async def test_a_file_upload_is_refused_not_a_server_error() -> None:
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="CallSid"; filename="x.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\nCA1\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    with pytest.raises(HTTPException) as refused:
+        await verify_twilio_signature(
+            request(body, signature=sign(URL), content_type=f"multipart/form-data; boundary={boundary}"),
+            BASE,
+            TOKEN,
+        )
+    assert refused.value.status_code == 403
+
+
+async def test_a_multipart_form_is_parsed_and_signed_as_before() -> None:
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="CallSid"\r\n\r\nCA1\r\n--{boundary}--\r\n'
+    ).encode()
+    content_type = f"multipart/form-data; boundary={boundary}"
+    form = await verify_twilio_signature(
+        request(body, signature=sign(URL, [("CallSid", "CA1")]), content_type=content_type), BASE, TOKEN
+    )
+    assert form["CallSid"] == "CA1"
+    with pytest.raises(HTTPException) as garbled:  # no boundary: Starlette's 400, as before
+        await verify_twilio_signature(
+            request(body, signature=sign(URL), content_type="multipart/form-data"), BASE, TOKEN
+        )
+    assert garbled.value.status_code in (400, 403)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
+async def test_another_body_is_no_parameters_as_before(content_type: str | None) -> None:
+    # Starlette's form() reads nothing from such a body, so only the URL is signed (as before).
+    body = b'{"CallSid": "CA1"}'
+    form = await verify_twilio_signature(
+        request(body, signature=sign(URL), content_type=content_type), BASE, TOKEN
+    )
+    assert form.multi_items() == []
+    with pytest.raises(HTTPException):
+        await verify_twilio_signature(
+            request(body, signature=sign(URL, [("CallSid", "CA1")]), content_type=content_type), BASE, TOKEN
+        )

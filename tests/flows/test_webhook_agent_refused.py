@@ -1,0 +1,162 @@
+"""Twilio refuses to dial the agent (conference strategy): the customer waits for the next agent.
+
+``/twiml/voice`` (a new call) and ``/twiml/connect`` (a waiting customer's turn) dial the claimed
+agent into the customer's conference. If Twilio refuses the participant create, the customer must
+still get TwiML -- an error status would make Twilio play its "application error" and hang up -- so
+the next free agent is tried and, failing that, they go to the waiting queue, released from the
+agent, and the next agent to become available gets them. An agent whose endpoint Twilio refuses
+(4xx) is made unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import twilio.rest
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+
+from callhold.adapters.telephony import TwilioTelephony
+from callhold.domain.model import Agent
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from voicesim import Emulator, VirtualClock
+from voicesim.sdk import AsyncInProcessHttpClient
+from voicesim.twiml.interpreter import APPLICATION_ERROR_TEXT
+
+ADMIN = {"Authorization": "Bearer change-me-admin"}
+BUSY = ("speech", "", "All of our agents are busy. Please hold for the next available agent.")
+WAITING = ("play", "queue-wait", f"{BASE}/media/hold-music.wav")
+PARTICIPANT_CREATE = re.compile(r"/Conferences/[^/]+/Participants\.json$")
+
+
+class RefusingToDial(AsyncHttpClient):  # type: ignore[misc]
+    """voicesim's SDK transport, with Twilio refusing (400, code 21211: invalid 'To') every
+    participant create that dials ``client:carol``; bob and everyone else are dialled as usual."""
+
+    def __init__(self, emu: Emulator) -> None:
+        super().__init__(logging.getLogger("tests.refusing_to_dial"), is_async=True)
+        self.inner = AsyncInProcessHttpClient(emu)
+        self.refused = 0
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        data = kwargs.get("data")
+        to = data.get("To") if isinstance(data, dict) else None
+        if method == "POST" and PARTICIPANT_CREATE.search(url) and to == "client:carol":
+            self.refused += 1
+            body = {
+                "code": 21211,
+                "message": f"The phone number you are attempting to call, {to}, is not valid.",
+            }
+            return Response(400, json.dumps({**body, "status": 400}), {"Content-Type": "application/json"})
+        return await self.inner.request(method, url, *args, **kwargs)
+
+
+@pytest.fixture
+def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    transport = RefusingToDial(voicesim)
+    client = twilio.rest.Client(voicesim.account_sid, voicesim.auth_token, http_client=transport)
+    h.services.service.telephony = TwilioTelephony(client, BASE)
+    # bob exists but is away; he becomes available later in each test.
+    h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob", available=False))
+    return h
+
+
+def refused(h: Harness) -> int:
+    """How many participant creates Twilio refused."""
+    telephony = h.services.service.telephony
+    assert isinstance(telephony, TwilioTelephony)
+    transport = telephony.client.http_client
+    assert isinstance(transport, RefusingToDial)
+    return transport.refused
+
+
+def agent_available(h: Harness, agent_id: str) -> bool:
+    agent = h.services.store.get_agent(agent_id)
+    assert agent is not None
+    return agent.available
+
+
+async def set_available(h: Harness, agent_id: str) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
+        response = await client.patch(f"/api/v1/agents/{agent_id}", json={"available": True}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+
+
+def webhook_statuses(h: Harness, path: str) -> list[int]:
+    """The HTTP status callhold answered each of voicesim's requests to ``path`` with."""
+    return [
+        int(e.data["status"])
+        for e in h.emu.events
+        if e.type == "webhook" and str(e.data["url"]).startswith(BASE + path)
+    ]
+
+
+async def assert_waits_then_bob_takes_the_call(h: Harness, customer: str) -> None:
+    """The customer waits, hearing the waiting music, with no agent; bob becomes available and gets them."""
+    view = h.view(customer)
+    assert view.call.agent_id is None and view.agent_leg is None
+    assert [c.id for c in h.services.service.waiting_calls()] == [customer]
+    await h.clock.advance(30)
+    h.clock.raise_errors()
+    heard = h.heard(customer)
+    assert heard[-2:] == [BUSY, WAITING]  # still waiting, 30 s later: the line did not drop
+    assert not any(APPLICATION_ERROR_TEXT in detail for _, _, detail in heard)
+    assert h.emu.calls.get(customer).status == "in-progress"  # type: ignore[union-attr]
+
+    await set_available(h, "bob")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.call.agent_id == "bob" and not agent_available(h, "bob")
+    assert view.agent_leg is not None
+    assert h.emu.calls.get(view.agent_leg.call_sid).to == "client:bob"  # type: ignore[union-attr]
+    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
+    assert h.emu.alerts == []
+
+
+async def test_a_new_call_whose_agent_twilio_cannot_dial_waits_for_the_next_agent(h: Harness) -> None:
+    h.add_agent("carol", endpoint="client:carol")
+    customer = (await h.call_in()).sid
+    assert refused(h) == 1
+    assert webhook_statuses(h, "/twiml/voice") == [200]  # TwiML, not a 409 problem
+    assert h.heard(customer) == [BUSY, WAITING]
+    # Twilio refused carol's endpoint itself (400): she is made unavailable, so that the next
+    # callers are not offered her first, until she (or the admin) sets her available again.
+    assert not agent_available(h, "carol")
+    await assert_waits_then_bob_takes_the_call(h, customer)
+
+
+async def test_a_new_call_whose_agent_twilio_cannot_dial_goes_to_the_next_free_agent(h: Harness) -> None:
+    h.add_agent("carol", endpoint="client:carol")
+    h.add_agent("dave", endpoint="client:dave")
+    customer = (await h.call_in()).sid
+    assert refused(h) == 1  # carol first (agents are offered calls in id order) ...
+    view = h.view(customer)
+    assert view.call.agent_id == "dave"  # ... then dave, in the same webhook
+    assert view.agent_leg is not None
+    assert h.emu.calls.get(view.agent_leg.call_sid).to == "client:dave"  # type: ignore[union-attr]
+    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
+    assert not agent_available(h, "carol") and not agent_available(h, "dave")
+    assert h.services.service.waiting_calls() == [] and h.emu.alerts == []
+
+
+async def test_a_waiting_customer_whose_agent_twilio_cannot_dial_waits_again(h: Harness) -> None:
+    h.services.store.save_agent(Agent(id="carol", name="Carol", endpoint="client:carol", available=False))
+    customer = (await h.call_in()).sid
+    assert h.heard(customer) == [BUSY, WAITING]
+    # carol becomes available: the customer is sent to /twiml/connect, where dialling carol fails.
+    await set_available(h, "carol")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    assert refused(h) == 1
+    assert webhook_statuses(h, "/twiml/connect/") == [200]
+    assert h.heard(customer) == [BUSY, WAITING, BUSY, WAITING]  # back in the line, not hung up
+    assert not agent_available(h, "carol")
+    await assert_waits_then_bob_takes_the_call(h, customer)
