@@ -69,6 +69,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS / "versions" / "0003_hold_progress.py").is_file()
+    assert (MIGRATIONS / "versions" / "0004_latest_hold_index.py").is_file()
     assert not (MIGRATIONS / "alembic.ini").exists()  # not needed at run time
 
 

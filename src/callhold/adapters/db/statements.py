@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Delete, Insert, Select, Update
@@ -101,14 +101,16 @@ class Statements:
         )
         self._leg_status: dict[tuple[bool, bool], Update] = {}
 
-        # -- holds: the open one first, else the latest
+        # -- holds: the latest, which is the open one if there is one (a hold starts only when none
+        # is open); at an equal start the open one first. The index on (call_id, started_at) gives
+        # it without sorting the call's holds (only ties are sorted).
         self.hold = select(holds).where(holds.c.id == bindparam("id"))
         self.hold_insert: Insert = insert(holds)
         self.hold_update: Update = update(holds).where(holds.c.id == bindparam("key"))
         latest: Select[Any] = (
             select(holds)
             .where(holds.c.call_id == bindparam("call_id"))
-            .order_by((holds.c.state == _ENDED).asc(), holds.c.started_at.desc(), holds.c.id.desc())
+            .order_by(holds.c.started_at.desc(), (holds.c.state == literal(_ENDED)).asc(), holds.c.id.desc())
             .limit(1)
         )
         self.latest_hold = latest

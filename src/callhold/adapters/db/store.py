@@ -286,9 +286,13 @@ class SqlHoldStore:
     def _resolve(self, conn: Connection, ref: str) -> str | None:
         if conn.execute(self.sql.call, {"id": ref}).first() is not None:
             return ref
-        found = conn.execute(self.sql.call_by_leg, {"call_sid": ref}).first()
+        return self._resolve_leg(conn, ref)
+
+    def _resolve_leg(self, conn: Connection, call_sid: str) -> str | None:
+        """The id of the call with the leg (or customer) ``call_sid``, or ``None``."""
+        found = conn.execute(self.sql.call_by_leg, {"call_sid": call_sid}).first()
         if found is None:
-            found = conn.execute(self.sql.call_by_customer, {"call_sid": ref}).first()
+            found = conn.execute(self.sql.call_by_customer, {"call_sid": call_sid}).first()
         return str(found.id) if found is not None else None
 
     @contextmanager
@@ -328,16 +332,17 @@ class SqlHoldStore:
                 if found is None:
                     raise NotFound("conference", ref)
                 ref = str(found.id)
-            view = self._locked_view(conn, ref)
+            # The key first: a duplicate costs one statement. If the call is then not found, the
+            # transaction rolls back and the key is not kept (a retry can still be applied).
             if not self._record(conn, key, at):
                 return None
-            return self._decide(conn, view, decide)
+            return self._decide(conn, self._locked_view(conn, ref), decide)
 
     def _locked_view(self, conn: Connection, ref: str) -> CallView:
         try:
             return load_view(self.sql, conn, ref, lock=True)
-        except NotFound:
-            resolved = self._resolve(conn, ref)
+        except NotFound:  # not a call id: the SID of one of its legs?
+            resolved = self._resolve_leg(conn, ref)
             if resolved is None:
                 raise
             return load_view(self.sql, conn, resolved, lock=True)

@@ -135,10 +135,12 @@ class HoldRow(Base):
             sqlite_where=OPEN_HOLD,
             postgresql_where=OPEN_HOLD,
         ),
+        # A call's latest hold without sorting all of them (the store's ``latest_hold``).
+        Index("ix_holds_call_id_started_at", "call_id", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(16))
     strategy: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(ID))
