@@ -185,9 +185,8 @@ async def voice(hook: Webhook) -> Response:
     """An inbound call: record it, claim an agent, connect by the configured strategy."""
     services = hook.services
     service = services.service
-    call = service.adopt(hook.text("CallSid"))
+    call = service.adopt(hook.text("CallSid"))  # a retried webhook finds the call it recorded
     agent = services.store.get_agent(call.agent_id) if call.agent_id else service.assign_agent(call)
-    call = _call(services, call.id)
     if agent is not None and call.conference_name is not None:
         view = services.store.load_view(call.id)
         if view.agent_leg is None:
@@ -202,12 +201,12 @@ async def wait_music(hook: Webhook) -> Response:
 
 
 async def _connect(services: Services, call_id: str) -> Response:
-    call = _call(services, call_id)
+    view = services.store.load_view(call_id)
+    call = view.call
     agent = services.store.get_agent(call.agent_id) if call.agent_id else None
-    if agent is not None and call.conference_name is not None:
-        view = services.store.load_view(call.id)
-        if view.agent_leg is None or view.agent_leg.status.is_terminal:
-            agent = await _dial_agent(services, call, agent)
+    needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
+    if agent is not None and call.conference_name is not None and needs_agent_leg:
+        agent = await _dial_agent(services, call, agent)
     return _xml(services.twiml.connect(call, agent, greet=False))
 
 
