@@ -36,6 +36,21 @@ class Harness:
         self.clock.raise_errors()
         return call
 
+    async def connected(self) -> tuple[str, str]:
+        """alice (added now) takes a new customer's call: (customer SID, agent leg SID)."""
+        self.add_agent()
+        call = await self.call_in()
+        agent = self.view(call.sid).agent_leg
+        assert agent is not None
+        return call.sid, agent.call_sid
+
+    async def held(self) -> tuple[str, str]:
+        """:meth:`connected`, then the customer put on hold by alice (5 s ago)."""
+        customer, agent = await self.connected()
+        await self.services.service.hold(customer, by="alice", agent_id="alice")
+        await self.clock.advance(5)
+        return customer, agent
+
     def view(self, ref: str) -> CallView:
         return self.services.service.view(ref)
 

@@ -46,23 +46,18 @@ async def test_two_instances_remind_the_agent_once_and_announce_max_hold_once(
     voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
 ) -> None:
     h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy, **SETTINGS)
-    h.add_agent()
-    call = await h.call_in()
-    agent = h.view(call.sid).agent_leg
-    assert agent is not None
-    await h.services.service.hold(call.sid, by="alice", agent_id="alice")
-    await voicesim_clock.advance(5)
+    customer, agent = await h.held()
     second = another_instance(h, tmp_path, strategy)
     assert second.service.rearm_timers() == 1  # it arms the same hold's timers
 
     await voicesim_clock.advance(90)
     voicesim_clock.raise_errors()
-    assert said(h, agent.call_sid, AGENT_REMINDER) == 1
-    assert said(h, agent.call_sid, MAX_HOLD_NOTICE) == 1
-    hold = h.view(call.sid).hold
+    assert said(h, agent, AGENT_REMINDER) == 1
+    assert said(h, agent, MAX_HOLD_NOTICE) == 1
+    hold = h.view(customer).hold
     assert hold is not None and hold.state is HoldState.HELD
     assert hold.agent_reminded_at is not None and hold.max_hold_acted_at is not None
-    assert h.heard(call.sid)[-1][1] == HOLD_AUDIO[strategy]
+    assert h.heard(customer)[-1][1] == HOLD_AUDIO[strategy]
 
 
 @pytest.mark.parametrize("strategy", ["conference", "legs"])
@@ -70,35 +65,32 @@ async def test_a_hold_whose_instance_died_before_sending_it_is_completed_after_a
     voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
 ) -> None:
     h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy, **SETTINGS)
-    h.add_agent()
-    call = await h.call_in()
-    agent = h.view(call.sid).agent_leg
-    assert agent is not None
+    customer, agent = await h.connected()
     service = h.services.service
     # The first instance commits the hold as "holding" ... and dies before sending any command.
     request = ev.HoldRequested(hold_id="h" * 32, by="alice", at=service.clock.now())
-    decision = h.services.store.transact(call.sid, lambda view: decide(view, request, service.policy))
+    decision = h.services.store.transact(customer, lambda view: decide(view, request, service.policy))
     assert decision.commands  # the commands that were never sent
     await voicesim_clock.advance(10)
-    assert h.heard(call.sid)[-1][0] in ("conference", "call")  # nobody was put on hold
-    stuck = h.view(call.sid).hold
+    assert h.heard(customer)[-1][0] in ("conference", "call")  # nobody was put on hold
+    stuck = h.view(customer).hold
     assert stuck is not None and stuck.state is HoldState.HOLDING
 
     second = another_instance(h, tmp_path, strategy)
     assert second.service.rearm_timers() == 1
     await voicesim_clock.advance(10)  # within the recovery grace: left alone (it may be in flight)
-    assert second.service.view(call.sid).hold == stuck
+    assert second.service.view(customer).hold == stuck
     await voicesim_clock.advance(30)
     voicesim_clock.raise_errors()
-    hold = second.service.view(call.sid).hold
+    hold = second.service.view(customer).hold
     assert hold is not None and hold.state is HoldState.HELD and hold.recovered_at is not None
-    assert h.heard(call.sid)[-1][1] == HOLD_AUDIO[strategy]  # the customer is on hold audio now
+    assert h.heard(customer)[-1][1] == HOLD_AUDIO[strategy]  # the customer is on hold audio now
 
-    await second.service.resume(call.sid, by="alice", agent_id="alice")
+    await second.service.resume(customer, by="alice", agent_id="alice")
     await voicesim_clock.advance(10)
     voicesim_clock.raise_errors()
-    hold = second.service.view(call.sid).hold
+    hold = second.service.view(customer).hold
     assert hold is not None and (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.RESUMED)
-    assert h.emu.media.segments(call.sid)[-1].voices == (agent.call_sid,)
-    assert h.emu.media.segments(agent.call_sid)[-1].voices == (call.sid,)
+    assert h.emu.media.segments(customer)[-1].voices == (agent,)
+    assert h.emu.media.segments(agent)[-1].voices == (customer,)
     assert voicesim.alerts == []

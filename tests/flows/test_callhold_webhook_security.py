@@ -33,10 +33,7 @@ ROUTES = sorted(
 async def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
     """A customer held on a conference call, so every route has a real call and hold to name."""
     h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
-    h.add_agent()
-    call = await h.call_in()
-    await h.services.service.hold(call.sid, by="alice", agent_id="alice")
-    await voicesim_clock.advance(5)
+    await h.held()
     return h
 
 

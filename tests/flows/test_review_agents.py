@@ -82,13 +82,19 @@ async def test_the_agent_who_becomes_available_gets_the_waiting_customer_itself(
     h.services.store.save_agent(Agent(id="aaron", name="Aaron", endpoint="client:aaron", available=False))
     # bob says he is available: bob gets the customer, not aaron (who is not available).
     assert (await api(h, "PATCH", "/agents/bob", {"available": True})).status_code == 200
+    await assert_connected_to(h, customer, "bob")
+    assert not available(h, "bob") and not available(h, "aaron")
+
+
+async def assert_connected_to(h: Harness, customer: str, agent_id: str) -> None:
+    """Within 10 s the waiting customer is in the conference with a leg dialled to ``agent_id``."""
     await h.clock.advance(10)
     h.clock.raise_errors()
     view = h.view(customer)
-    assert view.call.agent_id == "bob"
-    assert view.agent_leg is not None and h.emu.calls.get(view.agent_leg.call_sid).to == "client:bob"  # type: ignore[union-attr]
+    assert view.call.agent_id == agent_id
+    assert view.agent_leg is not None
+    assert h.emu.calls.get(view.agent_leg.call_sid).to == f"client:{agent_id}"  # type: ignore[union-attr]
     assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
-    assert not available(h, "bob") and not available(h, "aaron")
 
 
 async def test_an_agent_created_available_takes_the_waiting_customer(h: Harness) -> None:
@@ -97,12 +103,7 @@ async def test_an_agent_created_available_takes_the_waiting_customer(h: Harness)
     created = await api(h, "POST", "/agents", body)
     assert created.status_code == 201
     assert created.json()["available"] is False  # already busy with the customer
-    await h.clock.advance(10)
-    h.clock.raise_errors()
-    view = h.view(customer)
-    assert view.call.agent_id == "aaron"
-    assert view.agent_leg is not None and h.emu.calls.get(view.agent_leg.call_sid).to == "client:aaron"  # type: ignore[union-attr]
-    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
+    await assert_connected_to(h, customer, "aaron")
     assert h.services.service.waiting_calls() == []
     # A second agent created available finds nobody waiting, and stays available.
     body = {"id": "carol", "name": "Carol", "endpoint": "client:carol"}

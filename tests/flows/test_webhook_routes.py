@@ -25,10 +25,7 @@ PROBLEM = "application/problem+json"
 async def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
     """A customer held on a conference call."""
     h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
-    h.add_agent()
-    call = await h.call_in()
-    await h.services.service.hold(call.sid, by="alice", agent_id="alice")
-    await voicesim_clock.advance(5)
+    await h.held()
     return h
 
 
