@@ -7,7 +7,7 @@ service's store, telephony, clock and ``handle``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -70,7 +70,10 @@ class AgentDesk:
             created_at=self.clock.now(),
             conference_name=f"callhold-{call_sid}" if strategy is Strategy.CONFERENCE else None,
         )
-        self.store.save_call(call)
+        if not self.store.insert_call(call):  # adopted meanwhile (a racing webhook or instance)
+            existing = self.store.find_call(call_sid=call_sid)
+            assert existing is not None
+            return existing
         self.store.transact(
             call.id,
             lambda view: decide(
@@ -81,13 +84,16 @@ class AgentDesk:
         )
         return call
 
-    def assign_agent(self, call: Call) -> Agent | None:
-        """Claim the first available agent for ``call`` (atomic across service instances).
+    def assign_agent(self, call: Call, *, skip: Collection[str] = ()) -> Agent | None:
+        """Claim the first available agent for ``call`` (atomic across service instances), not one
+        of ``skip`` (agents already tried for this call).
 
         ``None`` if no agent is free, or if the call ended (or got an agent) meanwhile: then the
         claimed agent is released.
         """
         for agent in self.store.list_agents(available=True):
+            if agent.id in skip:
+                continue
             if self.store.claim_agent(agent.id):
                 if self._give_call(call.id, agent.id):
                     return agent
@@ -174,17 +180,16 @@ class AgentDesk:
         the next agent to become available.
         """
         tried: set[str] = set()
-        while agent is not None:
-            if agent.id in tried or len(tried) >= attempts:
-                self.release_agent(call.id, agent.id)  # claimed again after failing: give up for now
-                return None
+        while agent is not None and len(tried) < attempts:
             tried.add(agent.id)
             try:
                 await self.add_agent_participant(call, agent)
                 return agent
             except NotConnected:
                 self.release_agent(call.id, agent.id, available=False)  # availability set above
-            agent = self.assign_agent(call)
+            agent = self.assign_agent(call, skip=tried)
+        if agent is not None:  # claimed, but too many tried already: the call waits
+            self.release_agent(call.id, agent.id)
         return None
 
     def action_reply(self, decision: Decision) -> str | None:
@@ -199,8 +204,11 @@ class AgentDesk:
         calls = [c for c in self.store.list_calls(status=CallState.ACTIVE, limit=1000) if c.agent_id is None]
         return sorted(calls, key=lambda c: c.created_at)
 
-    async def agent_available(self, agent_id: str, *, connect: Callable[[Call], str]) -> Call | None:
-        """Mark the agent available and hand it the longest-waiting customer, if any.
+    async def agent_available(
+        self, agent_id: str, *, connect: Callable[[str], str] = paths.connect
+    ) -> Call | None:
+        """Mark the agent available and hand it the longest-waiting customer, if any (``connect``:
+        the TwiML path that connects a call, by its id, to its newly assigned agent).
 
         The customer goes to *this* agent (not to whichever agent is free), and to one agent only
         however many become available at once. If Twilio refuses to move the customer, the call
@@ -218,7 +226,7 @@ class AgentDesk:
                 continue  # another agent took this customer meanwhile
             try:
                 await self.telephony.redirect_leg(
-                    RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call))
+                    RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call.id))
                 )
             except TelephonyError as exc:
                 _log.warning("could not connect call %s to agent %s: %r", call.id, agent_id, exc)
@@ -229,15 +237,21 @@ class AgentDesk:
             return self.store.get_call(call.id)
         return None
 
-    def call_ended(self, call_id: str) -> None:
-        """The customer left: the agent is free again -- once per call. (Both the conference's
-        participant-leave and the customer's status callback report the end; by the second the agent
-        may already have taken another call.)"""
+    async def call_ended(self, call_id: str) -> None:
+        """The customer left: the agent is free again -- once per call -- and takes the
+        longest-waiting customer, if any. (Both the conference's participant-leave and the
+        customer's status callback report the end; by the second the agent may already have taken
+        another call.) If Twilio refuses to move that customer, it waits on and the agent stays
+        available: this runs from a status callback, which must not fail for it."""
         call = self.store.get_call(call_id)
         if call is None or call.agent_id is None:
             return
-        if self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
-            self.store.set_agent_available(call.agent_id, True)
+        if not self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
+            return
+        try:
+            await self.agent_available(call.agent_id)
+        except TelephonyError as exc:
+            _log.warning("agent %s is free but a waiting customer could not be moved: %r", call.agent_id, exc)
 
     # -- calls going out ---------------------------------------------------------------------
     async def place_outbound(self, agent_id: str, to: str) -> Call:

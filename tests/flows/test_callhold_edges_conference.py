@@ -99,7 +99,7 @@ async def test_agent_hangs_up_requeue_the_customer_is_told_waits_and_reaches_the
     assert contiguous(h, customer)  # not a moment of silence: hold music, message, waiting music
 
     h.add_agent("bob", "client:bob")
-    taken = await service.agent_available("bob", connect=lambda call: f"/twiml/connect/{call.id}")
+    taken = await service.agent_available("bob")
     assert taken is not None and taken.id == customer
     await h.clock.advance(10)
     h.clock.raise_errors()

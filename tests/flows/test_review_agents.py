@@ -116,6 +116,15 @@ async def test_an_agent_created_available_takes_the_waiting_customer(h: Harness)
     )
 
 
+async def test_an_agent_freed_by_a_hang_up_takes_the_waiting_customer(h: Harness) -> None:
+    first, _ = await h.connected()
+    second = (await h.call_in(customer="+15551230002")).sid
+    assert h.heard(second)[-1][1] == "queue-wait"  # alice is busy: the second customer waits
+    assert h.emu.hang_up(first)  # the first customer hangs up: alice is free ...
+    await assert_connected_to(h, second, "alice")  # ... and takes the waiting customer at once
+    assert not available(h, "alice") and h.services.service.waiting_calls() == []
+
+
 async def test_renaming_a_busy_agent_does_not_make_it_available(h: Harness) -> None:
     h.add_agent()
     call = await h.call_in()

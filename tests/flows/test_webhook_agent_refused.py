@@ -43,6 +43,7 @@ class RefusingToDial(AsyncHttpClient):  # type: ignore[misc]
         super().__init__(logging.getLogger("tests.refusing_to_dial"), is_async=True)
         self.inner = AsyncInProcessHttpClient(emu)
         self.refused = 0
+        self.status = 400  # 503: Twilio itself failing, not refusing carol's endpoint
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         data = kwargs.get("data")
@@ -50,10 +51,11 @@ class RefusingToDial(AsyncHttpClient):  # type: ignore[misc]
         if method == "POST" and PARTICIPANT_CREATE.search(url) and to == "client:carol":
             self.refused += 1
             body = {
-                "code": 21211,
+                "code": 21211 if self.status == 400 else 20503,
                 "message": f"The phone number you are attempting to call, {to}, is not valid.",
             }
-            return Response(400, json.dumps({**body, "status": 400}), {"Content-Type": "application/json"})
+            payload = json.dumps({**body, "status": self.status})
+            return Response(self.status, payload, {"Content-Type": "application/json"})
         return await self.inner.request(method, url, *args, **kwargs)
 
 
@@ -68,13 +70,17 @@ def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harne
     return h
 
 
-def refused(h: Harness) -> int:
-    """How many participant creates Twilio refused."""
+def transport(h: Harness) -> RefusingToDial:
     telephony = h.services.service.telephony
     assert isinstance(telephony, TwilioTelephony)
-    transport = telephony.client.http_client
-    assert isinstance(transport, RefusingToDial)
-    return transport.refused
+    refusing = telephony.client.http_client
+    assert isinstance(refusing, RefusingToDial)
+    return refusing
+
+
+def refused(h: Harness) -> int:
+    """How many participant creates Twilio refused."""
+    return transport(h).refused
 
 
 def agent_available(h: Harness, agent_id: str) -> bool:
@@ -145,6 +151,18 @@ async def test_a_new_call_whose_agent_twilio_cannot_dial_goes_to_the_next_free_a
     assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
     assert not agent_available(h, "carol") and not agent_available(h, "dave")
     assert h.services.service.waiting_calls() == [] and h.emu.alerts == []
+
+
+async def test_when_twilio_fails_to_dial_an_agent_the_next_free_agent_is_tried(h: Harness) -> None:
+    transport(h).status = 503  # Twilio's own failure: carol is not to blame, and stays available
+    h.add_agent("carol", endpoint="client:carol")
+    h.add_agent("dave", endpoint="client:dave")
+    customer = (await h.call_in()).sid
+    assert refused(h) == 1  # carol once (not again: she was tried for this call) ...
+    view = h.view(customer)
+    assert view.call.agent_id == "dave" and view.agent_leg is not None  # ... then dave
+    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)
+    assert agent_available(h, "carol") and not agent_available(h, "dave")
 
 
 async def test_a_waiting_customer_whose_agent_twilio_cannot_dial_waits_again(h: Harness) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_HOLD",
     "announce",
     "conference_hold_music",
+    "connect",
     "customer_agent_left",
     "legs_agent_notice",
     "legs_bridged",
@@ -50,6 +51,11 @@ CALL_STATUS = "/webhooks/call-status"
 """Where every leg's status callbacks go. Its query may name whose leg a new call is (``agent`` for
 an outbound call placed for that agent; ``conference`` and ``role`` for a participant callhold
 dialled), for callbacks Twilio delivers before the create request returned the Call SID."""
+
+
+def connect(call_id: str) -> str:
+    """A waiting customer whose turn came: connects them to the agent now assigned to the call."""
+    return f"/twiml/connect/{call_id}"
 
 
 def conference_hold_music(hold_id: str) -> str:

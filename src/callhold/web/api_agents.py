@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from callhold.domain.errors import Conflict, Forbidden, NotFound, TelephonyError
-from callhold.domain.model import Agent, Call, CallState
+from callhold.domain.model import Agent, CallState
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, problems, require_admin, require_self
 from callhold.web.schemas import (
@@ -49,10 +49,6 @@ def _issue_token(services: ServicesDep, agent_id: str) -> str:
     return token
 
 
-def _connect_path(call: Call) -> str:
-    return f"/twiml/connect/{call.id}"
-
-
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=AgentCreated, responses=problems(403, 409, 413)
 )
@@ -66,7 +62,7 @@ async def create_agent(body: AgentCreate, me: Me, services: ServicesDep, respons
     token = _issue_token(services, agent_id)
     if body.available:
         try:
-            await services.service.agent_available(agent_id, connect=_connect_path)
+            await services.service.agent_available(agent_id)
         except TelephonyError as exc:  # the customer waits on; the agent exists and is available
             _log.warning("new agent %s could not take a waiting customer: %r", agent_id, exc)
     response.headers["Location"] = f"/api/v1/agents/{agent_id}"
@@ -102,7 +98,7 @@ async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services:
     # (a customer handed to the agent) made in between.
     services.store.update_agent(agent_id, name=body.name, endpoint=body.endpoint)
     if body.available is True:
-        await services.service.agent_available(agent_id, connect=_connect_path)
+        await services.service.agent_available(agent_id)
     elif body.available is False:
         services.store.set_agent_available(agent_id, False)
     return AgentOut.of(_agent(services, agent_id))

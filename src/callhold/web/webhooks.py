@@ -107,7 +107,7 @@ async def call_status(hook: Webhook) -> Response:
     if decision is not None:
         leg = decision.new_state.leg(call_sid)
         if leg is not None and leg.role is LegRole.CUSTOMER and leg.status.is_terminal:
-            service.call_ended(decision.new_state.call.id)
+            await service.call_ended(decision.new_state.call.id)
     return Response(status_code=204)
 
 
@@ -175,7 +175,7 @@ async def conference_event(hook: Webhook) -> Response:
         view = decision.new_state
         leg = view.leg(call_sid)
         if call_sid == view.call.customer_call_sid and leg is not None and leg.status.is_terminal:
-            service.call_ended(view.call.id)
+            await service.call_ended(view.call.id)
     return Response(status_code=204)
 
 

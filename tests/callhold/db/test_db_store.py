@@ -321,6 +321,28 @@ def test_transact_writes_leg_status_and_call_end(store: SqlHoldStore) -> None:
                                                        longest_seconds=20.0)]  # fmt: skip
 
 
+def test_transact_writes_the_legs_as_the_domain_decided(store: SqlHoldStore) -> None:
+    """A terminal status with no SequenceNumber (a conference participant-leave) after numbered
+    callbacks, and the participant flags a new conference resets, are stored as decided."""
+    seed(store, strategy=Strategy.CONFERENCE)
+    customer, agent = CUSTOMER[:-4] + "0000", AGENT[:-4] + "0000"
+    events: list[ev.Event] = [
+        ev.ConferenceStarted(conference_sid="CF" + "1" * 32, at=at(1)),
+        ev.ParticipantHoldChanged(call_sid=agent, hold=True, sequence_number=9, at=at(2)),
+        ev.LegStatusChanged(call_sid=agent, status=S.IN_PROGRESS, sequence_number=5, timestamp=at(3)),
+        ev.ConferenceStarted(conference_sid="CF" + "2" * 32, at=at(4)),  # requeued: a new conference
+        ev.LegStatusChanged(call_sid=agent, status=S.COMPLETED, sequence_number=None, timestamp=at(5)),
+    ]
+    for event in events:
+        decision = store.transact("call-1", lambda view, event=event: decide(view, event))  # type: ignore[misc]
+        assert store.load_view("call-1") == decision.new_state
+    stored = store.get_leg(agent)
+    assert stored is not None
+    assert (stored.status, stored.sequence_number, stored.status_at) == (S.COMPLETED, 5, at(5))
+    assert (stored.on_hold, stored.participant_sequence_number) == (False, -1)
+    assert store.get_leg(customer) is not None
+
+
 def test_open_hold_for_update_locks_the_call(store: SqlHoldStore, db_url: str) -> None:
     seed(store)
     other = make_engine(db_url)
@@ -338,6 +360,34 @@ def test_open_hold_for_update_locks_the_call(store: SqlHoldStore, db_url: str) -
             connection.commit()
     finally:
         other.dispose()
+
+
+def test_instances_adopting_the_same_call_at_once_insert_it_once(store: SqlHoldStore) -> None:
+    """An early status callback and the create's own adoption (or two instances) racing: exactly
+    one insert wins, the others see the call already recorded -- no error, nothing overwritten."""
+    call = Call(
+        id=CUSTOMER, strategy=Strategy.LEGS, customer_call_sid=CUSTOMER, agent_id=None, created_at=at(0)
+    )
+    barrier = threading.Barrier(6)
+    inserted: list[bool] = []
+    errors: list[BaseException] = []
+
+    def adopt(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            inserted.append(store.insert_call(replace(call, created_at=at(n))))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=adopt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(inserted) == [False] * 5 + [True]
+    stored = store.get_call(CUSTOMER)
+    assert stored is not None and stored.created_at in {at(n) for n in range(6)}
+    assert store.insert_call(call) is False and store.get_call(CUSTOMER) == stored
 
 
 def test_concurrent_hold_requests_make_one_hold(store: SqlHoldStore) -> None:

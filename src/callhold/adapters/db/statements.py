@@ -99,6 +99,22 @@ class Statements:
                 parent_call_sid=bindparam("p_parent"),
             )
         )
+        # Under the call's lock the domain's leg is the truth (it applied the monotonic rule and the
+        # conference-event ordering itself, and may reset flags for a new conference): written as is.
+        self.leg_update: Update = (
+            update(legs)
+            .where(legs.c.call_sid == bindparam("key"))
+            .values(
+                status=bindparam("new_status"),
+                status_rank=bindparam("rank"),
+                sequence_number=bindparam("sequence"),
+                status_at=bindparam("at", type_=legs.c.status_at.type),
+                muted=bindparam("p_muted"),
+                on_hold=bindparam("p_on_hold"),
+                participant_sequence_number=bindparam("psn"),
+                parent_call_sid=bindparam("p_parent"),
+            )
+        )
         self._leg_status: dict[tuple[bool, bool], Update] = {}
 
         # -- holds: the latest, which is the open one if there is one (a hold starts only when none
@@ -116,14 +132,19 @@ class Statements:
         self.latest_hold = latest
         self.latest_hold_locked = latest.with_for_update()
 
-        # -- callback receipts: a duplicate key inserts nothing (no exception, no rollback)
-        receipt_insert: Any = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        self.receipt_insert: Insert | None = (
-            # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2's preserve_rowcount)
-            receipt_insert(self.receipts).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
-            if dialect in ("sqlite", "postgresql")
-            else None
-        )
+        # -- inserts that a duplicate turns into nothing (no exception, no rollback): callback
+        # receipts, and a call two instances adopt at once
+        self.receipt_insert = self._insert_new(self.receipts)
+        self.call_insert_new = self._insert_new(calls)
+
+    def _insert_new(self, table: Table) -> Insert | None:
+        """``INSERT ... ON CONFLICT DO NOTHING`` into ``table`` (``None`` if the dialect has none).
+        The rowcount of an INSERT is kept only when asked for (SQLAlchemy 2's preserve_rowcount)."""
+        if self.dialect not in ("sqlite", "postgresql"):
+            return None
+        dialect_insert: Any = sqlite_insert if self.dialect == "sqlite" else postgresql_insert
+        statement: Insert = dialect_insert(table).on_conflict_do_nothing()
+        return statement.execution_options(preserve_rowcount=True)
 
     def leg_status(self, *, with_sequence: bool, with_timestamp: bool) -> Update:
         """The monotonic status rule (``leg_status_advances``) as one conditional UPDATE.

@@ -162,6 +162,21 @@ class SqlHoldStore:
             if updated.rowcount == 0:
                 insert(conn, self.sql.call_insert, values, f"call {call.id}")
 
+    def insert_call(self, call: Call) -> bool:
+        """Insert a new call; ``False`` (and nothing written) if it is already recorded -- by another
+        request or service instance adopting the same Twilio call at the same moment."""
+        values = call_values(call)
+        with self.engine.begin() as conn:
+            if self.sql.call_insert_new is not None:
+                result: CursorResult[Any] = conn.execute(self.sql.call_insert_new, values)
+                return result.rowcount == 1
+            try:
+                with conn.begin_nested():
+                    conn.execute(self.sql.call_insert, values)
+            except IntegrityError:
+                return False
+            return True
+
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""
         found = self._one(self.sql.call, {"id": call_id})

@@ -100,7 +100,9 @@ class SqlCallTransaction:
     """A call locked in an open transaction: ``view`` as loaded, ``save`` writes what changed.
 
     Only the rows that differ from the view are written, and without reading them again: the view
-    was loaded under the lock, so it *is* the database's state.
+    was loaded under the lock, so it *is* the database's state, and what the domain decided from it
+    is written as is (the monotonic rules were the domain's to apply: a terminal status with no
+    SequenceNumber keeps the leg's last one, a new conference resets the participant flags).
     """
 
     def __init__(self, sql: Statements, conn: Connection, view: CallView) -> None:
@@ -129,19 +131,7 @@ class SqlCallTransaction:
             if before is None:
                 insert(conn, sql.leg_insert, leg_values(leg), f"leg {leg.call_sid}")
                 continue
-            if (leg.status, leg.sequence_number, leg.status_at) != (
-                before.status,
-                before.sequence_number,
-                before.status_at,
-            ):
-                write_leg_status(sql, conn, leg)
-            if (leg.muted, leg.on_hold, leg.participant_sequence_number, leg.parent_call_sid) != (
-                before.muted,
-                before.on_hold,
-                before.participant_sequence_number,
-                before.parent_call_sid,
-            ):
-                conn.execute(sql.leg_flags, flag_values(leg))
+            conn.execute(sql.leg_update, leg_update_values(leg))
         if view.hold is not None and view.hold != old.hold:
             values = hold_values(view.hold)
             if old.hold is not None and old.hold.id == view.hold.id:
@@ -151,6 +141,17 @@ class SqlCallTransaction:
                 what = f"hold {view.hold.id} (a call has at most one open hold)"
                 insert(conn, sql.hold_insert, values, what)
         self._view = view
+
+
+def leg_update_values(leg: Leg) -> dict[str, object]:
+    """Parameters of ``Statements.leg_update``: every mutable column, as the domain left it."""
+    return {
+        **flag_values(leg),
+        "new_status": leg.status.value,
+        "rank": leg.status.rank,
+        "sequence": leg.sequence_number,
+        "at": leg.status_at,
+    }
 
 
 def flag_values(leg: Leg) -> dict[str, object]:
