@@ -31,7 +31,7 @@ from callhold.domain.commands import (
     SetParticipantHold,
     SetParticipantMuted,
 )
-from callhold.domain.effects import AgentLeft, ArmHoldTimers, DisarmHoldTimers
+from callhold.domain.effects import AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
 from callhold.domain.errors import Forbidden, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import (
@@ -204,6 +204,10 @@ class CallService(AgentDesk):
             elif isinstance(effect, DisarmHoldTimers):
                 for handle in self._timers.pop(effect.hold_id, []):
                     handle.cancel()
+            elif isinstance(effect, AgentMissed):
+                _log.info(
+                    "agent %s never answered call %s (%s)", effect.agent_id, effect.call_id, effect.outcome
+                )
             elif isinstance(effect, AgentLeft):
                 _log.info("agent %s left call %s (%s)", effect.agent_id, effect.call_id, effect.policy.value)
 

@@ -12,6 +12,7 @@ from callhold.domain.model import AgentHangupPolicy
 __all__ = [
     "ActionReply",
     "AgentLeft",
+    "AgentMissed",
     "ArmHoldTimers",
     "Compensating",
     "DisarmHoldTimers",
@@ -56,6 +57,16 @@ class AgentLeft:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentMissed:
+    """The agent never answered (busy, no answer, failed): the call has no agent again and the
+    customer is being connected to the next one (or waits in line). The agent stays unavailable."""
+
+    call_id: str
+    agent_id: str | None
+    outcome: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Compensating:
     """A hold command failed; the hold is being undone (the hold request should report the error)."""
 
@@ -71,5 +82,5 @@ class Ignored:
     reason: str
 
 
-Effect = ArmHoldTimers | DisarmHoldTimers | ActionReply | AgentLeft | Compensating | Ignored
+Effect = ArmHoldTimers | DisarmHoldTimers | ActionReply | AgentLeft | AgentMissed | Compensating | Ignored
 """Any effect."""

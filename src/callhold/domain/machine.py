@@ -36,8 +36,8 @@ from datetime import datetime
 
 from callhold.domain import events as ev
 from callhold.domain import paths
-from callhold.domain.commands import Command, SetParticipantHold, SetParticipantMuted
-from callhold.domain.effects import ActionReply, ArmHoldTimers, Compensating
+from callhold.domain.commands import Command, RedirectLeg, SetParticipantHold, SetParticipantMuted
+from callhold.domain.effects import ActionReply, AgentMissed, ArmHoldTimers, Compensating
 from callhold.domain.errors import CallEnded, Conflict
 from callhold.domain.model import (
     NO_SEQUENCE,
@@ -49,6 +49,7 @@ from callhold.domain.model import (
     HoldState,
     Leg,
     LegRole,
+    LegStatus,
     Strategy,
     leg_status_advances,
     queue_name_for,
@@ -177,7 +178,35 @@ def _leg_status_changed(state: CallView, event: ev.LegStatusChanged, policy: Hol
     is_current_agent = current_agent is not None and current_agent.call_sid == leg.call_sid
     if leg.role is LegRole.AGENT and hold is not None and is_current_agent:
         return agent_hung_up(new_state, hold, event.timestamp, policy)
+    if leg.role is LegRole.AGENT and is_current_agent and event.status in NEVER_ANSWERED:
+        return _agent_missed(new_state, event.status.value)
     return Decision(new_state=new_state)
+
+
+NEVER_ANSWERED = frozenset({LegStatus.BUSY, LegStatus.NO_ANSWER, LegStatus.FAILED})
+"""A dialled agent's final status when it never answered (``canceled``: the customer hung up first)."""
+
+
+def _agent_missed(state: CallView, outcome: str, *, reply: bool = False) -> Decision:
+    """The agent never answered: the call has no agent again, and a live customer is connected to
+    the next free agent or put in line (``paths.connect``). Conference strategy: the customer, alone
+    in the conference, is redirected there; legs: the failed ``<Dial>``'s action (``reply``)
+    answers with it, and the agent leg's status callback changes nothing more. Whatever the
+    agent-hangup policy: the customer never spoke to anyone. The agent stays unavailable (likely
+    away) until it sets itself available again."""
+    customer = state.customer_leg
+    if state.call.status is CallState.ENDED or customer is None or customer.status.is_terminal:
+        return Decision(new_state=state)
+    missed = AgentMissed(call_id=state.call.id, agent_id=state.call.agent_id, outcome=outcome)
+    new_state = replace(state, call=replace(state.call, agent_id=None))
+    if reply:
+        return Decision(
+            new_state=new_state, effects=(missed, ActionReply(twiml_path=paths.connect(state.call.id)))
+        )
+    if state.call.strategy is not Strategy.CONFERENCE:
+        return Decision(new_state=new_state, effects=(missed,))
+    redirect = RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.connect(state.call.id))
+    return Decision(new_state=new_state, commands=(redirect,), effects=(missed,))
 
 
 def _participant_changed(
@@ -257,6 +286,15 @@ def _action(
         reply = ActionReply(twiml_path=paths.customer_agent_left(state.call.id))
         return Decision(new_state=new_state, effects=(*effects, reply))
     outcome = event.dial_call_status if isinstance(event, ev.DialActionReceived) else event.queue_result
+    if (
+        isinstance(event, ev.DialActionReceived)
+        and customer
+        and hold is None
+        and state.call.strategy is Strategy.LEGS
+        and outcome in {s.value for s in NEVER_ANSWERED}
+    ):
+        # The customer's <Dial> to the agent was never answered (not a hang-up, not our hold).
+        return _agent_missed(state, outcome, reply=True)
     return Decision(new_state=state, effects=(ActionReply(twiml_path=action_reply(state, leg, outcome)),))
 
 

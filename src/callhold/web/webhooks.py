@@ -23,7 +23,16 @@ from fastapi import APIRouter, FastAPI, Response
 
 from callhold.domain import events as ev
 from callhold.domain.errors import NotFound
-from callhold.domain.model import Agent, AgentHangupPolicy, Call, Hold, HoldState, LegRole, LegStatus
+from callhold.domain.model import (
+    Agent,
+    AgentHangupPolicy,
+    Call,
+    CallState,
+    Hold,
+    HoldState,
+    LegRole,
+    LegStatus,
+)
 from callhold.web.app import Services
 from callhold.web.deps import Webhook, WebhookRoute
 
@@ -203,7 +212,10 @@ async def wait_music(hook: Webhook) -> Response:
 async def _connect(services: Services, call_id: str) -> Response:
     view = services.store.load_view(call_id)
     call = view.call
-    agent = services.store.get_agent(call.agent_id) if call.agent_id else None
+    if call.agent_id is not None:
+        agent = services.store.get_agent(call.agent_id)
+    else:  # the agent it was meant for never answered: the next free one, if any
+        agent = services.service.assign_agent(call) if call.status is CallState.ACTIVE else None
     needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
     if agent is not None and call.conference_name is not None and needs_agent_leg:
         agent = await _dial_agent(services, call, agent)
@@ -212,7 +224,8 @@ async def _connect(services: Services, call_id: str) -> Response:
 
 @router.api_route("/twiml/connect/{call_id}", methods=BOTH)
 async def connect(hook: Webhook) -> Response:
-    """A waiting customer whose turn came: connect them to the agent now assigned."""
+    """A waiting customer whose turn came: connect them to the agent now assigned -- or, if the
+    agent meant for them never answered, to the next free agent, else back in line."""
     return await _connect(hook.services, hook.path("call_id"))
 
 

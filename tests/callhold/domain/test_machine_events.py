@@ -34,8 +34,8 @@ from callhold.domain.commands import (
     RemoveParticipant,
     SetParticipantMuted,
 )
-from callhold.domain.effects import ActionReply, AgentLeft, DisarmHoldTimers, Ignored
-from callhold.domain.model import NO_SEQUENCE, HoldEndReason, LegRole, LegStatus
+from callhold.domain.effects import ActionReply, AgentLeft, AgentMissed, DisarmHoldTimers, Ignored
+from callhold.domain.model import NO_SEQUENCE, CallState, HoldEndReason, LegRole, LegStatus
 
 NEW_CONFERENCE = "CF" + "e" * 32
 
@@ -131,12 +131,32 @@ RULES = [
         check=reply(None),
     ),
     Rule(
-        "no hold: an unanswered agent leaves the customer to the agent-left fallback",
-        view(LEGS, agent=None),
+        "legs, no hold: the agent never answered: the call has no agent, the customer is connected again",
+        view(LEGS, agent=LegStatus.RINGING),
         dial_action(CUSTOMER, "no-answer"),
-        effects=(ActionReply,),
-        unchanged=True,
-        check=reply("/twiml/customer/agent-left/call-1"),
+        effects=(AgentMissed, ActionReply),
+        check=lambda d: (reply("/twiml/connect/call-1")(d), call_is(agent_id=None)(d)),
+    ),
+    Rule(
+        "legs, no hold: the unanswered agent's status callback changes nothing more",
+        view(LEGS, agent=LegStatus.RINGING),
+        status(AGENT, LegStatus.BUSY),
+        effects=(AgentMissed,),
+        check=lambda d: (call_is(agent_id=None)(d), leg_is(AGENT, status=LegStatus.BUSY)(d)),
+    ),
+    Rule(
+        "conference, no hold: the agent never answered: the customer, alone, is connected again",
+        view(CONF, agent=LegStatus.RINGING),
+        status(AGENT, LegStatus.NO_ANSWER),
+        commands=(RedirectLeg(call_sid=CUSTOMER, twiml_path="/twiml/connect/call-1"),),
+        effects=(AgentMissed,),
+        check=call_is(agent_id=None),
+    ),
+    Rule(
+        "conference, no hold: the customer hung up first (canceled): nobody to connect",
+        view(CONF, agent=LegStatus.RINGING, customer=LegStatus.COMPLETED, call_status=CallState.ENDED),
+        status(AGENT, LegStatus.CANCELED),
+        check=call_is(agent_id="alice"),
     ),
     Rule(
         "conference held: the customer's conference ended under it: told the agent left",

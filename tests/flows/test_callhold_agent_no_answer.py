@@ -1,0 +1,80 @@
+"""The agent a call was handed to never answers (no answer, busy), on both strategies.
+
+The customer must not be left alone in a conference or in a line nobody serves: the call loses
+its agent, the customer is connected to the next free agent at once or, with none free, waits in
+line and is handed to the next agent who becomes available. The agent who did not answer stays
+unavailable (it is probably away) until it sets itself available again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callhold.domain.model import Agent, LegRole, LegStatus
+from tests.flows.callhold_harness import Harness, make_harness
+from voicesim import Emulator, VirtualClock
+
+BUSY = "All of our agents are busy. Please hold for the next available agent."
+HEARS_AGENT = {"conference": "conference", "legs": "call"}
+
+
+def make(voicesim: Emulator, clock: VirtualClock, tmp_path: Path, strategy: str, outcome: str) -> Harness:
+    h = make_harness(voicesim, clock, tmp_path, strategy=strategy)
+    h.add_agent("alice")
+    voicesim.phones.script("client:alice", outcome=outcome)
+    return h
+
+
+def available(h: Harness, agent_id: str) -> bool:
+    agent = h.services.store.get_agent(agent_id)
+    assert agent is not None
+    return agent.available
+
+
+def assert_with(h: Harness, customer: str, agent_id: str, strategy: str) -> None:
+    view = h.view(customer)
+    assert view.call.agent_id == agent_id
+    agent = view.agent_leg
+    assert agent is not None and agent.status is LegStatus.IN_PROGRESS
+    assert h.emu.calls.get(agent.call_sid).to == f"client:{agent_id}"  # type: ignore[union-attr]
+    kind, _, voices = h.heard(customer)[-1]
+    assert (kind, voices) == (HEARS_AGENT[strategy], agent.call_sid)
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+@pytest.mark.parametrize("outcome", ["no-answer", "busy"])
+async def test_the_next_free_agent_takes_the_call(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str, outcome: str
+) -> None:
+    h = make(voicesim, voicesim_clock, tmp_path, strategy, outcome)
+    h.add_agent("bob", endpoint="client:bob")
+    # alice (first by id) gets the call; bob is free, but only one agent is offered a call at once.
+    customer = (await h.call_in(seconds=120)).sid
+    missed = next(leg for leg in h.view(customer).legs if leg.role is LegRole.AGENT)
+    assert h.emu.calls.get(missed.call_sid).to == "client:alice"  # type: ignore[union-attr]
+    assert missed.status is LegStatus(outcome)
+    assert_with(h, customer, "bob", strategy)
+    assert not available(h, "alice") and not available(h, "bob")
+    assert h.emu.alerts == []
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_with_nobody_free_the_customer_waits_for_the_next_agent(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    h = make(voicesim, voicesim_clock, tmp_path, strategy, "no-answer")
+    customer = (await h.call_in(seconds=120)).sid
+    view = h.view(customer)
+    assert view.call.agent_id is None  # not left assigned to alice, who never answered
+    assert h.heard(customer)[-2:] == [("speech", "", BUSY), ("play", "queue-wait", h.heard(customer)[-1][2])]
+    assert [c.id for c in h.services.service.waiting_calls()] == [customer]
+    assert not available(h, "alice")
+
+    h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob", available=False))
+    await h.services.service.agent_available("bob")
+    await h.clock.advance(15)
+    h.clock.raise_errors()
+    assert_with(h, customer, "bob", strategy)
+    assert h.emu.alerts == []
