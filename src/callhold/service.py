@@ -55,6 +55,11 @@ _log = logging.getLogger("callhold.service")
 WAITING_QUEUE = "callhold-waiting"
 
 
+CALLBACK_RETENTION = timedelta(days=1)
+"""How long a callback's key is kept to recognise a retried delivery (Twilio retries within
+minutes; the domain's own ordering rules make a later duplicate harmless anyway)."""
+
+
 @dataclass(frozen=True, slots=True)
 class HoldTimings:
     """When the agent is reminded and when the maximum hold is reached (seconds after the hold), and
@@ -246,11 +251,11 @@ class CallService(AgentDesk):
         hold are stamped on the hold, recovery too).
         """
         count = 0
-        for hold in self.store.list_holds(state=HoldState.HELD):
+        for hold in self.store.list_holds(state=HoldState.HELD, limit=None):
             self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True)
             count += 1
         for state in (HoldState.HOLDING, HoldState.RESUMING):
-            for hold in self.store.list_holds(state=state):
+            for hold in self.store.list_holds(state=state, limit=None):
                 self._watch_progress(hold.call_id, hold)
                 count += 1
         return count
@@ -275,10 +280,19 @@ class CallService(AgentDesk):
 
         async def check() -> None:
             self._recovery_checks.pop(hold_id, None)
-            await self.handle(call_id, ev.HoldRecoveryDue(hold_id=hold_id, at=self.clock.now()))
+            try:
+                await self.handle(call_id, ev.HoldRecoveryDue(hold_id=hold_id, at=self.clock.now()))
+            except Exception:  # the database away, say: look again later rather than never
+                _log.exception("recovery check of hold %s failed; checking again later", hold_id)
+                again = self.clock.now() + self.policy.recovery_grace
+                self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(again, check))
 
         due = max(self.clock.now(), hold.last_progress_at + self.policy.recovery_grace)
         self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(due, check))
+
+    def prune_callbacks(self) -> int:
+        """Forget callback keys older than :data:`CALLBACK_RETENTION`; returns how many."""
+        return self.store.prune_callbacks(self.clock.now() - CALLBACK_RETENTION)
 
     # -- reading -----------------------------------------------------------------------------
     def view(self, ref: str) -> CallView:

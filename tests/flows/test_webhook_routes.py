@@ -99,6 +99,26 @@ async def test_a_garbled_body_is_never_a_server_error(
             assert response.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/webhooks/conference", {"StatusCallbackEvent": "participant-hold", "SequenceNumber": "x1"}),
+        ("/webhooks/conference", {"StatusCallbackEvent": "conference-start", "Timestamp": "not a date"}),
+        ("/webhooks/call-status", {"CallStatus": "ringing", "SequenceNumber": "-3", "Timestamp": "Mon, 99"}),
+    ],
+)
+async def test_unreadable_callback_fields_are_never_a_server_error(
+    h: Harness, path: str, form: dict[str, str]
+) -> None:
+    """A correctly signed callback with a SequenceNumber or Timestamp Twilio would never send (a
+    proxy mangling it, say) is taken as having none: recorded as of now, not a 500."""
+    call = h.services.store.list_calls()[0]
+    fields = {"CallSid": call.customer_call_sid, "FriendlyName": call.conference_name or "", **form}
+    fields["ConferenceSid"] = "CF" + "9" * 32
+    response = await send(h.app, BASE + path, fields, auth_token=h.emu.auth_token)
+    assert response.status_code == 204, response.text
+
+
 def _client(h: Harness) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE)
 

@@ -133,7 +133,7 @@ class HoldStore(Protocol):
         agent_id: str | None = None,
         state: HoldState | None = None,
         since: datetime | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
     ) -> list[Hold]:
         """Holds by start time, filtered."""
 
@@ -168,6 +168,9 @@ class HoldStore(Protocol):
 
     def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> Sequence[HoldStats]:
         """Holds count, total and longest seconds for each agent with holds."""
+
+    def prune_callbacks(self, before: datetime) -> int:
+        """Forget the callbacks recorded before ``before``; returns how many."""
 
     def record_callback(self, key: str, at: datetime) -> bool:
         """Remember a callback by a unique key; ``False`` if it was seen before (a duplicate)."""

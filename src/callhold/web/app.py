@@ -9,6 +9,7 @@ mounts callhold's own app inside it, so the two talk in process. Tests pass thei
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -102,6 +103,18 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
     return Services(settings, service, store, builder, token, emulator)
 
 
+async def _prune_callbacks(services: Services, every: float = 3600.0) -> None:
+    """Forget old callback keys now and then every ``every`` seconds, while the app runs."""
+    import asyncio
+
+    while True:
+        try:
+            services.service.prune_callbacks()
+        except Exception:  # the database away for a moment: try again next time
+            logging.getLogger("callhold.app").exception("pruning callback keys failed")
+        await asyncio.sleep(every)
+
+
 def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: int | None = None) -> FastAPI:
     """The callhold ASGI app: JSON API, signed Twilio webhooks, TwiML."""
     settings = settings or Settings()
@@ -109,7 +122,10 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import asyncio
+
         services.service.rearm_timers()
+        pruning = asyncio.get_running_loop().create_task(_prune_callbacks(services))
         clock_task = None
         emu = services.emulator
         if emu is not None and hasattr(emu.clock, "run"):
@@ -119,6 +135,7 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
         try:
             yield
         finally:
+            pruning.cancel()
             if clock_task is not None:
                 clock_task.cancel()
                 with contextlib.suppress(BaseException):

@@ -50,11 +50,21 @@ def _xml(body: str) -> Response:
 
 
 def _when(hook: Webhook) -> datetime:
+    """The callback's ``Timestamp`` (RFC 2822), else now (absent or unreadable)."""
     raw = hook.text("Timestamp")
     if raw:
-        parsed = email.utils.parsedate_to_datetime(raw)
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return hook.services.service.clock.now()
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return hook.services.service.clock.now()
+
+
+def _sequence(hook: Webhook) -> int | None:
+    """The callback's ``SequenceNumber``, or ``None`` (absent or not a number)."""
+    raw = hook.text("SequenceNumber")
+    return int(raw) if raw.isdigit() else None
 
 
 def _hold(services: Services, hold_id: str) -> Hold:
@@ -99,13 +109,10 @@ async def call_status(hook: Webhook) -> Response:
     call_sid, status_text = hook.text("CallSid"), hook.text("CallStatus")
     if status_text not in _LEG_STATUSES:
         return Response(status_code=204)
-    sequence = hook.text("SequenceNumber")
+    sequence = _sequence(hook)
     key = f"status:{call_sid}:{sequence}:{status_text}"
     event = ev.LegStatusChanged(
-        call_sid=call_sid,
-        status=LegStatus(status_text),
-        sequence_number=int(sequence) if sequence.isdigit() else None,
-        timestamp=_when(hook),
+        call_sid=call_sid, status=LegStatus(status_text), sequence_number=sequence, timestamp=_when(hook)
     )
     try:
         decision = await service.handle_once(key, call_sid, event)
@@ -152,7 +159,7 @@ async def conference_event(hook: Webhook) -> Response:
     service = hook.services.service
     kind = hook.text("StatusCallbackEvent")
     at = _when(hook)
-    sequence = int(hook.text("SequenceNumber") or 0)
+    sequence = _sequence(hook) or 0
     call_sid = hook.text("CallSid")
     event: ev.Event | None = None
     if kind == "conference-start":

@@ -445,6 +445,15 @@ def test_record_callback_deduplicates(store: SqlHoldStore) -> None:
     assert store.record_callback("CF1:8", at(2)) is True
 
 
+def test_old_callback_keys_are_pruned(store: SqlHoldStore) -> None:
+    for n in range(5):
+        assert store.record_callback(f"status:CA1:{n}:ringing", at(n * 3600))
+    assert store.prune_callbacks(at(3 * 3600)) == 3  # recorded before hour 3
+    assert store.prune_callbacks(at(3 * 3600)) == 0
+    assert store.record_callback("status:CA1:0:ringing", at(9 * 3600)) is True  # forgotten
+    assert store.record_callback("status:CA1:4:ringing", at(9 * 3600)) is False  # still known
+
+
 def test_sql_store_implements_the_domain_port(store: SqlHoldStore) -> None:
     port: HoldStore = store  # checked by mypy: SqlHoldStore satisfies the Protocol
     assert isinstance(port, SqlHoldStore)

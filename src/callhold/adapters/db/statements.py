@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Delete, Insert, Select, Update
 
-from callhold.adapters.db.tables import AgentRow, CallbackReceiptRow, CallRow, HoldRow, LegRow
-from callhold.domain.model import TERMINAL_RANK, HoldState
+from callhold.adapters.db.tables import OPEN_HOLD, AgentRow, CallbackReceiptRow, CallRow, HoldRow, LegRow
+from callhold.domain.model import TERMINAL_RANK
 
 __all__ = ["Statements"]
-
-_ENDED = HoldState.ENDED.value
 
 
 def _table(row: Any) -> Table:
@@ -117,24 +115,30 @@ class Statements:
         )
         self._leg_status: dict[tuple[bool, bool], Update] = {}
 
-        # -- holds: the latest, which is the open one if there is one (a hold starts only when none
-        # is open); at an equal start the open one first. The index on (call_id, started_at) gives
-        # it without sorting the call's holds (only ties are sorted).
+        # -- holds: the open one (there is at most one: the partial unique index serves this, its
+        # predicate written literally so SQLite sees the index applies), else the latest -- not
+        # "the latest, which is the open one": instances' clocks may disagree about started_at.
+        # The index on (call_id, started_at) gives the latest without sorting the call's holds.
         self.hold = select(holds).where(holds.c.id == bindparam("id"))
         self.hold_insert: Insert = insert(holds)
         self.hold_update: Update = update(holds).where(holds.c.id == bindparam("key"))
+        open_hold: Select[Any] = select(holds).where(holds.c.call_id == bindparam("call_id"), OPEN_HOLD)
+        self.open_hold = open_hold
+        self.open_hold_locked = open_hold.with_for_update()
         latest: Select[Any] = (
             select(holds)
             .where(holds.c.call_id == bindparam("call_id"))
-            .order_by(holds.c.started_at.desc(), (holds.c.state == literal(_ENDED)).asc(), holds.c.id.desc())
+            .order_by(holds.c.started_at.desc(), holds.c.id.desc())
             .limit(1)
         )
         self.latest_hold = latest
-        self.latest_hold_locked = latest.with_for_update()
 
         # -- inserts that a duplicate turns into nothing (no exception, no rollback): callback
         # receipts, and a call two instances adopt at once
         self.receipt_insert = self._insert_new(self.receipts)
+        self.receipts_prune: Delete = delete(self.receipts).where(
+            self.receipts.c.received_at < bindparam("before", type_=self.receipts.c.received_at.type)
+        )
         self.call_insert_new = self._insert_new(calls)
 
     def _insert_new(self, table: Table) -> Insert | None:

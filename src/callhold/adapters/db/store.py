@@ -270,9 +270,10 @@ class SqlHoldStore:
         agent_id: str | None = None,
         state: HoldState | None = None,
         since: datetime | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
     ) -> list[Hold]:
-        """Holds by start time, filtered by call, agent, state and start (``since`` inclusive)."""
+        """Holds by start time, filtered by call, agent, state and start (``since`` inclusive);
+        ``limit`` None: all of them."""
         holds = self.sql.holds
         query = select(holds).order_by(holds.c.started_at, holds.c.id).limit(limit)
         if call_id is not None:
@@ -418,6 +419,12 @@ class SqlHoldStore:
         """
         with self.engine.begin() as conn:
             return self._record(conn, key, at)
+
+    def prune_callbacks(self, before: datetime) -> int:
+        """Forget the callbacks recorded before ``before`` (Twilio retries a webhook within minutes,
+        so old keys only take space); returns how many."""
+        with self.engine.begin() as conn:
+            return conn.execute(self.sql.receipts_prune, {"before": before}).rowcount
 
     def _record(self, conn: Connection, key: str, at: datetime) -> bool:
         values = {"key": key, "received_at": at}

@@ -57,7 +57,9 @@ def load_view(sql: Statements, conn: Connection, call_id: str, *, lock: bool) ->
     if call_row is None:
         raise NotFound("call", call_id)
     params = {"call_id": call_id}
-    hold_row = conn.execute(sql.latest_hold_locked if lock else sql.latest_hold, params).first()
+    hold_row = conn.execute(sql.open_hold_locked if lock else sql.open_hold, params).first()
+    if hold_row is None:  # no open hold: the latest (ended) one, which no one else changes
+        hold_row = conn.execute(sql.latest_hold, params).first()
     legs = tuple(leg_of(row(r)) for r in conn.execute(sql.legs_of_call, params))
     hold = hold_of(row(hold_row)) if hold_row is not None else None
     return CallView(call=call_of(row(call_row)), legs=legs, hold=hold)
