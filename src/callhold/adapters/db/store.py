@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, CursorResult, Engine, func, select
+from sqlalchemy import Connection, CursorResult, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.engine import SINGLE_READ, WRITE_LOCK
 from callhold.adapters.db.records import agent_of, call_of, call_values, hold_of, hold_values, leg_of
 from callhold.adapters.db.statements import Statements
+from callhold.adapters.db.stats import hold_stats
 from callhold.adapters.db.transaction import (
     SqlCallTransaction,
     apply_status,
@@ -44,8 +45,6 @@ from callhold.domain.model import (
 )
 
 __all__ = ["SqlCallTransaction", "SqlHoldStore"]
-
-_ENDED = HoldState.ENDED.value
 
 
 class SqlHoldStore:
@@ -373,42 +372,11 @@ class SqlHoldStore:
 
     def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> list[HoldStats]:
         """Holds count, total and longest seconds per call (open holds count up to ``now``)."""
-        return self._stats(now, "call_id", call_id)
+        return hold_stats(self.engine, self.sql.holds, now, "call_id", call_id)
 
     def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> list[HoldStats]:
         """Holds count, total and longest seconds per agent (the call's agent when it was held)."""
-        return self._stats(now, "agent_id", agent_id)
-
-    def _stats(self, now: datetime, column: str, only: str | None) -> list[HoldStats]:
-        holds = self.sql.holds
-        key = holds.c[column]
-        where: list[ColumnElement[bool]] = [key.is_not(None)]
-        if only is not None:
-            where.append(key == only)
-        seconds = holds.c.duration_seconds
-        ended = (
-            select(
-                key,
-                func.count(),
-                func.coalesce(func.sum(seconds), 0.0),
-                func.coalesce(func.max(seconds), 0.0),
-            )
-            .where(holds.c.state == _ENDED, *where)
-            .group_by(key)
-        )
-        still_open = select(key, holds.c.started_at).where(holds.c.state != _ENDED, *where)
-        totals: dict[str, tuple[int, float, float]] = {}
-        with self.engine.connect() as conn:
-            for subject, count, total, longest in conn.execute(ended):
-                totals[subject] = (int(count), float(total), float(longest))
-            for subject, started_at in conn.execute(still_open):
-                count, total, longest = totals.get(subject, (0, 0.0, 0.0))
-                held = max((now - started_at).total_seconds(), 0.0)
-                totals[subject] = (count + 1, total + held, max(longest, held))
-        return [
-            HoldStats(subject=subject, holds=count, total_seconds=total, longest_seconds=longest)
-            for subject, (count, total, longest) in sorted(totals.items())
-        ]
+        return hold_stats(self.engine, self.sql.holds, now, "agent_id", agent_id)
 
     # -- callback deduplication -------------------------------------------------------------------
 
