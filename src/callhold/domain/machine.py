@@ -357,11 +357,20 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
             new_state=with_hold(state, held),
             effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
         )
-    if plan.index(command) == 0 and hold.recovered_at is not None:
-        # Re-sent by a recovery: the step may have been done before the instance stopped, so neither
-        # "nothing moved" nor compensating is safe. Stay holding: the next recovery sends it again.
-        return ignored(state, f"recovered hold {hold.id}: first step refused, stays holding: {error.message}")
     compensating = Compensating(hold_id=hold.id, command=command, error=error)
+    if plan.index(command) == 0 and hold.recovered_at is not None:
+        # Re-sent by a recovery: the step may have been done before the instance stopped, so
+        # "nothing moved" is not safe. Conference: taking the participant off hold is (Twilio's
+        # update is idempotent), so the hold is undone. Legs: redirecting the customer back is not
+        # (it may not be where we think), so it stays holding and the next recovery re-sends.
+        if hold.strategy is Strategy.CONFERENCE:
+            undoing = enter(hold, HoldState.RESUMING, event.at, HoldEndReason.FAILED_COMPENSATED)
+            return Decision(
+                new_state=with_hold(state, undoing),
+                commands=resume_plan(state, hold),
+                effects=(compensating,),
+            )
+        return ignored(state, f"recovered hold {hold.id}: first step refused, stays holding: {error.message}")
     if plan.index(command) == 0:  # the first step failed: nothing moved, nothing to undo
         ended = end(state, hold, HoldEndReason.FAILED_COMPENSATED, event.at)
         return Decision(new_state=ended, effects=(compensating,))

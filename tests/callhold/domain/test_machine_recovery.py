@@ -292,11 +292,12 @@ def test_instances_recovering_at_once_send_the_plan_once() -> None:
 
 @pytest.mark.parametrize(
     ("state", "first"),
-    [(stuck(LEGS, H, 10), AGENT_TO_MUSIC), (stuck(CONF, H, 10), CONF_HOLD)],
-    ids=["legs", "conference"],
+    [(stuck(LEGS, H, 10), AGENT_TO_MUSIC)],
+    ids=["legs"],
 )
 def test_a_refused_first_step_of_a_recovered_hold_keeps_it_holding(state: CallView, first: Command) -> None:
-    """It may have been done before the instance stopped: neither "nothing moved" nor compensating."""
+    """It may have been done before the instance stopped: neither "nothing moved" nor compensating
+    (moving the customer back is not safe when we do not know where it is)."""
     recovered = decide(state, recovery(40)).new_state
     decision = decide(recovered, refused(first, 41))
     assert decision.commands == ()
@@ -306,6 +307,20 @@ def test_a_refused_first_step_of_a_recovered_hold_keeps_it_holding(state: CallVi
     assert hold_of(decide(state, refused(first, 41))).state is END
     # the next recovery sends it again
     assert decide(recovered, recovery(70)).commands[0] == first
+
+
+def test_a_refused_recovered_conference_hold_is_undone_not_retried_forever() -> None:
+    """Conference: the participant may be on hold or not; taking it off hold is safe either way
+    (Twilio's update is idempotent), so the hold is undone instead of re-sent every grace period."""
+    state = stuck(CONF, H, 10)
+    recovered = decide(state, recovery(40)).new_state
+    decision = decide(recovered, refused(CONF_HOLD, 41))
+    assert decision.commands == (CONF_UNHOLD,)
+    assert [type(effect) for effect in decision.effects] == [Compensating]
+    undoing = hold_of(decision)
+    assert (undoing.state, undoing.end_reason) == (RES, HoldEndReason.FAILED_COMPENSATED)
+    ended = decide(decision.new_state, done(CONF_UNHOLD, 42))
+    assert (hold_of(ended).state, hold_of(ended).end_reason) == (END, HoldEndReason.FAILED_COMPENSATED)
 
 
 def test_a_refused_second_step_of_a_recovered_hold_is_compensated_as_usual() -> None:
