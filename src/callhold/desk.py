@@ -18,7 +18,17 @@ from callhold.domain.commands import AddParticipant, RedirectLeg
 from callhold.domain.effects import ActionReply
 from callhold.domain.errors import Conflict, NotConnected, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
-from callhold.domain.model import Agent, Call, CallState, CallView, HoldPolicy, LegRole, LegStatus, Strategy
+from callhold.domain.model import (
+    Agent,
+    Call,
+    CallState,
+    CallView,
+    HoldEndReason,
+    HoldPolicy,
+    LegRole,
+    LegStatus,
+    Strategy,
+)
 from callhold.domain.ports import Clock, HoldStore, Telephony
 
 __all__ = ["OUTBOUND_TWIML_PATH", "AgentDesk"]
@@ -238,14 +248,22 @@ class AgentDesk:
         return None
 
     async def call_ended(self, call_id: str) -> None:
-        """The customer left: the agent is free again -- once per call -- and takes the
+        """The customer left: the agent is free again -- once per call, unless it had dropped out of
+        a hold (hang-up policy: the call ended after it) -- and takes the
         longest-waiting customer, if any. (Both the conference's participant-leave and the
         customer's status callback report the end; by the second the agent may already have taken
         another call.) If Twilio refuses to move that customer, it waits on and the agent stays
         available: this runs from a status callback, which must not fail for it."""
-        call = self.store.get_call(call_id)
-        if call is None or call.agent_id is None:
+        view = self.store.load_view(call_id)
+        call, hold = view.call, view.hold
+        if call.agent_id is None:
             return
+        if (
+            hold is not None
+            and hold.end_reason is HoldEndReason.AGENT_HUNG_UP
+            and hold.agent_id == call.agent_id
+        ):
+            return  # the agent dropped during a hold: it stays unavailable until it says otherwise
         if not self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
             return
         try:
