@@ -211,7 +211,8 @@ class SqlHoldStore:
     # -- legs -------------------------------------------------------------------------------------
 
     def save_leg(self, leg: Leg) -> None:
-        """Insert a leg, or update it (its status only by the monotonic rule)."""
+        """Insert a leg, or update it (its status only by the monotonic rule). Not under the call's
+        lock: for tools and tests (the service changes legs only through :meth:`transact`)."""
         with self.engine.begin() as conn:
             known = conn.execute(self.sql.leg_call_id, {"call_sid": leg.call_sid}).scalar()
             if known is None:
@@ -246,7 +247,8 @@ class SqlHoldStore:
     # -- holds ------------------------------------------------------------------------------------
 
     def save_hold(self, hold: Hold) -> None:
-        """Insert or update a hold; a second open hold of a call raises ``Conflict``."""
+        """Insert or update a hold; a second open hold of a call raises ``Conflict``. Not under the
+        call's lock: for tools and tests (the service changes holds only through :meth:`transact`)."""
         values = hold_values(hold)
         what = f"hold {hold.id} (a call has at most one open hold)"
         with self.engine.begin() as conn:
