@@ -17,7 +17,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import cast
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
@@ -81,17 +81,37 @@ def _forbidden() -> HTTPException:
     return HTTPException(status_code=403, detail="Invalid or missing X-Twilio-Signature")
 
 
+def parse_urlencoded(text: str) -> list[tuple[str, str]]:
+    """``urllib.parse.parse_qsl(text, keep_blank_values=True, max_num_fields=1000)``, without its
+    cost for the fields that need no unquoting (most of a Twilio webhook's): each name and value is
+    passed through ``unquote_plus`` (what ``parse_qsl`` does to every one) only if it holds a ``%``
+    or a ``+``. ``ValueError`` past :data:`_MAX_FIELDS` fields, as ``parse_qsl``."""
+    if text.count("&") + 1 > _MAX_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    pairs: list[tuple[str, str]] = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
+
+
 async def _post_form(request: Request) -> FormData:
-    """A POST's form. Twilio sends ``application/x-www-form-urlencoded``, parsed here by
-    ``parse_qsl`` as Starlette's parser does (latin-1 bytes, then %-escapes as UTF-8) at a fraction
-    of its cost; any other body, or one past Starlette's limits, goes to Starlette as before."""
+    """A POST's form. Twilio sends ``application/x-www-form-urlencoded``, parsed here
+    (:func:`parse_urlencoded`) as Starlette's parser does (latin-1 bytes, then %-escapes as UTF-8),
+    at a fraction of its cost; any other body, or one past Starlette's limits, goes to Starlette as
+    before."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == FORM_MEDIA_TYPE:
         body = await request.body()
         if len(body) <= _MAX_QUICK_BODY:
             try:
-                text = body.decode("latin-1")
-                pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+                pairs = parse_urlencoded(body.decode("latin-1"))
             except ValueError:  # perhaps too many fields: Starlette decides (its 400), as before
                 pass
             else:

@@ -363,6 +363,7 @@ def install(app: FastAPI) -> None:
     last route declared here is reached, and 12 µs of a ~90 µs waiting-music request. Routes added
     to the app directly are matched once, as Starlette does. Same paths, methods, names, handlers.
     """
+    before = len(app.router.routes)
     for route in router.routes:
         assert isinstance(route, WebhookRoute)
         app.router.add_api_route(
@@ -374,3 +375,8 @@ def install(app: FastAPI) -> None:
             include_in_schema=False,
             route_class_override=WebhookRoute,
         )
+    # First in the app's list, ahead of /docs, /openapi.json and the rest: Twilio's requests are
+    # the app's most frequent, and every route tried before the right one costs a match.
+    added = app.router.routes[before:]
+    del app.router.routes[before:]
+    app.router.routes[:0] = added

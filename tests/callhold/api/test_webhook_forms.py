@@ -9,9 +9,11 @@ and nothing a client sends is a 500.
 
 from __future__ import annotations
 
+import random
+import string
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from starlette.datastructures import FormData, ImmutableMultiDict
@@ -19,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
-from callhold.web.security import SignedParams, verify_twilio_signature
+from callhold.web.security import SignedParams, parse_urlencoded, verify_twilio_signature
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 BASE = "https://calls.example.com"
@@ -244,3 +246,15 @@ async def test_another_body_is_no_parameters_as_before(content_type: str | None)
         await verify_twilio_signature(
             request(body, signature=sign(URL, [("CallSid", "CA1")]), content_type=content_type), BASE, TOKEN
         )
+
+
+def test_the_quick_parser_reads_what_parse_qsl_reads() -> None:
+    """``parse_urlencoded`` skips unquoting where there is nothing to unquote: on any string it
+    must give exactly what ``parse_qsl(keep_blank_values=True)`` gives."""
+    rng = random.Random(7)
+    alphabet = "ab=&%+2Ff0 ;\u00e9\u20ac" + string.ascii_letters[:4]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert parse_urlencoded(text) == parse_qsl(text, keep_blank_values=True), text
+    with pytest.raises(ValueError):
+        parse_urlencoded("a=1" + "&a=1" * 1000)
