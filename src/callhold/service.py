@@ -119,12 +119,9 @@ class CallService(AgentDesk):
         in the decision's own transaction, and a duplicate is ``None`` with nothing done. ``ref``: a
         call id or leg SID, or with ``conference`` a Conference SID or friendly name (``NotFound``,
         with nothing recorded, if no call matches)."""
-        at = self.clock.now()
-
-        def run(view: CallView) -> Decision:
-            return decide(view, event, self.policy)
-
-        decision = self.store.transact_once(key, at, ref, run, conference=conference)
+        decision = self.store.transact_once(
+            key, self.clock.now(), ref, lambda view: decide(view, event, self.policy), conference=conference
+        )
         if decision is None:
             return None
         await self._follow(decision)
@@ -297,10 +294,10 @@ class CallService(AgentDesk):
     # -- reading -----------------------------------------------------------------------------
     def view(self, ref: str) -> CallView:
         """The call with id ``ref`` or with a leg whose SID is ``ref``."""
-        call = self.store.get_call(ref) or self.store.find_call(call_sid=ref)
-        if call is None:
+        call_id = self.store.resolve(ref)
+        if call_id is None:
             raise NotFound("call", ref)
-        return self.store.load_view(call.id)
+        return self.store.load_view(call_id)
 
     def authorize(self, view: CallView, agent_id: str | None) -> None:
         """An agent may act only on its own calls (``agent_id`` None: the admin)."""

@@ -8,6 +8,7 @@ mounts callhold's own app inside it, so the two talk in process. Tests pass thei
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -105,8 +106,6 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
 
 async def _prune_callbacks(services: Services, every: float = 3600.0) -> None:
     """Forget old callback keys now and then every ``every`` seconds, while the app runs."""
-    import asyncio
-
     while True:
         try:
             services.service.prune_callbacks()
@@ -122,15 +121,11 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import asyncio
-
         services.service.rearm_timers()
         pruning = asyncio.get_running_loop().create_task(_prune_callbacks(services))
         clock_task = None
         emu = services.emulator
         if emu is not None and hasattr(emu.clock, "run"):
-            import asyncio
-
             clock_task = asyncio.get_running_loop().create_task(emu.clock.run())
         try:
             yield

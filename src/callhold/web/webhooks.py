@@ -24,7 +24,6 @@ from fastapi import APIRouter, FastAPI, Response
 from callhold.domain import events as ev
 from callhold.domain.errors import NotFound
 from callhold.domain.model import (
-    Agent,
     AgentHangupPolicy,
     Call,
     CallState,
@@ -79,17 +78,6 @@ def _call(services: Services, call_id: str) -> Call:
     if call is None:
         raise NotFound("call", call_id)
     return call
-
-
-async def _dial_agent(services: Services, call: Call, agent: Agent) -> Agent | None:
-    """Conference strategy: dial ``agent`` into the customer's conference.
-
-    If Twilio refuses to dial the agent (an invalid endpoint, say), the customer must still get
-    TwiML: an error status here would make Twilio play its "application error" and hang up. So the
-    next available agent is tried and, failing that, ``None`` returned: the customer is put in the
-    waiting queue, where the next agent to become available picks them up.
-    """
-    return await services.service.connect_agent(call, agent)
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -206,7 +194,7 @@ async def voice(hook: Webhook) -> Response:
     if agent is not None and call.conference_name is not None:
         view = services.store.load_view(call.id)
         if view.agent_leg is None:
-            agent = await _dial_agent(services, call, agent)
+            agent = await services.service.connect_agent(call, agent)
     return _xml(services.twiml.connect(call, agent))
 
 
@@ -225,7 +213,7 @@ async def _connect(services: Services, call_id: str) -> Response:
         agent = services.service.assign_agent(call) if call.status is CallState.ACTIVE else None
     needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
     if agent is not None and call.conference_name is not None and needs_agent_leg:
-        agent = await _dial_agent(services, call, agent)
+        agent = await services.service.connect_agent(call, agent)
     return _xml(services.twiml.connect(call, agent, greet=False))
 
 
