@@ -164,17 +164,8 @@ class SqlHoldStore:
     def insert_call(self, call: Call) -> bool:
         """Insert a new call; ``False`` (and nothing written) if it is already recorded -- by another
         request or service instance adopting the same Twilio call at the same moment."""
-        values = call_values(call)
         with self.engine.begin() as conn:
-            if self.sql.call_insert_new is not None:
-                result: CursorResult[Any] = conn.execute(self.sql.call_insert_new, values)
-                return result.rowcount == 1
-            try:
-                with conn.begin_nested():
-                    conn.execute(self.sql.call_insert, values)
-            except IntegrityError:
-                return False
-            return True
+            return _insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, call_values(call))
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""
@@ -398,12 +389,19 @@ class SqlHoldStore:
 
     def _record(self, conn: Connection, key: str, at: datetime) -> bool:
         values = {"key": key, "received_at": at}
-        if self.sql.receipt_insert is not None:
-            result: CursorResult[Any] = conn.execute(self.sql.receipt_insert, values)
-            return result.rowcount == 1
-        try:
-            with conn.begin_nested():
-                conn.execute(self.sql.receipts.insert(), values)
-        except IntegrityError:
-            return False
-        return True
+        return _insert_new(conn, self.sql.receipt_insert, self.sql.receipts.insert(), values)
+
+
+def _insert_new(conn: Connection, if_new: Any, plain: Any, values: dict[str, object]) -> bool:
+    """Insert a row unless its key exists; ``True`` if inserted. ``if_new`` is the dialect's
+    ``INSERT ... ON CONFLICT DO NOTHING`` (a duplicate costs no exception and no rollback); without
+    one, ``plain`` in a savepoint, a duplicate's error rolled back to it."""
+    if if_new is not None:
+        result: CursorResult[Any] = conn.execute(if_new, values)
+        return result.rowcount == 1
+    try:
+        with conn.begin_nested():
+            conn.execute(plain, values)
+    except IntegrityError:
+        return False
+    return True
