@@ -144,7 +144,7 @@ class HoldStore(Protocol):
         """The call with its legs and latest hold (no lock); raises ``NotFound``."""
 
     def open_hold_for_update(self, call_id: str) -> AbstractContextManager[CallTransaction]:
-        """A transaction holding the call (and its open hold) locked; raises ``NotFound``."""
+        """A transaction holding the call locked (so its open hold too); raises ``NotFound``."""
 
     def transact(self, call_id: str, decide: Callable[[CallView], Decision]) -> Decision:
         """Lock, decide, save ``decision.new_state``, commit; return the decision. ``call_id`` may be

@@ -11,7 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Delete, Insert, Select, Update
@@ -56,7 +68,6 @@ class Statements:
         # -- calls; the call row is the lock of a read-decide-write cycle (FOR UPDATE on
         # PostgreSQL; SQLite renders no FOR UPDATE and holds BEGIN IMMEDIATE's write lock instead)
         self.call = select(calls).where(calls.c.id == bindparam("id"))
-        self.call_locked = self.call.with_for_update()
         self.call_insert: Insert = insert(calls)
         self.call_update: Update = update(calls).where(calls.c.id == bindparam("key"))
         self.call_by_leg = (
@@ -115,23 +126,53 @@ class Statements:
         )
         self._leg_status: dict[tuple[bool, bool], Update] = {}
 
-        # -- holds: the open one (there is at most one: the partial unique index serves this, its
-        # predicate written literally so SQLite sees the index applies), else the latest -- not
-        # "the latest, which is the open one": instances' clocks may disagree about started_at.
-        # The index on (call_id, started_at) gives the latest without sorting the call's holds.
+        # -- holds
         self.hold = select(holds).where(holds.c.id == bindparam("id"))
         self.hold_insert: Insert = insert(holds)
         self.hold_update: Update = update(holds).where(holds.c.id == bindparam("key"))
-        open_hold: Select[Any] = select(holds).where(holds.c.call_id == bindparam("call_id"), OPEN_HOLD)
-        self.open_hold = open_hold
-        self.open_hold_locked = open_hold.with_for_update()
-        latest: Select[Any] = (
-            select(holds)
-            .where(holds.c.call_id == bindparam("call_id"))
+
+        # -- the view of one call in one statement: the call that ``ref`` names -- its id, else the
+        # SID of one of its legs, else its customer's (whose leg row may not be written yet) -- with
+        # its open hold, else its latest, as columns labelled ``hold_*`` (NULL: no hold yet). Its
+        # legs are one more statement (``legs_of_call``). The lock is the call row's alone: every
+        # change of a call's holds is made under it. On SQLite ``BEGIN IMMEDIATE`` already holds it;
+        # elsewhere ``call_lock`` takes it first, and the view is read by a *later* statement --
+        # under READ COMMITTED a statement that waited for a row lock re-reads that row but not
+        # the rest of its snapshot, so one query would miss the hold the lock's holder just made.
+        ref: BindParameter[str] = bindparam("ref", type_=String())
+        call_id = func.coalesce(
+            select(calls.c.id).where(calls.c.id == ref).correlate(None).scalar_subquery(),
+            select(legs.c.call_id).where(legs.c.call_sid == ref).correlate(None).scalar_subquery(),
+            select(calls.c.id).where(calls.c.customer_call_sid == ref).correlate(None).scalar_subquery(),
+        )
+        self.call_id_of_ref = select(calls.c.id).where(calls.c.id == call_id)
+        # The hold is the open one (there is at most one: the partial unique index serves this, its
+        # predicate written literally so SQLite sees the index applies), else the latest -- not "the
+        # latest, which is the open one": instances' clocks may disagree about started_at. The index
+        # on (call_id, started_at) gives the latest without sorting the call's holds.
+        hold = holds.alias("hold")
+        open_id = select(holds.c.id).where(holds.c.call_id == calls.c.id, OPEN_HOLD).correlate(calls)
+        latest_id = (
+            select(holds.c.id)
+            .where(holds.c.call_id == calls.c.id)
             .order_by(holds.c.started_at.desc(), holds.c.id.desc())
             .limit(1)
+            .correlate(calls)
         )
-        self.latest_hold = latest
+        self.hold_columns = tuple(column.name for column in holds.c)
+        view: Select[Any] = (
+            select(calls, *(column.label(f"hold_{column.name}") for column in hold.c))
+            .select_from(
+                calls.outerjoin(
+                    hold, hold.c.id == func.coalesce(open_id.scalar_subquery(), latest_id.scalar_subquery())
+                )
+            )
+            .where(calls.c.id == call_id)
+        )
+        self.view = view
+        self.call_lock: Select[Any] | None = None
+        if dialect != "sqlite":
+            self.call_lock = self.call_id_of_ref.with_for_update()
 
         # -- inserts that a duplicate turns into nothing (no exception, no rollback): callback
         # receipts, and a call two instances adopt at once

@@ -288,25 +288,14 @@ class SqlHoldStore:
 
     def resolve(self, ref: str) -> str | None:
         """The id of the call ``ref`` names: a call id, or the SID of one of its legs."""
-        with self.engine.connect() as conn:
-            return self._resolve(conn, ref)
-
-    def _resolve(self, conn: Connection, ref: str) -> str | None:
-        if conn.execute(self.sql.call, {"id": ref}).first() is not None:
-            return ref
-        return self._resolve_leg(conn, ref)
-
-    def _resolve_leg(self, conn: Connection, call_sid: str) -> str | None:
-        """The id of the call with the leg (or customer) ``call_sid``, or ``None``."""
-        found = conn.execute(self.sql.call_by_leg, {"call_sid": call_sid}).first()
-        if found is None:
-            found = conn.execute(self.sql.call_by_customer, {"call_sid": call_sid}).first()
+        found = self._one(self.sql.call_id_of_ref, {"ref": ref})
         return str(found.id) if found is not None else None
 
     @contextmanager
     def open_hold_for_update(self, call_id: str) -> Iterator[SqlCallTransaction]:
-        """A transaction with the call row and its open hold locked (``SELECT ... FOR UPDATE`` on
-        PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite). Commits when the block ends, rolls back on error."""
+        """A transaction with the call row locked (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN
+        IMMEDIATE`` on SQLite), which guards its open hold. Commits when the block ends, rolls back
+        on error."""
         with self._locked() as conn:
             yield SqlCallTransaction(self.sql, conn, load_view(self.sql, conn, call_id, lock=True))
 
@@ -347,13 +336,7 @@ class SqlHoldStore:
             return self._decide(conn, self._locked_view(conn, ref), decide)
 
     def _locked_view(self, conn: Connection, ref: str) -> CallView:
-        try:
-            return load_view(self.sql, conn, ref, lock=True)
-        except NotFound:  # not a call id: the SID of one of its legs?
-            resolved = self._resolve_leg(conn, ref)
-            if resolved is None:
-                raise
-            return load_view(self.sql, conn, resolved, lock=True)
+        return load_view(self.sql, conn, ref, lock=True)
 
     def _decide(self, conn: Connection, view: CallView, decide: Callable[[CallView], Decision]) -> Decision:
         transaction = SqlCallTransaction(self.sql, conn, view)

@@ -135,7 +135,7 @@ class HoldRow(Base):
             sqlite_where=OPEN_HOLD,
             postgresql_where=OPEN_HOLD,
         ),
-        # A call's latest hold without sorting all of them (the store's ``latest_hold``).
+        # A call's latest hold without sorting all of them (``Statements.view``).
         Index("ix_holds_call_id_started_at", "call_id", "started_at"),
     )
 

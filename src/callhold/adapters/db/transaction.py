@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Row
@@ -47,22 +48,32 @@ def leg_values(leg: Leg) -> dict[str, object]:
     }
 
 
-def load_view(sql: Statements, conn: Connection, call_id: str, *, lock: bool) -> CallView:
-    """The call, its legs (in joining order) and its open hold or else its latest; ``NotFound``.
+def load_view(sql: Statements, conn: Connection, ref: str, *, lock: bool) -> CallView:
+    """The call ``ref`` names (its id, or the SID of one of its legs), its legs (in joining order)
+    and its open hold or else its latest; ``NotFound``. Two statements (``Statements.view``).
 
-    ``lock``: ``SELECT ... FOR UPDATE`` on the call and hold rows (PostgreSQL); every change of a
-    call's legs and holds goes through that lock, so it serializes them across service instances.
+    ``lock``: first ``SELECT ... FOR UPDATE`` of the call row (PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` holds the lock already); every change of a call's legs and holds goes through that
+    lock, so it serializes them across service instances.
     """
-    call_row = conn.execute(sql.call_locked if lock else sql.call, {"id": call_id}).first()
-    if call_row is None:
-        raise NotFound("call", call_id)
-    params = {"call_id": call_id}
-    hold_row = conn.execute(sql.open_hold_locked if lock else sql.open_hold, params).first()
-    if hold_row is None:  # no open hold: the latest (ended) one, which no one else changes
-        hold_row = conn.execute(sql.latest_hold, params).first()
-    legs = tuple(leg_of(row(r)) for r in conn.execute(sql.legs_of_call, params))
-    hold = hold_of(row(hold_row)) if hold_row is not None else None
-    return CallView(call=call_of(row(call_row)), legs=legs, hold=hold)
+    if lock and sql.call_lock is not None:
+        locked = conn.execute(sql.call_lock, {"ref": ref}).first()
+        if locked is None:
+            raise NotFound("call", ref)
+        ref = locked.id
+    found = conn.execute(sql.view, {"ref": ref}).first()
+    if found is None:
+        raise NotFound("call", ref)
+    call = call_of(row(found))
+    legs = tuple(leg_of(row(r)) for r in conn.execute(sql.legs_of_call, {"call_id": call.id}))
+    hold = hold_of(_hold_part(sql, found)) if found.hold_id is not None else None
+    return CallView(call=call, legs=legs, hold=hold)
+
+
+def _hold_part(sql: Statements, found: Row[Any]) -> Any:
+    """The ``hold_*`` columns of a ``Statements.view`` row, as a row of the holds table."""
+    mapping = found._mapping
+    return SimpleNamespace(**{name: mapping[f"hold_{name}"] for name in sql.hold_columns})
 
 
 def write_leg_status(sql: Statements, conn: Connection, leg: Leg) -> bool:
