@@ -80,18 +80,14 @@ class AgentDesk:
             created_at=self.clock.now(),
             conference_name=f"callhold-{call_sid}" if strategy is Strategy.CONFERENCE else None,
         )
-        if not self.store.insert_call(call):  # adopted meanwhile (a racing webhook or instance)
+        # The call and its customer leg are written in one transaction, as the domain decides them:
+        # a status callback handled meanwhile elsewhere finds both or neither (then it is retried).
+        joined = ev.LegJoined(call_sid=call_sid, role=role, status=status, at=self.clock.now())
+        first = decide(CallView(call=call, legs=(), hold=None), joined, self.policy).new_state
+        if not self.store.insert_call(call, first.legs):  # adopted meanwhile (a racing webhook or instance)
             existing = self.store.find_call(call_sid=call_sid)
             assert existing is not None
             return existing
-        self.store.transact(
-            call.id,
-            lambda view: decide(
-                view,
-                ev.LegJoined(call_sid=call_sid, role=role, status=status, at=self.clock.now()),
-                self.policy,
-            ),
-        )
         return call
 
     def assign_agent(self, call: Call, *, skip: Collection[str] = ()) -> Agent | None:

@@ -158,6 +158,13 @@ def _leg_joined(state: CallView, event: ev.LegJoined) -> Decision:
 
 def _leg_status_changed(state: CallView, event: ev.LegStatusChanged, policy: HoldPolicy) -> Decision:
     leg = state.leg(event.call_sid)
+    if leg is None and event.call_sid == state.call.customer_call_sid:
+        # The customer's own leg, not on record (a call recorded before adoption wrote the call and
+        # its leg in one transaction): recorded now, from this status, rather than the status lost.
+        leg = Leg(
+            call_sid=event.call_sid, call_id=state.call.id, role=LegRole.CUSTOMER, status=LegStatus.QUEUED
+        )
+        state = state.with_leg(leg)
     if leg is None:
         return ignored(state, f"unknown leg {event.call_sid}")
     if not leg_status_advances(leg, event.status, event.sequence_number, event.timestamp):

@@ -92,8 +92,9 @@ class HoldStore(Protocol):
     def save_call(self, call: Call) -> None:
         """Insert or update a call."""
 
-    def insert_call(self, call: Call) -> bool:
-        """Insert a new call; ``False`` (nothing written) if it is already recorded."""
+    def insert_call(self, call: Call, legs: Sequence[Leg] = ()) -> bool:
+        """Insert a new call with its first legs in one transaction; ``False`` (nothing written) if
+        the call is already recorded."""
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""

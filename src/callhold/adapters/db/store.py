@@ -8,7 +8,7 @@ API requests and service instances apply one after the other, each on the state 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -161,11 +161,17 @@ class SqlHoldStore:
             if updated.rowcount == 0:
                 insert(conn, self.sql.call_insert, values, f"call {call.id}")
 
-    def insert_call(self, call: Call) -> bool:
-        """Insert a new call; ``False`` (and nothing written) if it is already recorded -- by another
-        request or service instance adopting the same Twilio call at the same moment."""
-        with self.engine.begin() as conn:
-            return _insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, call_values(call))
+    def insert_call(self, call: Call, legs: Sequence[Leg] = ()) -> bool:
+        """Insert a new call with its first ``legs``, in one transaction: ``False`` (and nothing
+        written) if the call is already recorded -- by another request or service instance adopting
+        the same Twilio call at the same moment. Never a call without its legs: a callback that
+        finds the call finds its customer leg too."""
+        with self._locked() as conn:
+            if not _insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, call_values(call)):
+                return False
+            for leg in legs:
+                insert(conn, self.sql.leg_insert, leg_values(leg), f"leg {leg.call_sid}")
+            return True
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""
