@@ -32,7 +32,7 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.effects import AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
-from callhold.domain.errors import Forbidden, NotFound, TelephonyError
+from callhold.domain.errors import CallholdError, Forbidden, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import (
     CallView,
@@ -229,15 +229,39 @@ class CallService(AgentDesk):
         if not catch_up and max_hold_at <= now:
             max_hold_at = now + timedelta(seconds=self.timings.retry_after)
 
-        async def remind() -> None:
-            await self.handle(call_id, ev.AgentReminderDue(hold_id=hold_id, at=self.clock.now()))
+        self._timers[hold_id] = []
+        if catch_up or remind_at > now:
+            self._schedule(
+                call_id, hold_id, remind_at, lambda: ev.AgentReminderDue(hold_id=hold_id, at=self.clock.now())
+            )
+        self._schedule(
+            call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
+        )
 
-        async def max_hold() -> None:
-            await self.handle(call_id, ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now()))
+    def _schedule(self, call_id: str, hold_id: str, when: datetime, due: Callable[[], ev.Event]) -> None:
+        """Handle ``due()`` at ``when``, one of the hold's timers. A timer that fired is forgotten (so
+        the hold can be armed again); one whose handling failed on callhold's side (the database
+        away, say) is tried again ``retry_after`` seconds later -- never lost, or a customer could
+        stay held past the maximum until a restart. A domain error (the call gone) is final."""
+        handle: TimerHandle | None = None
 
-        handles = [self.timers.call_at(remind_at, remind)] if catch_up or remind_at > now else []
-        handles.append(self.timers.call_at(max_hold_at, max_hold))
-        self._timers[hold_id] = handles
+        async def fire() -> None:
+            handles = self._timers.get(hold_id)
+            if handles is not None and handle in handles:
+                handles.remove(handle)
+                if not handles:
+                    del self._timers[hold_id]
+            try:
+                await self.handle(call_id, due())
+            except CallholdError:
+                _log.exception("timer of hold %s refused; not retried", hold_id)
+            except Exception:
+                _log.exception("timer of hold %s failed; trying again later", hold_id)
+                again = self.clock.now() + timedelta(seconds=self.timings.retry_after)
+                self._schedule(call_id, hold_id, again, due)
+
+        handle = self.timers.call_at(when, fire)
+        self._timers.setdefault(hold_id, []).append(handle)
 
     def rearm_timers(self) -> int:
         """After a restart: arm the timers of every held hold, and watch every hold caught between

@@ -6,10 +6,13 @@ after 25 s, the maximum hold at 60 s, then either auto-resume or an announcement
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from callhold.domain.model import HoldEndReason, HoldState
 from tests.flows.callhold_harness import Harness, make_harness
@@ -130,3 +133,36 @@ async def test_the_timers_of_a_resumed_hold_never_fire(
         (HoldState.ENDED, HoldEndReason.RESUMED)
     ]
     assert voices(h, customer) == (agent,) and voices(h, agent) == (customer,)
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_a_max_hold_the_database_fails_to_record_is_tried_again(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    # The maximum hold comes due while the database refuses a write (a SQLite busy timeout, a
+    # PostgreSQL failover): the auto-resume is tried again later, not lost with the customer held.
+    h = make(voicesim, voicesim_clock, tmp_path, strategy, "resume")
+    customer, _, _ = await held(h)
+    await h.clock.advance(40)  # past the agent reminder (which stamps the hold)
+    refused: list[str] = []
+
+    def locked(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not refused and statement.lstrip().upper().startswith("UPDATE HOLDS"):
+            refused.append(statement)
+            raise sqlite3.OperationalError("database is locked")
+
+    engine = h.services.store.engine
+    event.listen(engine, "before_cursor_execute", locked)
+    try:
+        await h.clock.advance(25)  # the maximum hold (60 s) comes due: its write is refused
+        assert refused
+        h.clock.errors.clear()  # the timer's failure, logged
+        hold = h.view(customer).hold
+        assert hold is not None and hold.state is HoldState.HELD
+        await h.clock.advance(h.services.service.timings.retry_after + 5)
+    finally:
+        event.remove(engine, "before_cursor_execute", locked)
+    h.clock.raise_errors()
+    hold = h.view(customer).hold
+    assert hold is not None and hold.state is HoldState.ENDED
+    assert hold.end_reason is HoldEndReason.MAX_HOLD_AUTO_RESUMED
