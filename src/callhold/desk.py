@@ -6,6 +6,7 @@ service's store, telephony, clock and ``handle``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import replace
@@ -103,7 +104,8 @@ class AgentDesk:
             if self.store.claim_agent(agent.id):
                 if self._give_call(call.id, agent.id):
                     return agent
-                self.store.set_agent_available(agent.id, True)
+                with contextlib.suppress(NotFound):  # not if it was deleted meanwhile
+                    self.store.set_agent_available(agent.id, True)
                 return None
         return None
 
@@ -119,7 +121,10 @@ class AgentDesk:
             given = True
             return Decision(new_state=replace(view, call=replace(view.call, agent_id=agent_id)))
 
-        self.store.transact(call_id, give)
+        try:
+            self.store.transact(call_id, give)
+        except Conflict:  # the agent was deleted since it was claimed: not given
+            return False
         return given
 
     def release_agent(self, call_id: str, agent_id: str, *, available: bool = True) -> None:
@@ -272,7 +277,8 @@ class AgentDesk:
         """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent claimed.
 
         ``NotFound`` for an unknown agent, ``Conflict`` if the agent is not available (busy or away),
-        ``TelephonyError`` if Twilio refuses the call (the agent is released again).
+        ``TelephonyError`` if Twilio refuses the call (the agent is released again). An agent deleted
+        while Twilio placed the call: the call is recorded without it and waits for the next agent.
         """
         if self.store.get_agent(agent_id) is None:
             raise NotFound("agent", agent_id)
@@ -286,4 +292,10 @@ class AgentDesk:
         except TelephonyError:
             self.store.set_agent_available(agent_id, True)
             raise
-        return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)
+        try:
+            return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)
+        except Conflict:
+            # The agent was deleted while Twilio placed the call: the call is real, so it is
+            # recorded all the same, and the customer who answers goes to the next free agent.
+            _log.warning("agent %s deleted while dialling %s; the call waits for an agent", agent_id, to)
+            return self.adopt(call_sid, status=LegStatus.QUEUED)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import twilio.rest
+from sqlalchemy import delete
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
@@ -214,3 +215,23 @@ async def test_an_agent_claimed_for_a_call_that_ended_meanwhile_is_released(
     ended = h.view(call.id).call
     assert (ended.status, ended.agent_id) == (CallState.ENDED, None)
     assert available(h, "alice")
+
+
+async def test_an_agent_deleted_between_its_claim_and_the_call_is_not_given_it(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, store = h.services.service, h.services.store
+    h.add_agent()
+    call = service.adopt("CA" + "1" * 32)
+    claim = store.claim_agent
+
+    def deleted_meanwhile(agent_id: str) -> bool:
+        claimed = claim(agent_id)
+        with store.engine.begin() as conn:  # DELETE /api/v1/agents/alice, committed in between
+            conn.execute(delete(store.sql.agents).where(store.sql.agents.c.id == agent_id))
+        return claimed
+
+    monkeypatch.setattr(store, "claim_agent", deleted_meanwhile)
+    assert service.assign_agent(call) is None  # not an IntegrityError (a 500 on /twiml/voice)
+    waiting = h.view(call.id).call
+    assert (waiting.status, waiting.agent_id) == (CallState.ACTIVE, None)

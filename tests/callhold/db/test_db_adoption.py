@@ -3,6 +3,7 @@ PostgreSQL -- a status callback handled meanwhile (another instance) finds both 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from callhold.adapters.db import SqlHoldStore
 from callhold.domain import events as ev
 from callhold.domain.errors import Conflict
-from callhold.domain.machine import decide
+from callhold.domain.machine import Decision, decide
 from callhold.domain.model import Call, CallState, Leg, LegRole, LegStatus, Strategy
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -51,3 +52,17 @@ def test_a_customer_leg_missing_from_an_older_record_is_recorded_by_its_status(s
     view = store.load_view(FIRST)
     assert view.call.status is CallState.ENDED
     assert view.customer_leg is not None and view.customer_leg.status is LegStatus.BUSY
+
+
+def test_a_call_given_an_agent_that_no_longer_exists_is_a_conflict(store: SqlHoldStore) -> None:
+    # The agent deleted between its claim and its assignment: the foreign key refuses the update,
+    # which is a domain Conflict (the caller tries another agent), not a database error.
+    assert store.insert_call(_call(FIRST), [_leg(FIRST, FIRST)])
+    with pytest.raises(Conflict):
+        store.transact(
+            FIRST, lambda view: Decision(new_state=replace(view, call=replace(view.call, agent_id="gone")))
+        )
+    assert store.load_view(FIRST).call.agent_id is None
+    with pytest.raises(Conflict):  # and a new call for it
+        store.insert_call(replace(_call(SECOND), agent_id="gone"), [_leg(SECOND, SECOND)])
+    assert store.get_call(SECOND) is None

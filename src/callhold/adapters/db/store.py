@@ -165,9 +165,16 @@ class SqlHoldStore:
         """Insert a new call with its first ``legs``, in one transaction: ``False`` (and nothing
         written) if the call is already recorded -- by another request or service instance adopting
         the same Twilio call at the same moment. Never a call without its legs: a callback that
-        finds the call finds its customer leg too."""
+        finds the call finds its customer leg too. ``Conflict`` if the database refuses it otherwise
+        (its agent deleted meanwhile)."""
         with self._locked() as conn:
-            if not _insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, call_values(call)):
+            try:
+                inserted = _insert_new(
+                    conn, self.sql.call_insert_new, self.sql.call_insert, call_values(call)
+                )
+            except IntegrityError as error:  # not a duplicate: its agent deleted meanwhile, say
+                raise Conflict(f"call {call.id}: refused by the database ({error.orig})") from error
+            if not inserted:
                 return False
             for leg in legs:
                 insert(conn, self.sql.leg_insert, leg_values(leg), f"leg {leg.call_sid}")

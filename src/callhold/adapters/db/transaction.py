@@ -136,7 +136,10 @@ class SqlCallTransaction:
         if view.call != old.call:
             values = call_values(view.call)
             values["key"] = values.pop("id")
-            conn.execute(sql.call_update, values)
+            try:
+                conn.execute(sql.call_update, values)
+            except IntegrityError as error:  # an agent deleted meanwhile (the foreign key)
+                raise Conflict(f"call {view.call.id}: refused by the database ({error.orig})") from error
         for leg in view.legs:
             before = old.leg(leg.call_sid)
             if before == leg:
