@@ -111,22 +111,26 @@ class LegStatusChanged:
 @dataclass(frozen=True, kw_only=True)
 class ParticipantHoldChanged:
     """Conference event ``participant-hold``/``participant-unhold`` (``SequenceNumber`` of the conference),
-    or the participant JSON returned by a Participant update."""
+    or the participant JSON returned by a Participant update. ``conference_sid``: the conference it
+    happened in (``None``: not known), so a late event of a call's earlier conference is told apart."""
 
     call_sid: str
     hold: bool
     sequence_number: int
     at: datetime
+    conference_sid: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ParticipantMuteChanged:
-    """Conference event ``participant-mute``/``participant-unmute``."""
+    """Conference event ``participant-mute``/``participant-unmute`` (``conference_sid``: see
+    :class:`ParticipantHoldChanged`)."""
 
     call_sid: str
     muted: bool
     sequence_number: int
     at: datetime
+    conference_sid: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -222,6 +222,12 @@ def _participant_changed(
     leg = state.leg(event.call_sid)
     if leg is None:
         return ignored(state, f"unknown participant {event.call_sid}")
+    current = state.call.conference_sid
+    if event.conference_sid is not None and current is not None and event.conference_sid != current:
+        # A late event of the call's earlier conference (the customer was requeued into a new one
+        # under the same name): its SequenceNumber counts another conference's events, and its
+        # flags are not this conference's.
+        return ignored(state, f"event of an earlier conference {event.conference_sid}")
     if event.sequence_number <= leg.participant_sequence_number:
         return ignored(state, f"stale or duplicate conference event for {event.call_sid}")
     if isinstance(event, ev.ParticipantMuteChanged):

@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import pytest
-from domain_builders import AGENT, AGENT_ID, CALL_ID, CUSTOMER, HOLD_ID, NEW_AGENT, THIRD, at, view, with_leg
+from domain_builders import (
+    AGENT,
+    AGENT_ID,
+    CALL_ID,
+    CONFERENCE,
+    CUSTOMER,
+    HOLD_ID,
+    NEW_AGENT,
+    THIRD,
+    at,
+    view,
+    with_leg,
+)
 from machine_rules import (
     AGENT_TO_DEQUEUE,
     AGENT_TO_MUSIC,
@@ -195,6 +207,23 @@ RULES = [
         view(CONF),
         ev.ParticipantMuteChanged(call_sid=AGENT, muted=True, sequence_number=1, at=at(5)),
         check=leg_is(AGENT, muted=True),
+    ),
+    Rule(
+        "participant-mute event of the call's live conference",
+        view(CONF),
+        ev.ParticipantMuteChanged(
+            call_sid=AGENT, muted=True, sequence_number=1, at=at(5), conference_sid=CONFERENCE
+        ),
+        check=leg_is(AGENT, muted=True),
+    ),
+    Rule(
+        "a late participant event of the call's earlier conference is ignored",
+        view(CONF, hold=H),
+        ev.ParticipantHoldChanged(
+            call_sid=CUSTOMER, hold=True, sequence_number=9, at=at(11), conference_sid="CF" + "e" * 32
+        ),
+        effects=(Ignored,),
+        unchanged=True,
     ),
 ]
 
