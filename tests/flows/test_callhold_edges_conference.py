@@ -227,3 +227,38 @@ async def test_late_and_repeated_conference_events_cannot_move_the_records_backw
     assert h.heard(call.sid)[-1][1] == "hold"
     customer = h.view(call.sid).customer_leg
     assert customer is not None and customer.on_hold is True
+
+
+async def test_a_late_participant_event_of_the_earlier_conference_changes_nothing(h: Harness) -> None:
+    # The agent hangs up during the hold (requeue): bob takes the customer in a new conference under
+    # the same name. A mute event of the first conference, delivered late, must not be applied to
+    # the customer in the second -- nor hide the second conference's own, lower, SequenceNumbers.
+    customer, alice_leg, first_conference = await connected_and_held(h)
+    h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.add_agent("bob", "client:bob")
+    await h.services.service.agent_available("bob")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    second_conference, name = view.call.conference_sid, view.call.conference_name
+    assert second_conference not in (None, first_conference) and name is not None
+
+    async def mute_event(conference_sid: str, kind: str, sequence: int) -> None:
+        form = {
+            "StatusCallbackEvent": kind,
+            "ConferenceSid": conference_sid,
+            "FriendlyName": name,
+            "CallSid": customer,
+            "SequenceNumber": str(sequence),
+        }
+        reply = await send(h.app, BASE + "/webhooks/conference", form, auth_token=h.emu.auth_token)
+        assert reply.status_code == 204
+
+    await mute_event(first_conference, "participant-mute", 40)
+    leg = h.view(customer).customer_leg
+    assert leg is not None and not leg.muted
+    await mute_event(second_conference, "participant-mute", 7)
+    await mute_event(second_conference, "participant-unmute", 8)
+    leg = h.view(customer).customer_leg
+    assert leg is not None and not leg.muted and leg.participant_sequence_number == 8

@@ -3,24 +3,42 @@
 The JSON API uses FastAPI dependencies (:data:`ServicesDep`, :data:`Caller`). Twilio's webhooks use
 :class:`WebhookRoute` instead: every webhook needs the same two things (the services and the checked
 form), and FastAPI's per-request dependency solving costs more than the signature check itself.
+:class:`WebhookRoute` also carries the failure policy of Twilio's webhooks (see its docstring).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+from weakref import WeakSet
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from twilio.twiml.voice_response import VoiceResponse
 
+from callhold.domain.errors import CallholdError
 from callhold.web.app import Services
-from callhold.web.security import Principal, hash_token, tokens_match, verify_twilio_signature
+from callhold.web.security import (
+    Principal,
+    hash_token,
+    public_url,
+    tokens_match,
+    verify_twilio_signature,
+)
 
 __all__ = [
+    "CARRIED_PARAMS",
+    "RETRY_PARAM",
+    "TWIML_APOLOGY",
+    "TWIML_RETRIES",
+    "TWIML_RETRY_PAUSE",
     "Caller",
     "ServicesDep",
     "SignedForm",
@@ -28,7 +46,10 @@ __all__ = [
     "WebhookHandler",
     "WebhookRoute",
     "get_services",
+    "media_twiml",
 ]
+
+_log = logging.getLogger("callhold.webhooks")
 
 
 async def get_services(request: Request) -> Services:
@@ -118,6 +139,103 @@ def _invalid_query(name: str, raw: str, kind: str, what: str) -> RequestValidati
 
 #: A webhook handler: the checked request in, TwiML (or 204) out.
 WebhookHandler = Callable[[Webhook], Awaitable[Response]]
+_H = TypeVar("_H", bound=WebhookHandler)
+
+TWIML_RETRIES = 2
+"""How many times a TwiML route that failed on callhold's side has Twilio ask again."""
+TWIML_RETRY_PAUSE = 1
+"""Seconds of silence before each retry."""
+RETRY_PARAM = "retry"
+"""The query parameter counting the retries (part of the signed URL, like the rest of the query)."""
+TWIML_APOLOGY = "We are sorry, we are having technical difficulties. Please call us again later."
+"""Said when the last retry failed too."""
+CARRIED_PARAMS = (
+    "DialCallStatus",
+    "DialCallSid",
+    "DialCallDuration",
+    "DialBridged",
+    "QueueResult",
+    "QueueSid",
+    "QueueTime",
+)
+"""Parameters Twilio POSTs to an action URL only, not with a ``<Redirect>``: a retry of a POST carries
+them in its URL's query, and the retried request reads them from there (its form lacks them)."""
+
+_MEDIA_TWIML: WeakSet[Callable[..., Any]] = WeakSet()
+
+
+def media_twiml(handler: _H) -> _H:
+    """Mark a TwiML handler whose document Twilio plays inside a conference or a queue (HoldUrl,
+    AnnounceUrl, waitUrl, ``<Queue url>``), where only ``<Play>``, ``<Say>``, ``<Pause>`` and
+    ``<Redirect>`` are allowed: if it fails, its last answer is the apology without ``<Hangup/>``.
+    Apply it below the route decorator."""
+    _MEDIA_TWIML.add(handler)
+    return handler
+
+
+def _is_expected(exc: Exception) -> bool:
+    """An error with its own answer (problem JSON): a domain error, an HTTP error, a 422."""
+    return isinstance(exc, CallholdError | StarletteHTTPException | RequestValidationError)
+
+
+def _retries_so_far(request: Request) -> int:
+    """The ``retry`` count in the query (0 if absent; the last retry if it is not a small number)."""
+    raw = request.query_params.get(RETRY_PARAM)
+    if raw is None:
+        return 0
+    if raw.isascii() and raw.isdigit() and len(raw) <= 2:
+        return min(int(raw), TWIML_RETRIES)
+    return TWIML_RETRIES
+
+
+def _retry_url(request: Request, form: FormData, public_base_url: str, attempt: int) -> str:
+    """The URL Twilio requested (the public one, so its signature checks out), with ``retry=attempt``
+    and, for a POST, the :data:`CARRIED_PARAMS` of its form, in place of any previous ones."""
+    url, _, query = public_url(request, public_base_url).partition("?")
+    replaced = {RETRY_PARAM, *CARRIED_PARAMS} if request.method == "POST" else {RETRY_PARAM}
+    fields = [field for field in query.split("&") if field and field.partition("=")[0] not in replaced]
+    added: list[tuple[str, str | int]] = []
+    if request.method == "POST":
+        added += [(key, value) for key in CARRIED_PARAMS if isinstance(value := form.get(key), str)]
+    added.append((RETRY_PARAM, attempt))
+    return url + "?" + "&".join([*fields, urlencode(added)])
+
+
+def _with_carried(form: FormData, request: Request) -> FormData:
+    """A retried POST's form, with the :data:`CARRIED_PARAMS` its query carries (see
+    :func:`_retry_url`) where the form has none."""
+    query = request.query_params
+    if RETRY_PARAM not in query:
+        return form
+    extra = [(key, query[key]) for key in CARRIED_PARAMS if key in query and key not in form]
+    if not extra:
+        return form
+    items: list[tuple[str, str | UploadFile]] = [*form.multi_items(), *extra]
+    return FormData(items)
+
+
+def _twiml_after_failure(
+    request: Request, form: FormData, public_base_url: str, *, hang_up: bool
+) -> Response:
+    """What a TwiML route answers when it failed on callhold's side: retry it after a pause (up to
+    :data:`TWIML_RETRIES` times), then apologise (and hang up, ``hang_up``)."""
+    attempt = _retries_so_far(request) + 1
+    _log.exception(
+        "TwiML webhook %s %s failed (attempt %d of %d)",
+        request.method,
+        request.url.path,
+        attempt,
+        TWIML_RETRIES + 1,
+    )
+    response = VoiceResponse()
+    if attempt <= TWIML_RETRIES:
+        response.pause(length=TWIML_RETRY_PAUSE)
+        response.redirect(_retry_url(request, form, public_base_url, attempt), method=request.method)
+    else:
+        response.say(TWIML_APOLOGY)
+        if hang_up:
+            response.hangup()
+    return Response(str(response), media_type="text/xml")
 
 
 class WebhookRoute(APIRoute):
@@ -128,6 +246,21 @@ class WebhookRoute(APIRoute):
     way; errors go through the app's exception handlers), but skips FastAPI's per-request dependency
     solving, which for a webhook costs more than checking Twilio's signature: the handler FastAPI
     sees takes just the ``Request``.
+
+    Failure policy, when a handler raises an unexpected exception (a failure on callhold's side, such
+    as the database being away; not a domain error like ``NotFound``/``Invalid``, not an HTTP error,
+    which answer problem JSON as elsewhere):
+
+    * A TwiML route (``/twiml/...``), whose answer is what the caller hears: an error status would
+      have Twilio play its "application error" message and hang up. It answers 200 TwiML instead
+      (built with the SDK's ``VoiceResponse``), after logging the exception: ``<Pause>`` for
+      :data:`TWIML_RETRY_PAUSE` s, then ``<Redirect>`` (same method) to the same public URL with
+      ``retry=<n>`` in its query -- covered by the signature like the rest of the URL, with a POST's
+      :data:`CARRIED_PARAMS` -- up to :data:`TWIML_RETRIES` times; after the last retry
+      ``<Say>`` :data:`TWIML_APOLOGY` and ``<Hangup/>`` (only the apology for a :func:`media_twiml`
+      document, where ``<Hangup>`` is not allowed: the hold or the wait goes on in silence).
+    * A status callback (``/webhooks/...``): the exception propagates, a 500; Twilio logs it in the
+      Debugger and plays nothing to anyone.
     """
 
     def __init__(self, path: str, endpoint: WebhookHandler, **options: Any) -> None:
@@ -135,16 +268,31 @@ class WebhookRoute(APIRoute):
 
         async def receive(request: Request) -> Response:
             services: Services = request.app.state.services
-            settings = services.settings
-            form = await verify_twilio_signature(request, settings.public_base_url, services.auth_token)
+            base_url = services.settings.public_base_url
+            form = await verify_twilio_signature(request, base_url, services.auth_token)
             return await handler(Webhook(request, form, services))
 
-        receive.__name__ = receive.__qualname__ = getattr(handler, "__name__", "webhook")
-        receive.__doc__ = handler.__doc__
+        async def receive_twiml(request: Request) -> Response:
+            services: Services = request.app.state.services
+            base_url = services.settings.public_base_url
+            form = await verify_twilio_signature(request, base_url, services.auth_token)
+            if request.method == "POST" and request.scope.get("query_string"):  # perhaps a retry
+                form = _with_carried(form, request)
+            try:
+                return await handler(Webhook(request, form, services))
+            except Exception as exc:
+                if _is_expected(exc):
+                    raise
+                return _twiml_after_failure(request, form, base_url, hang_up=hang_up)
+
+        hang_up = handler not in _MEDIA_TWIML
+        chosen = receive_twiml if path.startswith("/twiml/") else receive
+        chosen.__name__ = chosen.__qualname__ = getattr(handler, "__name__", "webhook")
+        chosen.__doc__ = handler.__doc__
         self.handler = handler
-        self._receive = receive
-        options["name"] = options.get("name") or receive.__name__
-        super().__init__(path, receive, **options)
+        self._receive = chosen
+        options["name"] = options.get("name") or chosen.__name__
+        super().__init__(path, chosen, **options)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The request handler FastAPI wraps: check the signature, call the handler (nothing to solve)."""

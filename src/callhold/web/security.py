@@ -1,8 +1,10 @@
 """Who may call what: Twilio's signature on webhooks, bearer tokens on the JSON API.
 
 * Webhooks: ``X-Twilio-Signature`` checked with the SDK's ``RequestValidator`` against the URL
-  Twilio used -- the configured public base URL plus the path and query -- so it works behind
-  proxies and TLS terminators. Every value of a repeated key counts, as Twilio signs them.
+  Twilio used -- the configured public base URL plus the path and query exactly as requested
+  (%-escapes and all) -- so it works behind proxies and TLS terminators. Every value of a repeated
+  key counts, as Twilio signs them. A body over :data:`MAX_WEBHOOK_BODY_BYTES` is refused (413)
+  before any of it is hashed.
 * API: ``Authorization: Bearer <token>``; the admin token sees everything, an agent's token only
   that agent's calls. Tokens are compared in constant time and stored hashed.
 
@@ -21,16 +23,28 @@ from urllib.parse import unquote_plus
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message
 from twilio.request_validator import RequestValidator, compare
 
-__all__ = ["Principal", "SignedParams", "hash_token", "public_url", "verify_twilio_signature"]
+__all__ = [
+    "MAX_WEBHOOK_BODY_BYTES",
+    "Principal",
+    "SignedParams",
+    "hash_token",
+    "public_url",
+    "verify_twilio_signature",
+]
 
 #: The only body Twilio sends its voice webhooks with.
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
-#: Starlette's own form limits (fields, bytes in one field). A body that could reach either is
-#: left to Starlette's parser, which refuses it with 400 as it always has.
+#: Starlette's own form limit on fields. A body past it is left to Starlette's parser, which refuses
+#: it with 400 as it always has.
 _MAX_FIELDS = 1000
-_MAX_QUICK_BODY = 1024 * 1024
+
+MAX_WEBHOOK_BODY_BYTES = 64 * 1024
+"""The largest webhook body read (a Twilio voice webhook is a few kB). Larger is 413, as the JSON
+API's :class:`~callhold.web.routing.LimitedRoute` refuses a body past its own limit: by the declared
+``Content-Length``, or while a streamed body is read -- before any signature is computed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +70,22 @@ def tokens_match(given: str, expected: str) -> bool:
 
 
 def public_url(request: Request, public_base_url: str) -> str:
-    """The URL Twilio requested: public base URL + path + query (what the signature covers)."""
-    url = public_base_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    return url
+    """The URL Twilio requested: public base URL + path + query (what the signature covers).
+
+    The path is the one requested, %-escapes as sent (the ASGI ``raw_path``; the decoded ``path``
+    only from a server that gives none): Twilio signs the URL as it requested it, and the decoded
+    path would name the same resource by another URL. A target that is not UTF-8 is no URL anyone
+    could have signed: 403.
+    """
+    scope = request.scope
+    raw: bytes | None = scope.get("raw_path")
+    query: bytes = scope.get("query_string", b"")
+    try:
+        path = request.url.path if raw is None else raw.partition(b"?")[0].decode()
+        url = public_base_url.rstrip("/") + path
+        return url + "?" + query.decode() if query else url
+    except UnicodeDecodeError:
+        raise _forbidden() from None
 
 
 class SignedParams(dict[str, list[str]]):
@@ -79,6 +104,36 @@ class SignedParams(dict[str, list[str]]):
 
 def _forbidden() -> HTTPException:
     return HTTPException(status_code=403, detail="Invalid or missing X-Twilio-Signature")
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(413, f"Request body larger than {MAX_WEBHOOK_BODY_BYTES} bytes")
+
+
+def _limited(request: Request) -> Request:
+    """``request``, refused with 413 by its declared ``Content-Length`` (a malformed one included),
+    or, read through the returned request, as soon as more than :data:`MAX_WEBHOOK_BODY_BYTES`
+    arrived (a streamed body is not read past it)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit())
+        or len(declared) > 9  # more than a GB: refused without int() of a huge number
+        or int(declared) > MAX_WEBHOOK_BODY_BYTES
+    ):
+        raise _too_large()
+    received = 0
+    inner = request.receive
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await inner()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_WEBHOOK_BODY_BYTES:
+                raise _too_large()
+        return message
+
+    return Request(request.scope, receive)
 
 
 def parse_urlencoded(text: str) -> list[tuple[str, str]]:
@@ -102,20 +157,21 @@ def parse_urlencoded(text: str) -> list[tuple[str, str]]:
 
 
 async def _post_form(request: Request) -> FormData:
-    """A POST's form. Twilio sends ``application/x-www-form-urlencoded``, parsed here
+    """A POST's form, at most :data:`MAX_WEBHOOK_BODY_BYTES` of it (413 past that, see
+    :func:`_limited`). Twilio sends ``application/x-www-form-urlencoded``, parsed here
     (:func:`parse_urlencoded`) as Starlette's parser does (latin-1 bytes, then %-escapes as UTF-8),
-    at a fraction of its cost; any other body, or one past Starlette's limits, goes to Starlette as
+    at a fraction of its cost; any other body, or one with too many fields, goes to Starlette as
     before."""
+    request = _limited(request)
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == FORM_MEDIA_TYPE:
         body = await request.body()
-        if len(body) <= _MAX_QUICK_BODY:
-            try:
-                pairs = parse_urlencoded(body.decode("latin-1"))
-            except ValueError:  # perhaps too many fields: Starlette decides (its 400), as before
-                pass
-            else:
-                return FormData(cast(list[tuple[str, str | UploadFile]], pairs))
+        try:
+            pairs = parse_urlencoded(body.decode("latin-1"))
+        except ValueError:  # too many fields: Starlette decides (its 400), as before
+            pass
+        else:
+            return FormData(cast(list[tuple[str, str | UploadFile]], pairs))
     return await request.form()
 
 

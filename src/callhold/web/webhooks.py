@@ -8,7 +8,13 @@ anything stale, so retried or out-of-order callbacks never move a record backwar
 
 A TwiML route always answers TwiML when it can: Twilio meets an error status with its "application
 error" message and hangs up on the caller. So when Twilio refuses to dial the agent, the customer
-waits in line for the next one instead.
+waits in line for the next one instead; and when callhold itself fails (its database away, say), the
+route has Twilio retry it, then apologises (the failure policy of
+:class:`~callhold.web.deps.WebhookRoute`; status callbacks answer 500 then).
+
+A request that does not name a well-formed ``CallSid`` (or ``ParentCallSid``, where one is used;
+``ConferenceSid`` for a conference event) records nothing: 204 for a status callback, an empty
+``<Response/>`` for a TwiML route.
 
 Add the routes to an app with :func:`install`, or with ``app.include_router(router)``, which works
 the same but which FastAPI makes slower to match.
@@ -22,18 +28,21 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, FastAPI, Response
 
 from callhold.domain import events as ev
-from callhold.domain.errors import NotFound
+from callhold.domain.errors import Invalid, NotFound
 from callhold.domain.model import (
     AgentHangupPolicy,
     Call,
+    CallSid,
     CallState,
+    ConferenceSid,
     Hold,
     HoldState,
     LegRole,
     LegStatus,
 )
+from callhold.twiml import TwimlBuilder
 from callhold.web.app import Services
-from callhold.web.deps import Webhook, WebhookRoute
+from callhold.web.deps import Webhook, WebhookRoute, media_twiml
 
 __all__ = ["install", "router"]
 
@@ -42,28 +51,47 @@ router = APIRouter(include_in_schema=False, route_class=WebhookRoute)
 _LEG_STATUSES = frozenset(s.value for s in LegStatus)
 TWIML = "text/xml"
 BOTH = ["GET", "POST"]
+#: At most 18 digits: any such number fits a signed 64-bit INTEGER column.
+_MAX_SEQUENCE_DIGITS = 18
 
 
 def _xml(body: str) -> Response:
     return Response(body, media_type=TWIML)
 
 
+def _empty() -> Response:
+    """``<Response/>``: what a TwiML route answers a request it records nothing for."""
+    return _xml(TwimlBuilder.empty())
+
+
+def _sid(hook: Webhook, key: str) -> CallSid | None:
+    """The form field ``key`` as a Call SID, or ``None`` (absent or not shaped like one)."""
+    try:
+        return CallSid.parse(hook.text(key))
+    except Invalid:
+        return None
+
+
 def _when(hook: Webhook) -> datetime:
-    """The callback's ``Timestamp`` (RFC 2822), else now (absent or unreadable)."""
+    """The callback's ``Timestamp`` (RFC 2822) in UTC, else now (absent, unreadable, or out of range
+    once in UTC)."""
     raw = hook.text("Timestamp")
     if raw:
         try:
             parsed = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return hook.services.service.clock.now()
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
     return hook.services.service.clock.now()
 
 
 def _sequence(hook: Webhook) -> int | None:
-    """The callback's ``SequenceNumber``, or ``None`` (absent or not a number)."""
+    """The callback's ``SequenceNumber``, or ``None``: absent, or not 1 to 18 ASCII digits (``"²"``
+    is a digit to ``str.isdigit`` but not to ``int``; a longer number would not fit the database)."""
     raw = hook.text("SequenceNumber")
-    return int(raw) if raw.isdigit() else None
+    if 0 < len(raw) <= _MAX_SEQUENCE_DIGITS and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None
 
 
 def _hold(services: Services, hold_id: str) -> Hold:
@@ -94,8 +122,8 @@ async def call_status(hook: Webhook) -> Response:
     leg (or call) is recorded from that, and the callback applied.
     """
     service = hook.services.service
-    call_sid, status_text = hook.text("CallSid"), hook.text("CallStatus")
-    if status_text not in _LEG_STATUSES:
+    call_sid, status_text = _sid(hook, "CallSid"), hook.text("CallStatus")
+    if call_sid is None or status_text not in _LEG_STATUSES:
         return Response(status_code=204)
     sequence = _sequence(hook)
     key = f"status:{call_sid}:{sequence}:{status_text}"
@@ -120,8 +148,10 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
     :func:`call_status`); ``False`` if it names no call of ours."""
     services = hook.services
     service, store = services.service, services.store
-    parent = hook.text("ParentCallSid")
-    if parent:
+    if hook.text("ParentCallSid"):
+        parent = _sid(hook, "ParentCallSid")
+        if parent is None:
+            return False
         parent_call = store.find_call(call_sid=parent)
         if parent_call is None:
             return False
@@ -146,21 +176,39 @@ async def conference_event(hook: Webhook) -> Response:
     """A conference status callback: start/end, hold/unhold, mute/unmute, leave; applied once."""
     service = hook.services.service
     kind = hook.text("StatusCallbackEvent")
+    try:
+        conference_sid = ConferenceSid.parse(hook.text("ConferenceSid"))
+    except Invalid:
+        return Response(status_code=204)
+    call_sid = ""
+    if kind.startswith("participant-"):
+        parsed = _sid(hook, "CallSid")
+        if parsed is None:
+            return Response(status_code=204)
+        call_sid = parsed
     at = _when(hook)
-    sequence = _sequence(hook) or 0
-    call_sid = hook.text("CallSid")
+    number = _sequence(hook)
+    sequence = number or 0
     event: ev.Event | None = None
     if kind == "conference-start":
-        event = ev.ConferenceStarted(conference_sid=hook.text("ConferenceSid"), at=at)
+        event = ev.ConferenceStarted(conference_sid=conference_sid, at=at)
     elif kind == "conference-end":
-        event = ev.ConferenceEnded(conference_sid=hook.text("ConferenceSid"), at=at)
+        event = ev.ConferenceEnded(conference_sid=conference_sid, at=at)
     elif kind in ("participant-hold", "participant-unhold"):
         event = ev.ParticipantHoldChanged(
-            call_sid=call_sid, hold=kind == "participant-hold", sequence_number=sequence, at=at
+            call_sid=call_sid,
+            hold=kind == "participant-hold",
+            sequence_number=sequence,
+            at=at,
+            conference_sid=conference_sid,
         )
     elif kind in ("participant-mute", "participant-unmute"):
         event = ev.ParticipantMuteChanged(
-            call_sid=call_sid, muted=kind == "participant-mute", sequence_number=sequence, at=at
+            call_sid=call_sid,
+            muted=kind == "participant-mute",
+            sequence_number=sequence,
+            at=at,
+            conference_sid=conference_sid,
         )
     elif kind == "participant-leave":
         status = hook.text("ParticipantCallStatus")
@@ -170,7 +218,7 @@ async def conference_event(hook: Webhook) -> Response:
             )
     if event is None:  # join, modify, speaker events...: nothing to record
         return Response(status_code=204)
-    key = f"conference:{hook.text('ConferenceSid')}:{hook.text('SequenceNumber')}"
+    key = f"conference:{conference_sid}:{'' if number is None else number}"
     try:
         decision = await service.handle_once(key, hook.text("FriendlyName"), event, conference=True)
     except NotFound:
@@ -189,7 +237,10 @@ async def voice(hook: Webhook) -> Response:
     """An inbound call: record it, claim an agent, connect by the configured strategy."""
     services = hook.services
     service = services.service
-    call = service.adopt(hook.text("CallSid"))  # a retried webhook finds the call it recorded
+    call_sid = _sid(hook, "CallSid")
+    if call_sid is None:
+        return _empty()
+    call = service.adopt(call_sid)  # a retried webhook finds the call it recorded
     agent = services.store.get_agent(call.agent_id) if call.agent_id else service.assign_agent(call)
     if agent is not None and call.conference_name is not None:
         view = services.store.load_view(call.id)
@@ -199,6 +250,7 @@ async def voice(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/wait-music", methods=BOTH)
+@media_twiml
 async def wait_music(hook: Webhook) -> Response:
     """Music while waiting for an agent."""
     return _xml(hook.services.twiml.wait_music())
@@ -231,7 +283,10 @@ async def outbound(hook: Webhook) -> Response:
     The call is found by its ``CallSid``: its SID (our call id) exists only once Twilio created it,
     after the URL was given.
     """
-    return await _connect(hook.services, hook.text("CallSid"))
+    call_sid = _sid(hook, "CallSid")
+    if call_sid is None:
+        return _empty()
+    return await _connect(hook.services, call_sid)
 
 
 # -- actions: where a <Dial> or <Enqueue> continues ---------------------------------------------
@@ -239,10 +294,11 @@ async def outbound(hook: Webhook) -> Response:
 async def dial_action(hook: Webhook) -> Response:
     """A ``<Dial>`` ended. Whether it was a hang-up or our own hold is decided from our records."""
     service = hook.services.service
+    call_sid = _sid(hook, "CallSid")
+    if call_sid is None:
+        return _empty()
     status = hook.text("DialCallStatus") or "completed"
-    event = ev.DialActionReceived(
-        call_sid=hook.text("CallSid"), dial_call_status=status, at=service.clock.now()
-    )
+    event = ev.DialActionReceived(call_sid=call_sid, dial_call_status=status, at=service.clock.now())
     decision = await service.handle(hook.path("call_id"), event)
     return _xml(hook.services.twiml.redirect(service.action_reply(decision)))
 
@@ -251,8 +307,11 @@ async def dial_action(hook: Webhook) -> Response:
 async def enqueue_action(hook: Webhook) -> Response:
     """An ``<Enqueue>`` ended (QueueResult)."""
     service = hook.services.service
+    call_sid = _sid(hook, "CallSid")
+    if call_sid is None:
+        return _empty()
     event = ev.EnqueueActionReceived(
-        call_sid=hook.text("CallSid"), queue_result=hook.text("QueueResult"), at=service.clock.now()
+        call_sid=call_sid, queue_result=hook.text("QueueResult"), at=service.clock.now()
     )
     decision = await service.handle(hook.path("call_id"), event)
     return _xml(hook.services.twiml.redirect(service.action_reply(decision)))
@@ -260,6 +319,7 @@ async def enqueue_action(hook: Webhook) -> Response:
 
 # -- hold documents -----------------------------------------------------------------------------
 @router.api_route("/twiml/conference/hold-music/{hold_id}", methods=BOTH)
+@media_twiml
 async def customer_hold_music(hook: Webhook) -> Response:
     """The held customer's audio (conference HoldUrl, legs Enqueue waitUrl): music + reminders.
 
@@ -299,6 +359,7 @@ async def legs_dequeue(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/legs/bridged/{hold_id}", methods=BOTH)
+@media_twiml
 async def legs_bridged(hook: Webhook) -> Response:
     """``<Queue url>``: the held customer is being bridged back to the agent -- the resume is done."""
     services, hold_id = hook.services, hook.path("hold_id")
@@ -310,6 +371,7 @@ async def legs_bridged(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/announce/{hold_id}/{kind}", methods=BOTH)
+@media_twiml
 async def announce(hook: Webhook) -> Response:
     """A notice to the agent of a conference hold (AnnounceUrl)."""
     services = hook.services

@@ -121,17 +121,11 @@ async def test_the_media_type_is_matched_as_starlette_matches_it(content_type: s
     assert form["CallStatus"] == "in-progress"
 
 
-@pytest.mark.parametrize(
-    ("body", "detail"),
-    [
-        (b"&".join(b"f%d=1" % i for i in range(1001)), "Too many fields"),
-        (b"big=" + b"x" * (1024 * 1024 + 1), "Field exceeded maximum size"),
-    ],
-)
-async def test_starlettes_limits_still_apply(body: bytes, detail: str) -> None:
+async def test_starlettes_field_limit_still_applies() -> None:
+    body = b"&".join(b"f%d=1" % i for i in range(1001))
     with pytest.raises(HTTPException) as refused:
         await verify_twilio_signature(request(body, signature=sign(URL)), BASE, TOKEN)
-    assert refused.value.status_code == 400 and detail in str(refused.value.detail)
+    assert refused.value.status_code == 400 and "Too many fields" in str(refused.value.detail)
 
 
 async def test_a_thousand_fields_are_still_fine() -> None:
