@@ -79,7 +79,7 @@ class LimitedRoute(APIRoute):
 
         async def limited(request: Request) -> Response:
             declared = request.headers.get("content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            if declared is not None and not _declared_within(declared, MAX_BODY_BYTES):
                 raise HTTPException(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
             received = 0
             inner = request.receive
@@ -123,3 +123,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in sorted({401, 422, *statuses})
     }
+
+
+def _declared_within(declared: str, limit: int) -> bool:
+    """Whether a ``Content-Length`` is a plain number no greater than ``limit`` (``"²"`` is a digit
+    to ``str.isdigit`` but not to ``int``; thousands of digits would be refused by ``int``)."""
+    return declared.isascii() and declared.isdigit() and len(declared) <= 12 and int(declared) <= limit
