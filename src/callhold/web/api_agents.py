@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from callhold.domain.errors import Conflict, Forbidden, NotFound, TelephonyError
-from callhold.domain.model import Agent, CallState
+from callhold.domain.model import Agent, Call, CallState
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, problems, require_admin, require_self
 from callhold.web.schemas import (
@@ -41,6 +41,12 @@ def _agent(services: ServicesDep, agent_id: str) -> Agent:
     if agent is None:
         raise NotFound("agent", agent_id)
     return agent
+
+
+def _active_call(services: ServicesDep, agent_id: str) -> Call | None:
+    """The agent's active call, if it has one."""
+    calls = services.store.list_calls(status=CallState.ACTIVE, agent_id=agent_id, limit=1)
+    return calls[0] if calls else None
 
 
 def _issue_token(services: ServicesDep, agent_id: str) -> str:
@@ -84,16 +90,22 @@ async def get_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Agent
     return AgentOut.of(_agent(services, agent_id))
 
 
-@router.patch("/{agent_id}", response_model=AgentOut, responses=problems(403, 404, 413, 502))
+@router.patch("/{agent_id}", response_model=AgentOut, responses=problems(403, 404, 409, 413, 502))
 async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services: ServicesDep) -> AgentOut:
     """Change an agent (admin); an agent may only set its own ``available``.
 
     Becoming available connects the longest-waiting customer to the agent (who then shows as not
-    available).
+    available). An agent on an active call cannot be made available (409, nothing changed): that
+    would hand it a second customer mid-call. Making an agent unavailable is always allowed.
     """
     require_self(me, agent_id)
     if not me.is_admin and (body.name is not None or body.endpoint is not None):
         raise Forbidden("an agent may only change its own availability")
+    _agent(services, agent_id)  # 404 before anything else
+    if body.available is True and _active_call(services, agent_id) is not None:
+        raise Conflict(
+            f"agent {agent_id} is on an active call: it cannot be made available until the call ends"
+        )
     # Name and endpoint only: writing ``available`` back from an earlier read could undo a claim
     # (a customer handed to the agent) made in between.
     services.store.update_agent(agent_id, name=body.name, endpoint=body.endpoint)
@@ -113,11 +125,10 @@ async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services:
 async def delete_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Response:
     """Remove an agent (admin); refused (409) while it has an active call. Its records stay."""
     require_admin(me)
-    _agent(services, agent_id)
-    if services.store.list_calls(status=CallState.ACTIVE, agent_id=agent_id, limit=1):
-        raise Conflict(f"agent {agent_id} has an active call")
+    # One atomic check-and-delete in the store: a call handed to the agent meanwhile keeps it.
     if not services.store.delete_agent(agent_id):
-        raise NotFound("agent", agent_id)
+        _agent(services, agent_id)  # 404 if there was no such agent
+        raise Conflict(f"agent {agent_id} has an active call")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -45,7 +45,7 @@ LegSidPath = Annotated[str, Path(pattern=CALL_SID_PATTERN, description="The part
 def _detail(services: ServicesDep, view: CallView) -> CallDetail:
     now = services.service.clock.now()
     return CallDetail(
-        **CallOut.of(view.call).model_dump(),
+        **CallOut.of(view.call, view.hold.state if view.hold is not None else None).model_dump(),
         legs=[LegOut.of(leg) for leg in view.legs],
         hold=HoldOut.of(view.hold, now) if view.hold is not None else None,
     )
@@ -61,9 +61,12 @@ def _hold_out(services: ServicesDep, view: CallView) -> HoldOut:
 async def list_calls(
     me: Me, services: ServicesDep, filters: Annotated[CallFilters, Query()]
 ) -> list[CallOut]:
-    """Calls, newest first: all of them (admin) or the agent's own."""
-    calls = services.store.list_calls(status=filters.status, agent_id=me.agent_id, limit=filters.limit)
-    return [CallOut.of(call) for call in calls]
+    """Calls, newest first: all of them (admin) or the agent's own, each with ``hold_state``: the
+    state of its open hold, else of its latest (null if it was never held)."""
+    calls = services.store.list_calls(
+        status=filters.status, agent_id=me.agent_id, limit=filters.limit, with_hold=True
+    )
+    return [CallOut.of(call, hold_state) for call, hold_state in calls]
 
 
 @router.post(

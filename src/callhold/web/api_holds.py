@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from callhold.domain.model import utc
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, problems, require_self
 from callhold.web.schemas import AgentStats, CallStats, HoldFilters, HoldOut, Stats, StatsFilters
@@ -36,7 +35,7 @@ async def list_holds(
         call_id=filters.call_id,
         agent_id=_agent_filter(me, filters.agent_id),
         state=filters.state,
-        since=utc(filters.since) if filters.since is not None else None,
+        since=filters.since,  # in UTC already (``HoldFilters``)
         limit=filters.limit,
     )
     now = services.service.clock.now()

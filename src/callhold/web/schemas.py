@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator
 
 from callhold.domain.model import (
     Agent,
@@ -24,6 +24,7 @@ from callhold.domain.model import (
     LegRole,
     LegStatus,
     Strategy,
+    utc,
 )
 
 __all__ = [
@@ -68,6 +69,18 @@ Endpoint = Annotated[
 AgentId = Annotated[str, Field(pattern=AGENT_ID_PATTERN, max_length=64, examples=["alice"])]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_TEXT_PATTERN, examples=["Alice"])]
 MusicUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """``value`` in UTC (naive: taken as UTC); a ``ValueError`` (so a 422) if UTC cannot hold it."""
+    try:
+        return utc(value)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before datetime.min once in UTC
+        raise ValueError("date and time out of range once converted to UTC") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A date and time in a request, converted to UTC (naive: taken as UTC) -- refused if out of range."""
 
 
 class _Request(BaseModel):
@@ -231,10 +244,13 @@ class CallOut(BaseModel):
     conference_sid: str | None
     created_at: datetime
     ended_at: datetime | None
+    hold_state: HoldState | None = Field(
+        description="The state of the call's open hold, else of its latest (ended); null: never held"
+    )
 
     @classmethod
-    def of(cls, call: Call) -> Self:
-        """From the domain record."""
+    def of(cls, call: Call, hold_state: HoldState | None) -> Self:
+        """From the domain record and the state of the call's open (else latest) hold."""
         return cls(
             id=call.id,
             strategy=call.strategy,
@@ -245,6 +261,7 @@ class CallOut(BaseModel):
             conference_sid=call.conference_sid,
             created_at=call.created_at,
             ended_at=call.ended_at,
+            hold_state=hold_state,
         )
 
 
@@ -269,7 +286,9 @@ class HoldFilters(_Request):
     call_id: CallSidStr | None = Field(None, description="Only this call's holds")
     agent_id: AgentId | None = Field(None, description="Only this agent's holds")
     state: HoldState | None = Field(None, description="Only holds in this state")
-    since: datetime | None = Field(None, description="Only holds started at or after (UTC if no offset)")
+    since: UtcDateTime | None = Field(
+        None, description="Only holds started at or after (UTC if no offset; in UTC's range)"
+    )
     limit: int = Field(1000, ge=1, le=1000, description="At most this many, oldest first")
 
 

@@ -135,6 +135,33 @@ async def test_becoming_available_with_nobody_waiting_just_sets_the_flag(api) ->
     assert response.json()["available"] is True
 
 
+async def test_an_agent_on_an_active_call_cannot_be_made_available(api) -> None:
+    first, alice = await api.live_call("alice")
+    for token in (alice, api.admin["Authorization"].removeprefix("Bearer ")):
+        refused = await api.request("PATCH", "/agents/alice", token, json={"available": True})
+        assert "active call" in assert_problem(refused, 409, "conflict")["detail"]
+    renamed = await api.request("PATCH", "/agents/alice", json={"name": "Renamed", "available": True})
+    assert_problem(renamed, 409, "conflict")
+    assert (await api.request("GET", "/agents/alice")).json()["name"] == "Alice"  # nothing changed
+
+    second = await api.customer_calls()  # waits: alice is busy with the first customer
+    calls = {c["id"]: (c["status"], c["agent_id"]) for c in (await api.request("GET", "/calls")).json()}
+    assert calls == {first: ("active", "alice"), second: ("active", None)}
+
+    unavailable = await api.request("PATCH", "/agents/alice", alice, json={"available": False})
+    assert unavailable.status_code == 200 and unavailable.json()["available"] is False
+
+
+async def test_an_agent_whose_call_ended_can_make_itself_available(api) -> None:
+    sid, alice = await api.live_call("alice")
+    api.emu.hang_up(sid)
+    await api.clock.advance(5)
+    assert (await api.request("GET", f"/calls/{sid}")).json()["status"] == "ended"
+    await api.request("PATCH", "/agents/alice", alice, json={"available": False})
+    response = await api.request("PATCH", "/agents/alice", alice, json={"available": True})
+    assert response.status_code == 200 and response.json()["available"] is True
+
+
 async def test_delete_refuses_an_agent_on_a_call_and_keeps_records(api) -> None:
     sid, _ = await api.live_call("alice")
     assert_problem(await api.request("DELETE", "/agents/alice"), 409, "conflict")

@@ -22,6 +22,23 @@ async def test_list_and_filter_calls(api) -> None:
     assert_problem(await api.request("GET", "/calls", params={"limit": 0}), 422, "invalid")
 
 
+async def test_listed_calls_carry_the_state_of_their_open_else_latest_hold(api) -> None:
+    sid, alice = await api.live_call()
+
+    async def states() -> tuple[object, object]:
+        listed = (await api.request("GET", "/calls")).json()
+        detail = (await api.request("GET", f"/calls/{sid}")).json()
+        assert detail["hold_state"] == (detail["hold"] or {}).get("state")
+        return listed[0]["hold_state"], detail["hold_state"]
+
+    assert await states() == (None, None)  # never held
+    assert (await api.request("POST", f"/calls/{sid}/hold", alice)).status_code == 200
+    assert await states() == ("held", "held")
+    assert (await api.request("GET", "/calls", alice)).json()[0]["hold_state"] == "held"  # agents too
+    assert (await api.request("POST", f"/calls/{sid}/resume", alice)).status_code == 200
+    assert await states() == ("ended", "ended")  # the latest hold, ended
+
+
 async def test_a_call_shows_its_legs_and_is_found_by_any_leg_sid(api) -> None:
     sid, _ = await api.live_call()
     call = (await api.request("GET", f"/calls/{sid}")).json()

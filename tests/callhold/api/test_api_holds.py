@@ -84,6 +84,22 @@ async def test_bad_hold_filters_are_422(api, params) -> None:
     assert_problem(await api.request("GET", "/holds", params=params), 422, "invalid")
 
 
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+async def test_a_since_outside_utcs_range_is_a_422_not_a_500(api, since) -> None:
+    """In range as written, out of it once converted to UTC (before year 1, after year 9999)."""
+    problem = assert_problem(await api.request("GET", "/holds", params={"since": since}), 422, "invalid")
+    assert [error["loc"] for error in problem["errors"]] == [["query", "since"]]
+    assert "out of range" in problem["errors"][0]["msg"]
+
+
+async def test_a_since_at_the_ends_of_utcs_range_is_accepted(api) -> None:
+    sid, _ = await api.live_call("alice")
+    await hold_for(api, sid, 5)
+    earliest = await api.request("GET", "/holds", params={"since": "0001-01-01T00:00:00Z"})
+    assert [h["duration_seconds"] for h in earliest.json()] == [5.0]
+    assert (await api.request("GET", "/holds", params={"since": "9999-12-31T23:59:59Z"})).json() == []
+
+
 async def test_stats_are_empty_before_any_hold(api) -> None:
     await api.live_call("alice")
     stats = (await api.request("GET", "/stats")).json()

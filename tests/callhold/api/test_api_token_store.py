@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db import SqlHoldStore
 from callhold.domain.errors import NotFound
-from callhold.domain.model import Agent, Call, Strategy
+from callhold.domain.model import Agent, Call, CallState, Strategy
 
 
 def test_tokens_are_looked_up_by_hash_and_survive_agent_updates(store: SqlHoldStore) -> None:
@@ -40,6 +41,9 @@ def test_deleting_an_agent_keeps_its_calls(store: SqlHoldStore) -> None:
     now = datetime.now(UTC)
     call = Call(id=sid, strategy=Strategy.LEGS, customer_call_sid=sid, agent_id="alice", created_at=now)
     store.save_call(call)
+    assert store.delete_agent("alice") is False  # not while its call is active
+    assert store.get_agent("alice") is not None
+    store.save_call(replace(call, status=CallState.ENDED, ended_at=now))
     assert store.delete_agent("alice") is True
     assert store.delete_agent("alice") is False
     assert store.get_agent("alice") is None and store.agent_for_token("a" * 64) is None

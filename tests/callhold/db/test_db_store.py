@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -107,6 +108,86 @@ def test_calls_round_trip_find_and_list(store: SqlHoldStore) -> None:
     assert [c.id for c in store.list_calls()] == ["call-2", "call-1"]
     assert store.list_calls(status=CallState.ACTIVE) == [conference]
     assert store.list_calls(agent_id="alice", status=CallState.ENDED) == [ended]
+
+
+def test_list_calls_with_the_state_of_each_ones_open_else_latest_hold(store: SqlHoldStore) -> None:
+    seed(store, "call-1")
+    seed(store, "call-2", n=1)
+    seed(store, "call-3", n=2)
+    # call-1: its open hold started *before* an ended one (instances' clocks disagree): the open wins
+    store.save_hold(hold("call-1", "h1", HoldState.ENDED, 20, 30))
+    store.save_hold(hold("call-1", "h2", HoldState.HELD, 10))
+    store.save_hold(hold("call-2", "h3", HoldState.ENDED, 1, 2))
+    store.save_hold(hold("call-2", "h4", HoldState.ENDED, 3, 4))
+    listed = store.list_calls(with_hold=True)
+    assert [(call.id, state) for call, state in listed] == [
+        ("call-3", None),
+        ("call-2", HoldState.ENDED),
+        ("call-1", HoldState.HELD),
+    ]
+    assert [call for call, _ in listed] == store.list_calls()
+    assert [(c.id, s) for c, s in store.list_calls(agent_id="alice", limit=1, with_hold=True)] == [
+        ("call-3", None)
+    ]
+    store.save_call(replace(listed[2][0], status=CallState.ENDED, ended_at=at(60)))
+    ended = store.list_calls(status=CallState.ENDED, with_hold=True)
+    assert [(c.id, s) for c, s in ended] == [("call-1", HoldState.HELD)]
+
+
+def test_an_agent_on_an_active_call_is_not_deleted(store: SqlHoldStore) -> None:
+    call = seed(store)
+    assert store.delete_agent("alice") is False
+    assert store.get_agent("alice") is not None and store.get_call("call-1") == call
+    store.save_call(replace(call, status=CallState.ENDED, ended_at=at(60)))
+    assert store.delete_agent("alice") is True
+    assert store.delete_agent("alice") is False  # gone
+    kept = store.get_call("call-1")
+    assert kept is not None and kept.agent_id is None
+
+
+def test_deleting_an_agent_waits_for_a_call_being_handed_to_it(store: SqlHoldStore, db_url: str) -> None:
+    """A transaction gives alice a call and has not committed yet: the delete waits for it (on
+    PostgreSQL the assignment's foreign key check holds alice's row; on SQLite the write lock), then
+    sees the active call and deletes nothing -- instead of deleting alice under the call."""
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    call = Call(
+        id=CUSTOMER, strategy=Strategy.LEGS, customer_call_sid=CUSTOMER, agent_id=None, created_at=at(0)
+    )
+    store.save_call(call)
+    other = make_engine(db_url)
+    deleted: list[bool] = []
+    errors: list[BaseException] = []
+
+    def delete() -> None:
+        try:
+            deleted.append(store.delete_agent("alice"))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    thread = threading.Thread(target=delete)
+    try:
+        with other.connect() as assigning:
+            assigning.exec_driver_sql(f"UPDATE calls SET agent_id = 'alice' WHERE id = '{CUSTOMER}'")
+            thread.start()
+            if other.dialect.name == "postgresql":  # the delete is seen waiting for the assignment
+                pid = assigning.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                blocked = "SELECT count(*) FROM pg_stat_activity WHERE %(pid)s = ANY(pg_blocking_pids(pid))"
+                with other.connect() as watching:
+                    for _ in range(1000):
+                        if watching.exec_driver_sql(blocked, {"pid": pid}).scalar():
+                            break
+                        watching.rollback()
+                        time.sleep(0.01)  # bounded poll of the database, not a fixed wait
+                    else:
+                        raise AssertionError("the delete never waited for the assignment")
+            assigning.commit()
+        thread.join(timeout=30)
+    finally:
+        other.dispose()
+    assert errors == [] and deleted == [False]
+    assert store.get_agent("alice") is not None
+    stored = store.get_call(CUSTOMER)
+    assert stored is not None and stored.agent_id == "alice"
 
 
 def test_datetimes_come_back_timezone_aware_utc(store: SqlHoldStore) -> None:

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
-from sqlalchemy import Connection, CursorResult, Engine, select
+from sqlalchemy import Connection, CursorResult, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.engine import SINGLE_READ, WRITE_LOCK
 from callhold.adapters.db.records import agent_of, call_of, call_values, hold_of, hold_values, leg_of
 from callhold.adapters.db.statements import Statements
 from callhold.adapters.db.stats import hold_stats
+from callhold.adapters.db.tables import OPEN_HOLD
 from callhold.adapters.db.transaction import (
     SqlCallTransaction,
     apply_status,
@@ -135,9 +136,26 @@ class SqlHoldStore:
                 raise NotFound("agent", agent_id)
 
     def delete_agent(self, agent_id: str) -> bool:
-        """Delete an agent (its calls keep their records, with no agent); ``False`` if unknown."""
-        with self.engine.begin() as conn:
-            return conn.execute(self.sql.agent_delete, {"id": agent_id}).rowcount == 1
+        """Delete an agent unless it has an active call (its ended calls keep their records, with no
+        agent); ``False`` if it has one, or is unknown.
+
+        Atomic against a call being handed to the agent meanwhile: the agent's row is locked first --
+        ``FOR UPDATE`` on PostgreSQL, which waits for a transaction that has just given the agent a
+        call (its foreign key check holds the row ``FOR KEY SHARE``), ``BEGIN IMMEDIATE`` on SQLite --
+        then one ``DELETE ... WHERE NOT EXISTS (active call)`` reads the calls as they are after it.
+        """
+        agents, calls = self.sql.agents, self.sql.calls
+        busy = (
+            select(calls.c.id)
+            .where(calls.c.agent_id == agents.c.id, calls.c.status == CallState.ACTIVE.value)
+            .correlate(agents)
+            .exists()
+        )
+        lock = select(agents.c.id).where(agents.c.id == agent_id).with_for_update()
+        with self._locked() as conn:
+            if conn.execute(lock).first() is None:
+                return False
+            return conn.execute(self.sql.agent_delete.where(~busy), {"id": agent_id}).rowcount == 1
 
     def claim_agent(self, agent_id: str) -> bool:
         """Atomically mark an available agent unavailable; ``False`` if it was not available."""
@@ -199,18 +217,67 @@ class SqlHoldStore:
                     found = conn.execute(self.sql.call_by_customer, {"call_sid": call_sid}).first()
         return call_of(row(found)) if found is not None else None
 
+    @overload
     def list_calls(
-        self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
-    ) -> list[Call]:
-        """Calls, newest first."""
-        calls = self.sql.calls
-        query = select(calls).order_by(calls.c.created_at.desc(), calls.c.id).limit(limit)
+        self,
+        *,
+        status: CallState | None = None,
+        agent_id: str | None = None,
+        limit: int = 100,
+        with_hold: Literal[False] = False,
+    ) -> list[Call]: ...
+
+    @overload
+    def list_calls(
+        self,
+        *,
+        status: CallState | None = None,
+        agent_id: str | None = None,
+        limit: int = 100,
+        with_hold: Literal[True],
+    ) -> list[tuple[Call, HoldState | None]]: ...
+
+    def list_calls(
+        self,
+        *,
+        status: CallState | None = None,
+        agent_id: str | None = None,
+        limit: int = 100,
+        with_hold: bool = False,
+    ) -> list[Call] | list[tuple[Call, HoldState | None]]:
+        """Calls, newest first. ``with_hold``: each with the state of its open hold, else of its latest
+        (``None``: never held), read by the same statement.
+
+        The hold is picked as ``Statements.view`` picks it: the open one (a call has at most one),
+        else the latest by start -- not "the latest, which is the open one", as instances' clocks
+        may disagree about ``started_at``.
+        """
+        calls, holds = self.sql.calls, self.sql.holds
+        query = select(calls)
+        if with_hold:
+            # Each through an index: the open hold's (the partial unique index), else the latest's.
+            open_state = select(holds.c.state).where(holds.c.call_id == calls.c.id, OPEN_HOLD)
+            latest_state = (
+                select(holds.c.state)
+                .where(holds.c.call_id == calls.c.id)
+                .order_by(holds.c.started_at.desc(), holds.c.id.desc())
+                .limit(1)
+            )
+            hold_state = func.coalesce(
+                open_state.correlate(calls).scalar_subquery(),
+                latest_state.correlate(calls).scalar_subquery(),
+            )
+            query = select(calls, hold_state.label("hold_state"))
+        query = query.order_by(calls.c.created_at.desc(), calls.c.id).limit(limit)
         if status is not None:
             query = query.where(calls.c.status == status.value)
         if agent_id is not None:
             query = query.where(calls.c.agent_id == agent_id)
         with self.engine.connect() as conn:
-            return [call_of(row(r)) for r in conn.execute(query)]
+            found = conn.execute(query).all()
+        if not with_hold:
+            return [call_of(row(r)) for r in found]
+        return [(call_of(row(r)), None if r.hold_state is None else HoldState(r.hold_state)) for r in found]
 
     # -- legs -------------------------------------------------------------------------------------
 
