@@ -224,8 +224,12 @@ class AgentDesk:
         The customer goes to *this* agent (not to whichever agent is free), and to one agent only
         however many become available at once. If Twilio refuses to move the customer, the call
         waits again and the agent stays available; the refusal is raised unless the customer is gone.
+        ``Conflict`` (nothing changed) if the agent is on an active call: it would get a second one.
         """
-        self.store.set_agent_available(agent_id, True)
+        if not self.store.make_available(agent_id):
+            raise Conflict(
+                f"agent {agent_id} is on an active call: it cannot be made available until the call ends"
+            )
         for call in self.waiting_calls():
             customer = self.store.get_leg(call.customer_call_sid)
             if customer is None or customer.status.is_terminal:

@@ -86,6 +86,9 @@ class HoldStore(Protocol):
     def claim_agent(self, agent_id: str) -> bool:
         """Atomically mark an available agent unavailable; ``False`` if it was not available."""
 
+    def make_available(self, agent_id: str) -> bool:
+        """Mark an agent available unless it has an active call (``False``); ``NotFound``."""
+
     def set_agent_available(self, agent_id: str, available: bool) -> None:
         """Set an agent's availability."""
 

@@ -1,0 +1,163 @@
+"""Agents' records: the directory, API tokens, and availability claimed atomically.
+
+``AgentRecords`` is the base of :class:`~callhold.adapters.db.store.SqlHoldStore`: it owns the
+engine, the prebuilt statements and the two ways the store opens a connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Exists, select
+from sqlalchemy.exc import IntegrityError
+
+from callhold.adapters.db.engine import SINGLE_READ, WRITE_LOCK
+from callhold.adapters.db.records import agent_of
+from callhold.adapters.db.statements import Statements
+from callhold.adapters.db.transaction import row
+from callhold.domain.errors import Conflict, NotFound
+from callhold.domain.model import Agent, CallState
+
+__all__ = ["AgentRecords"]
+
+
+class AgentRecords:
+    """The agent directory over SQLAlchemy Core (part of ``SqlHoldStore``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sql = Statements(engine.dialect.name)
+
+    @contextmanager
+    def _locked(self) -> Iterator[Connection]:
+        """A transaction that takes the write lock at its start on SQLite (``BEGIN IMMEDIATE``)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_LOCK: True})
+            with conn.begin():
+                yield conn
+
+    def _one(self, statement: Any, params: dict[str, object]) -> Any:
+        """The first row of one SELECT (no ``BEGIN`` on SQLite: a single statement is atomic)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{SINGLE_READ: True})
+            return conn.execute(statement, params).first()
+
+    def save_agent(self, agent: Agent) -> None:
+        """Insert or update an agent (its API token is kept)."""
+        values = {"name": agent.name, "endpoint": agent.endpoint, "available": agent.available}
+        with self.engine.begin() as conn:
+            if conn.execute(self.sql.agent_update, {"key": agent.id, **values}).rowcount == 0:
+                conn.execute(self.sql.agent_insert, {"id": agent.id, "token_hash": None, **values})
+
+    def insert_agent(self, agent: Agent) -> None:
+        """Insert a new agent; ``Conflict`` if the id is taken (atomic: two creates, one wins)."""
+        values = {
+            "id": agent.id,
+            "name": agent.name,
+            "endpoint": agent.endpoint,
+            "available": agent.available,
+            "token_hash": None,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(self.sql.agent_insert, values)
+        except IntegrityError as error:
+            raise Conflict(f"agent {agent.id!r} already exists") from error
+
+    def update_agent(self, agent_id: str, *, name: str | None = None, endpoint: str | None = None) -> Agent:
+        """Change an agent's name and/or endpoint -- never its availability, which a concurrent claim
+        may be changing; ``NotFound`` for an unknown agent. Returns the agent as now stored."""
+        values: dict[str, object] = {"key": agent_id}
+        if name is not None:
+            values["name"] = name
+        if endpoint is not None:
+            values["endpoint"] = endpoint
+        with self.engine.begin() as conn:
+            if len(values) > 1 and conn.execute(self.sql.agent_update, values).rowcount == 0:
+                raise NotFound("agent", agent_id)
+            found = conn.execute(self.sql.agent, {"id": agent_id}).first()
+        if found is None:
+            raise NotFound("agent", agent_id)
+        return agent_of(row(found))
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent, or ``None``."""
+        found = self._one(self.sql.agent, {"id": agent_id})
+        return agent_of(row(found)) if found is not None else None
+
+    def list_agents(self, *, available: bool | None = None) -> list[Agent]:
+        """Agents by id, optionally only the (un)available ones."""
+        agents = self.sql.agents
+        query = select(agents).order_by(agents.c.id)
+        if available is not None:
+            query = query.where(agents.c.available.is_(available))
+        with self.engine.connect() as conn:
+            return [agent_of(row(r)) for r in conn.execute(query)]
+
+    def agent_for_token(self, token_hash: str) -> str | None:
+        """The id of the agent whose API token hashes to ``token_hash``, or ``None``."""
+        found = self._one(self.sql.agent_for_token, {"token_hash": token_hash})
+        return str(found[0]) if found is not None else None
+
+    def set_agent_token(self, agent_id: str, token_hash: str | None) -> None:
+        """Store the hash of an agent's new API token (the old one stops working); ``NotFound``."""
+        with self.engine.begin() as conn:
+            result = conn.execute(self.sql.agent_update, {"key": agent_id, "token_hash": token_hash})
+            if result.rowcount != 1:
+                raise NotFound("agent", agent_id)
+
+    def delete_agent(self, agent_id: str) -> bool:
+        """Delete an agent unless it has an active call (its ended calls keep their records, with no
+        agent); ``False`` if it has one, or is unknown.
+
+        Atomic against a call being handed to the agent meanwhile: the agent's row is locked first
+        (:meth:`_lock_agent`), then one ``DELETE ... WHERE NOT EXISTS (active call)`` reads the
+        calls as they are after it.
+        """
+        with self._locked() as conn:
+            if not self._lock_agent(conn, agent_id):
+                return False
+            delete = self.sql.agent_delete.where(~self._on_a_call())
+            return conn.execute(delete, {"id": agent_id}).rowcount == 1
+
+    def make_available(self, agent_id: str) -> bool:
+        """Mark an agent available unless it has an active call (``False``: one more customer would
+        be handed to it mid-call); ``NotFound`` for an unknown agent. Atomic against a call being
+        handed to it meanwhile, as :meth:`delete_agent`."""
+        with self._locked() as conn:
+            if not self._lock_agent(conn, agent_id):
+                raise NotFound("agent", agent_id)
+            free = self.sql.agent_set_available.where(~self._on_a_call())
+            return conn.execute(free, {"key": agent_id, "value": True}).rowcount == 1
+
+    def _on_a_call(self) -> Exists:
+        """``EXISTS`` an active call of the agent of the row at hand."""
+        agents, calls = self.sql.agents, self.sql.calls
+        return (
+            select(calls.c.id)
+            .where(calls.c.agent_id == agents.c.id, calls.c.status == CallState.ACTIVE.value)
+            .correlate(agents)
+            .exists()
+        )
+
+    def _lock_agent(self, conn: Connection, agent_id: str) -> bool:
+        """Lock the agent's row (``FOR UPDATE`` on PostgreSQL, which waits for a transaction that
+        has just given the agent a call: its foreign key check holds the row ``FOR KEY SHARE``; SQLite
+        holds ``BEGIN IMMEDIATE``'s lock already); ``False`` if there is no such agent."""
+        agents = self.sql.agents
+        lock = select(agents.c.id).where(agents.c.id == agent_id).with_for_update()
+        return conn.execute(lock).first() is not None
+
+    def claim_agent(self, agent_id: str) -> bool:
+        """Atomically mark an available agent unavailable; ``False`` if it was not available."""
+        with self.engine.begin() as conn:
+            return conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1
+
+    def set_agent_available(self, agent_id: str, available: bool) -> None:
+        """Set an agent's availability; raises ``NotFound`` for an unknown agent."""
+        with self.engine.begin() as conn:
+            result = conn.execute(self.sql.agent_set_available, {"key": agent_id, "value": available})
+            if result.rowcount != 1:
+                raise NotFound("agent", agent_id)
