@@ -79,3 +79,31 @@ async def test_a_callback_for_a_call_that_is_not_ours_changes_nothing(h: Harness
     assert await status(h, path, NEW_LEG, "ringing", 1) == 204
     assert h.services.store.find_call(call_sid=NEW_LEG) is None
     assert h.services.store.list_calls() == []
+
+
+async def test_a_caller_who_hangs_up_before_the_voice_webhook_is_answered_is_not_connected(
+    h: Harness,
+) -> None:
+    # The caller hangs up while /twiml/voice is in flight; its "completed" callback is handled
+    # (here, or by another instance) before the voice webhook adopts the call.
+    h.add_agent()
+    sid = "CA" + "5" * 32
+    form = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "1", "Direction": "inbound"}
+    reply = await send(h.app, BASE + "/webhooks/call-status", form, auth_token=h.emu.auth_token)
+    assert reply.status_code == 204
+    assert h.view(sid).call.status is CallState.ENDED
+    voice = {"CallSid": sid, "CallStatus": "ringing", "Direction": "inbound", "From": "+15551230001"}
+    reply = await send(h.app, BASE + "/twiml/voice", voice, auth_token=h.emu.auth_token)
+    assert reply.status_code == 200 and "<Dial" not in reply.text  # no agent dialled for no one
+    view = h.view(sid)
+    assert view.call.status is CallState.ENDED and view.call.agent_id is None
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None and alice.available
+
+
+async def test_an_unknown_calls_callback_that_is_not_an_inbound_caller_records_nothing(h: Harness) -> None:
+    sid = "CA" + "6" * 32
+    form = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "1", "Direction": "outbound-api"}
+    reply = await send(h.app, BASE + "/webhooks/call-status", form, auth_token=h.emu.auth_token)
+    assert reply.status_code == 204
+    assert h.services.store.get_call(sid) is None

@@ -168,6 +168,13 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
     if agent_id and store.get_agent(agent_id) is not None:
         service.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)
         return True
+    status = hook.text("CallStatus")
+    if hook.text("Direction") == "inbound" and status in _LEG_STATUSES and LegStatus(status).is_terminal:
+        # A caller to our number who hung up while the voice webhook was still being answered (by
+        # this or another instance): recorded, so the callback ends the call -- else the voice
+        # webhook would adopt it afterwards as a live call, and an agent would be dialled for no one.
+        service.adopt(call_sid)
+        return True
     return False
 
 
@@ -241,6 +248,8 @@ async def voice(hook: Webhook) -> Response:
     if call_sid is None:
         return _empty()
     call = service.adopt(call_sid)  # a retried webhook finds the call it recorded
+    if call.status is CallState.ENDED:  # the caller hung up before this was answered
+        return _empty()
     agent = services.store.get_agent(call.agent_id) if call.agent_id else service.assign_agent(call)
     if agent is not None and call.conference_name is not None:
         view = services.store.load_view(call.id)
