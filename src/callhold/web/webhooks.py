@@ -25,43 +25,32 @@ from __future__ import annotations
 import email.utils
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import FastAPI, Response
 
 from callhold.domain import events as ev
 from callhold.domain.errors import Invalid, NotFound
 from callhold.domain.model import (
-    AgentHangupPolicy,
-    Call,
     CallSid,
     CallState,
     ConferenceSid,
-    Hold,
-    HoldState,
     LegRole,
     LegStatus,
 )
 from callhold.twiml import TwimlBuilder
 from callhold.web.app import Services
 from callhold.web.deps import Webhook, WebhookRoute, media_twiml
+from callhold.web.routers import BOTH, router, twiml_response
 
 __all__ = ["install", "router"]
 
-#: Every route checks the signature before its handler runs (see ``WebhookRoute``).
-router = APIRouter(include_in_schema=False, route_class=WebhookRoute)
 _LEG_STATUSES = frozenset(s.value for s in LegStatus)
-TWIML = "text/xml"
-BOTH = ["GET", "POST"]
 #: At most 18 digits: any such number fits a signed 64-bit INTEGER column.
 _MAX_SEQUENCE_DIGITS = 18
 
 
-def _xml(body: str) -> Response:
-    return Response(body, media_type=TWIML)
-
-
 def _empty() -> Response:
     """``<Response/>``: what a TwiML route answers a request it records nothing for."""
-    return _xml(TwimlBuilder.empty())
+    return twiml_response(TwimlBuilder.empty())
 
 
 def _sid(hook: Webhook, key: str) -> CallSid | None:
@@ -92,20 +81,6 @@ def _sequence(hook: Webhook) -> int | None:
     if 0 < len(raw) <= _MAX_SEQUENCE_DIGITS and raw.isascii() and raw.isdigit():
         return int(raw)
     return None
-
-
-def _hold(services: Services, hold_id: str) -> Hold:
-    hold = services.store.get_hold(hold_id)
-    if hold is None:
-        raise NotFound("hold", hold_id)
-    return hold
-
-
-def _call(services: Services, call_id: str) -> Call:
-    call = services.store.get_call(call_id)
-    if call is None:
-        raise NotFound("call", call_id)
-    return call
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -255,14 +230,14 @@ async def voice(hook: Webhook) -> Response:
         view = services.store.load_view(call.id)
         if view.agent_leg is None:
             agent = await services.service.connect_agent(call, agent)
-    return _xml(services.twiml.connect(call, agent))
+    return twiml_response(services.twiml.connect(call, agent))
 
 
 @router.api_route("/twiml/wait-music", methods=BOTH)
 @media_twiml
 async def wait_music(hook: Webhook) -> Response:
     """Music while waiting for an agent."""
-    return _xml(hook.services.twiml.wait_music())
+    return twiml_response(hook.services.twiml.wait_music())
 
 
 async def _connect(services: Services, call_id: str) -> Response:
@@ -275,7 +250,7 @@ async def _connect(services: Services, call_id: str) -> Response:
     needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
     if agent is not None and call.conference_name is not None and needs_agent_leg:
         agent = await services.service.connect_agent(call, agent)
-    return _xml(services.twiml.connect(call, agent, greet=False))
+    return twiml_response(services.twiml.connect(call, agent, greet=False))
 
 
 @router.api_route("/twiml/connect/{call_id}", methods=BOTH)
@@ -309,7 +284,7 @@ async def dial_action(hook: Webhook) -> Response:
     status = hook.text("DialCallStatus") or "completed"
     event = ev.DialActionReceived(call_sid=call_sid, dial_call_status=status, at=service.clock.now())
     decision = await service.handle(hook.path("call_id"), event)
-    return _xml(hook.services.twiml.redirect(service.action_reply(decision)))
+    return twiml_response(hook.services.twiml.redirect(service.action_reply(decision)))
 
 
 @router.post("/twiml/enqueue-action/{call_id}")
@@ -323,95 +298,11 @@ async def enqueue_action(hook: Webhook) -> Response:
         call_sid=call_sid, queue_result=hook.text("QueueResult"), at=service.clock.now()
     )
     decision = await service.handle(hook.path("call_id"), event)
-    return _xml(hook.services.twiml.redirect(service.action_reply(decision)))
+    return twiml_response(hook.services.twiml.redirect(service.action_reply(decision)))
 
 
-# -- hold documents -----------------------------------------------------------------------------
-@router.api_route("/twiml/conference/hold-music/{hold_id}", methods=BOTH)
-@media_twiml
-async def customer_hold_music(hook: Webhook) -> Response:
-    """The held customer's audio (conference HoldUrl, legs Enqueue waitUrl): music + reminders.
-
-    Query ``since``: seconds into the hold this document starts at (0 if absent).
-    """
-    services = hook.services
-    since = hook.query_float("since")
-    hold = _hold(services, hook.path("hold_id"))
-    if not hold.is_open:
-        return _xml(services.twiml.empty())
-    elapsed = hold.duration(services.service.clock.now()).total_seconds()
-    return _xml(services.twiml.customer_hold_music(hold, elapsed, since if since is not None else 0.0))
-
-
-@router.api_route("/twiml/legs/hold-music/{hold_id}", methods=BOTH)
-async def agent_hold_music(hook: Webhook) -> Response:
-    """The agent's leg while the customer is held (legs). Query ``again``: not the first fetch."""
-    again = hook.query_int("again", 0)
-    hold = _hold(hook.services, hook.path("hold_id"))
-    return _xml(hook.services.twiml.agent_hold_music(hold, first=not again))
-
-
-@router.api_route("/twiml/legs/enqueue/{hold_id}", methods=BOTH)
-async def legs_enqueue(hook: Webhook) -> Response:
-    """The customer's leg while held (legs): into this hold's own queue."""
-    services = hook.services
-    hold = _hold(services, hook.path("hold_id"))
-    return _xml(services.twiml.enqueue_customer(hold, _call(services, hold.call_id)))
-
-
-@router.api_route("/twiml/legs/dequeue/{hold_id}", methods=BOTH)
-async def legs_dequeue(hook: Webhook) -> Response:
-    """The agent's leg on resume (legs): ``<Dial><Queue>`` of exactly this hold's queue."""
-    services = hook.services
-    hold = _hold(services, hook.path("hold_id"))
-    return _xml(services.twiml.dequeue_customer(hold, _call(services, hold.call_id)))
-
-
-@router.api_route("/twiml/legs/bridged/{hold_id}", methods=BOTH)
-@media_twiml
-async def legs_bridged(hook: Webhook) -> Response:
-    """``<Queue url>``: the held customer is being bridged back to the agent -- the resume is done."""
-    services, hold_id = hook.services, hook.path("hold_id")
-    hold = _hold(services, hold_id)
-    await services.service.handle(
-        hold.call_id, ev.LegsBridged(hold_id=hold_id, at=services.service.clock.now())
-    )
-    return _xml(services.twiml.bridged())
-
-
-@router.api_route("/twiml/announce/{hold_id}/{kind}", methods=BOTH)
-@media_twiml
-async def announce(hook: Webhook) -> Response:
-    """A notice to the agent of a conference hold (AnnounceUrl)."""
-    services = hook.services
-    hold = _hold(services, hook.path("hold_id"))
-    elapsed = hold.duration(services.service.clock.now()).total_seconds()
-    return _xml(services.twiml.notice(hook.path("kind"), hold, elapsed, back_to_music=False))
-
-
-@router.api_route("/twiml/legs/agent-notice/{hold_id}/{kind}", methods=BOTH)
-async def legs_agent_notice(hook: Webhook) -> Response:
-    """A notice to the agent of a legs hold, then back to the music (if the hold goes on)."""
-    services = hook.services
-    hold = _hold(services, hook.path("hold_id"))
-    elapsed = hold.duration(services.service.clock.now()).total_seconds()
-    still_held = hold.state in (HoldState.HOLDING, HoldState.HELD)
-    return _xml(services.twiml.notice(hook.path("kind"), hold, elapsed, back_to_music=still_held))
-
-
-@router.api_route("/twiml/legs/customer-left/{call_id}", methods=BOTH)
-async def customer_left(hook: Webhook) -> Response:
-    """Told to the agent when the held customer hung up."""
-    return _xml(hook.services.twiml.customer_left())
-
-
-@router.api_route("/twiml/customer/agent-left/{call_id}", methods=BOTH)
-async def agent_left(hook: Webhook) -> Response:
-    """Told to the customer when the agent was disconnected: requeue, or goodbye."""
-    services = hook.services
-    call = _call(services, hook.path("call_id"))
-    requeue = services.service.policy.agent_hangup is AgentHangupPolicy.REQUEUE
-    return _xml(services.twiml.agent_left(call, requeue))
+# The documents Twilio fetches during a hold: registered on the same router, after the routes above.
+from callhold.web import hold_documents  # noqa: E402, F401
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,122 @@
+"""The TwiML documents Twilio fetches during a hold: the held customer's music and reminders, the
+agent's music and notices, the per-hold queue and its dequeue, and what each side is told when the
+other leaves. Routes of :data:`callhold.web.routers.router` (signature checked first, see
+:class:`~callhold.web.deps.WebhookRoute`), installed with the rest by
+:func:`callhold.web.webhooks.install`.
+"""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from callhold.domain import events as ev
+from callhold.domain.errors import NotFound
+from callhold.domain.model import AgentHangupPolicy, Call, Hold, HoldState
+from callhold.web.app import Services
+from callhold.web.deps import Webhook, media_twiml
+from callhold.web.routers import BOTH, router, twiml_response
+
+__all__: list[str] = []
+
+
+def _hold(services: Services, hold_id: str) -> Hold:
+    hold = services.store.get_hold(hold_id)
+    if hold is None:
+        raise NotFound("hold", hold_id)
+    return hold
+
+
+def _call(services: Services, call_id: str) -> Call:
+    call = services.store.get_call(call_id)
+    if call is None:
+        raise NotFound("call", call_id)
+    return call
+
+
+@router.api_route("/twiml/conference/hold-music/{hold_id}", methods=BOTH)
+@media_twiml
+async def customer_hold_music(hook: Webhook) -> Response:
+    """The held customer's audio (conference HoldUrl, legs Enqueue waitUrl): music + reminders.
+
+    Query ``since``: seconds into the hold this document starts at (0 if absent).
+    """
+    services = hook.services
+    since = hook.query_float("since")
+    hold = _hold(services, hook.path("hold_id"))
+    if not hold.is_open:
+        return twiml_response(services.twiml.empty())
+    elapsed = hold.duration(services.service.clock.now()).total_seconds()
+    return twiml_response(
+        services.twiml.customer_hold_music(hold, elapsed, since if since is not None else 0.0)
+    )
+
+
+@router.api_route("/twiml/legs/hold-music/{hold_id}", methods=BOTH)
+async def agent_hold_music(hook: Webhook) -> Response:
+    """The agent's leg while the customer is held (legs). Query ``again``: not the first fetch."""
+    again = hook.query_int("again", 0)
+    hold = _hold(hook.services, hook.path("hold_id"))
+    return twiml_response(hook.services.twiml.agent_hold_music(hold, first=not again))
+
+
+@router.api_route("/twiml/legs/enqueue/{hold_id}", methods=BOTH)
+async def legs_enqueue(hook: Webhook) -> Response:
+    """The customer's leg while held (legs): into this hold's own queue."""
+    services = hook.services
+    hold = _hold(services, hook.path("hold_id"))
+    return twiml_response(services.twiml.enqueue_customer(hold, _call(services, hold.call_id)))
+
+
+@router.api_route("/twiml/legs/dequeue/{hold_id}", methods=BOTH)
+async def legs_dequeue(hook: Webhook) -> Response:
+    """The agent's leg on resume (legs): ``<Dial><Queue>`` of exactly this hold's queue."""
+    services = hook.services
+    hold = _hold(services, hook.path("hold_id"))
+    return twiml_response(services.twiml.dequeue_customer(hold, _call(services, hold.call_id)))
+
+
+@router.api_route("/twiml/legs/bridged/{hold_id}", methods=BOTH)
+@media_twiml
+async def legs_bridged(hook: Webhook) -> Response:
+    """``<Queue url>``: the held customer is being bridged back to the agent -- the resume is done."""
+    services, hold_id = hook.services, hook.path("hold_id")
+    hold = _hold(services, hold_id)
+    await services.service.handle(
+        hold.call_id, ev.LegsBridged(hold_id=hold_id, at=services.service.clock.now())
+    )
+    return twiml_response(services.twiml.bridged())
+
+
+@router.api_route("/twiml/announce/{hold_id}/{kind}", methods=BOTH)
+@media_twiml
+async def announce(hook: Webhook) -> Response:
+    """A notice to the agent of a conference hold (AnnounceUrl)."""
+    services = hook.services
+    hold = _hold(services, hook.path("hold_id"))
+    elapsed = hold.duration(services.service.clock.now()).total_seconds()
+    return twiml_response(services.twiml.notice(hook.path("kind"), hold, elapsed, back_to_music=False))
+
+
+@router.api_route("/twiml/legs/agent-notice/{hold_id}/{kind}", methods=BOTH)
+async def legs_agent_notice(hook: Webhook) -> Response:
+    """A notice to the agent of a legs hold, then back to the music (if the hold goes on)."""
+    services = hook.services
+    hold = _hold(services, hook.path("hold_id"))
+    elapsed = hold.duration(services.service.clock.now()).total_seconds()
+    still_held = hold.state in (HoldState.HOLDING, HoldState.HELD)
+    return twiml_response(services.twiml.notice(hook.path("kind"), hold, elapsed, back_to_music=still_held))
+
+
+@router.api_route("/twiml/legs/customer-left/{call_id}", methods=BOTH)
+async def customer_left(hook: Webhook) -> Response:
+    """Told to the agent when the held customer hung up."""
+    return twiml_response(hook.services.twiml.customer_left())
+
+
+@router.api_route("/twiml/customer/agent-left/{call_id}", methods=BOTH)
+async def agent_left(hook: Webhook) -> Response:
+    """Told to the customer when the agent was disconnected: requeue, or goodbye."""
+    services = hook.services
+    call = _call(services, hook.path("call_id"))
+    requeue = services.service.policy.agent_hangup is AgentHangupPolicy.REQUEUE
+    return twiml_response(services.twiml.agent_left(call, requeue))
