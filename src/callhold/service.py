@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from callhold.desk import OUTBOUND_TWIML_PATH, AgentDesk
@@ -32,7 +31,7 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.effects import AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
-from callhold.domain.errors import CallholdError, Forbidden, NotFound, TelephonyError
+from callhold.domain.errors import Forbidden, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import (
     CallView,
@@ -45,6 +44,7 @@ from callhold.domain.model import (
     Strategy,
 )
 from callhold.domain.ports import Clock, HoldStore, Telephony
+from callhold.hold_timers import HoldTimers, HoldTimings
 from callhold.timers import TimerHandle, Timers
 
 __all__ = ["OUTBOUND_TWIML_PATH", "WAITING_QUEUE", "CallService", "HoldTimings"]
@@ -60,17 +60,7 @@ CALLBACK_RETENTION = timedelta(days=1)
 minutes; the domain's own ordering rules make a later duplicate harmless anyway)."""
 
 
-@dataclass(frozen=True, slots=True)
-class HoldTimings:
-    """When the agent is reminded and when the maximum hold is reached (seconds after the hold), and
-    how long after a maximum-hold action that could not be done (Twilio refused) it is tried again."""
-
-    agent_reminder_after: int = 60
-    max_hold: int = 300
-    retry_after: int = 30
-
-
-class CallService(AgentDesk):
+class CallService(AgentDesk, HoldTimers):
     """callhold's use cases, independent of HTTP."""
 
     def __init__(
@@ -212,104 +202,6 @@ class CallService(AgentDesk):
                 )
             elif isinstance(effect, AgentLeft):
                 _log.info("agent %s left call %s (%s)", effect.agent_id, effect.call_id, effect.policy.value)
-
-    def _arm(self, call_id: str, hold_id: str, started_at: datetime, *, catch_up: bool = False) -> None:
-        """Arm the hold's agent reminder and maximum-hold timers.
-
-        Timers already due fire at once only when ``catch_up`` (a restart: they came due while
-        callhold was down). Otherwise the hold is being armed again because a resume failed: the
-        reminder was already due, and a maximum hold already reached is retried ``retry_after``
-        seconds from now -- not at once, which would retry a refused auto-resume in a tight loop.
-        """
-        if hold_id in self._timers:
-            return
-        now = self.clock.now()
-        remind_at = started_at + timedelta(seconds=self.timings.agent_reminder_after)
-        max_hold_at = started_at + timedelta(seconds=self.timings.max_hold)
-        if not catch_up and max_hold_at <= now:
-            max_hold_at = now + timedelta(seconds=self.timings.retry_after)
-
-        self._timers[hold_id] = []
-        if catch_up or remind_at > now:
-            self._schedule(
-                call_id, hold_id, remind_at, lambda: ev.AgentReminderDue(hold_id=hold_id, at=self.clock.now())
-            )
-        self._schedule(
-            call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
-        )
-
-    def _schedule(self, call_id: str, hold_id: str, when: datetime, due: Callable[[], ev.Event]) -> None:
-        """Handle ``due()`` at ``when``, one of the hold's timers. A timer that fired is forgotten (so
-        the hold can be armed again); one whose handling failed on callhold's side (the database
-        away, say) is tried again ``retry_after`` seconds later -- never lost, or a customer could
-        stay held past the maximum until a restart. A domain error (the call gone) is final."""
-        handle: TimerHandle | None = None
-
-        async def fire() -> None:
-            handles = self._timers.get(hold_id)
-            if handles is not None and handle in handles:
-                handles.remove(handle)
-                if not handles:
-                    del self._timers[hold_id]
-            try:
-                await self.handle(call_id, due())
-            except CallholdError:
-                _log.exception("timer of hold %s refused; not retried", hold_id)
-            except Exception:
-                _log.exception("timer of hold %s failed; trying again later", hold_id)
-                again = self.clock.now() + timedelta(seconds=self.timings.retry_after)
-                self._schedule(call_id, hold_id, again, due)
-
-        handle = self.timers.call_at(when, fire)
-        self._timers.setdefault(hold_id, []).append(handle)
-
-    def rearm_timers(self) -> int:
-        """After a restart: arm the timers of every held hold, and watch every hold caught between
-        states (``holding``/``resuming``: its commands may never have been sent); returns how many.
-
-        A hold still ``holding`` gets its timers when it is confirmed (``ArmHoldTimers``). With
-        several instances each one does this; the domain acts once per hold (reminder and maximum
-        hold are stamped on the hold, recovery too).
-        """
-        count = 0
-        for hold in self.store.list_holds(state=HoldState.HELD, limit=None):
-            self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True)
-            count += 1
-        for state in (HoldState.HOLDING, HoldState.RESUMING):
-            for hold in self.store.list_holds(state=state, limit=None):
-                self._watch_progress(hold.call_id, hold)
-                count += 1
-        return count
-
-    def _watch_progress(self, call_id: str, hold: Hold | None) -> None:
-        """If ``hold`` is between states, check on it once the recovery grace has passed: if it has
-        not moved by then (this or another instance crashed between committing it and sending its
-        commands, or Twilio refused them), the domain re-sends them (``HoldRecoveryDue``). A hold
-        that moves on in this process cancels its check (the usual case: it costs nothing)."""
-        if hold is None:
-            return
-        between = hold.state in (HoldState.HOLDING, HoldState.RESUMING)
-        watched = self._recovery_checks.get(hold.id)
-        if watched is not None:
-            if between and watched[0] == hold.last_progress_at:
-                return
-            watched[1].cancel()
-            del self._recovery_checks[hold.id]
-        if not between:
-            return
-        hold_id = hold.id
-
-        async def check() -> None:
-            self._recovery_checks.pop(hold_id, None)
-            try:
-                await self.handle(call_id, ev.HoldRecoveryDue(hold_id=hold_id, at=self.clock.now()))
-            except Exception:  # the database away, say: look again later rather than never
-                _log.exception("recovery check of hold %s failed; checking again later", hold_id)
-                again = self.clock.now() + self.policy.recovery_grace
-                self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(again, check))
-
-        due = max(self.clock.now(), hold.last_progress_at + self.policy.recovery_grace)
-        self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(due, check))
 
     def prune_callbacks(self) -> int:
         """Forget callback keys older than :data:`CALLBACK_RETENTION`; returns how many."""
