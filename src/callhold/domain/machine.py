@@ -248,6 +248,8 @@ def _participant_changed(
 
 
 def _confirm_held(state: CallView, hold: Hold, at: datetime) -> Decision:
+    # Twilio's Timestamp has whole seconds and Twilio's clock: never before the hold was requested.
+    at = max(at, hold.started_at)
     held = replace(enter(hold, HoldState.HELD, at, hold.end_reason), confirmed_at=hold.confirmed_at or at)
     return Decision(
         new_state=with_hold(state, held),

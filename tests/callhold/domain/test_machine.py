@@ -35,6 +35,7 @@ from machine_rules import (
     assert_rule,
     dial_action,
     failed,
+    hold_is,
     hold_req,
     leg_is,
     ok,
@@ -181,6 +182,14 @@ RULES = [
         ev.ParticipantHoldChanged(call_sid=CUSTOMER, hold=True, sequence_number=3, at=at(11)),
         HELD,
         effects=(ArmHoldTimers,),
+    ),
+    Rule(
+        "a confirmation stamped before the request (Twilio's whole seconds) is dated at the request",
+        view(CONF, hold=H),
+        ev.ParticipantHoldChanged(call_sid=CUSTOMER, hold=True, sequence_number=3, at=at(9)),
+        HELD,
+        effects=(ArmHoldTimers,),
+        check=hold_is(confirmed_at=at(10), state_since=at(10)),
     ),
     Rule(
         "participant-unhold event confirms a conference resume",
