@@ -146,6 +146,13 @@ class TwimlBuilder:
         response.redirect(self.url(paths.legs_hold_music(hold.id)) + "?again=1", method="POST")
         return str(response)
 
+    @staticmethod
+    def leave_queue() -> str:
+        """``<Leave/>``: out of the queue whose waitUrl this is, on to the ``<Enqueue>`` action."""
+        response = VoiceResponse()
+        response.leave()
+        return str(response)
+
     def enqueue_customer(self, hold: Hold, call: Call) -> str:
         """The customer's leg while held (legs): its own queue, looping hold audio."""
         response = VoiceResponse()

@@ -360,3 +360,43 @@ async def test_late_and_repeated_status_callbacks_cannot_move_a_leg_backwards(
         e for e in h.emu.events if e.type == "call.redirected" and e.data["call_sid"] == agent
     ] == redirects
     assert said(h, agent).count("Your customer has hung up.") == 1
+
+
+# -- a command lost after the record changed: the hold documents steer by the record ---------------
+def fail_redirects_of(h: Harness, call_sid: str) -> FailingHttpClient:
+    """From now on callhold's first Calls update of ``call_sid`` fails with Twilio's 503: a command
+    lost after its decision was recorded, as if the instance died in between."""
+    pattern = re.compile(rf"^POST https://api\.twilio\.com/2010-04-01/Accounts/AC\w+/Calls/{call_sid}\.json$")
+    failing = FailingHttpClient(h.emu, pattern, 1)
+    sdk = twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=failing)
+    h.services.service.telephony = TwilioTelephony(sdk, BASE)
+    return failing
+
+
+async def test_agent_hangs_up_and_the_customers_redirect_is_lost_the_wait_music_takes_it_on(
+    h: Harness,
+) -> None:
+    customer, alice_leg = await connected_and_held(h)
+    failing = fail_redirects_of(h, customer)
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(40)  # the hold's wait music loops (12 s) and finds the hold over
+    h.clock.raise_errors()
+    assert len(failing.failed) == 1  # the redirect to the agent-left message never reached Twilio
+    hold = h.services.store.list_holds()[0]
+    assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
+    # Not left in a queue nobody will ever dequeue: told, and waiting for the next agent.
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Please hold for the next available agent."]
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    assert [c.id for c in h.services.service.waiting_calls()] == [customer]
+    assert status(h, customer) == "in-progress"
+
+
+async def test_customer_hangs_up_and_the_agents_redirect_is_lost_its_music_tells_it(h: Harness) -> None:
+    customer, agent = await connected_and_held(h)
+    failing = fail_redirects_of(h, agent)
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(30)  # the agent's music loops and finds the hold over
+    h.clock.raise_errors()
+    assert len(failing.failed) == 1
+    assert said(h, agent)[-1] == "Your customer has hung up."
+    assert status(h, agent) == "completed"

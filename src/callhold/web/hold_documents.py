@@ -11,7 +11,7 @@ from fastapi import Response
 
 from callhold.domain import events as ev
 from callhold.domain.errors import NotFound
-from callhold.domain.model import AgentHangupPolicy, Call, Hold, HoldState
+from callhold.domain.model import AgentHangupPolicy, Call, Hold, HoldEndReason, HoldState, Strategy
 from callhold.web.app import Services
 from callhold.web.deps import Webhook, media_twiml
 from callhold.web.routers import BOTH, router, twiml_response
@@ -44,6 +44,12 @@ async def customer_hold_music(hook: Webhook) -> Response:
     since = hook.query_float("since")
     hold = _hold(services, hook.path("hold_id"))
     if not hold.is_open:
+        # Legs: this is the held customer's waitUrl, so the customer is still in the hold's queue
+        # though the hold is over -- the command that should have moved it was lost (Twilio
+        # unreachable, an instance died). It leaves the queue: the <Enqueue> action then takes it
+        # where the record says (the next agent, say). Conference: HoldUrl cannot <Leave>.
+        if hold.strategy is Strategy.LEGS:
+            return twiml_response(services.twiml.leave_queue())
         return twiml_response(services.twiml.empty())
     elapsed = hold.duration(services.service.clock.now()).total_seconds()
     return twiml_response(
@@ -55,8 +61,14 @@ async def customer_hold_music(hook: Webhook) -> Response:
 async def agent_hold_music(hook: Webhook) -> Response:
     """The agent's leg while the customer is held (legs). Query ``again``: not the first fetch."""
     again = hook.query_int("again", 0)
-    hold = _hold(hook.services, hook.path("hold_id"))
-    return twiml_response(hook.services.twiml.agent_hold_music(hold, first=not again))
+    services = hook.services
+    hold = _hold(services, hook.path("hold_id"))
+    if hold.end_reason is HoldEndReason.CUSTOMER_HUNG_UP:
+        # The music loops through here, so an agent whose customer is gone is told so even if the
+        # command that should have taken it off the music was lost (Twilio unreachable, an
+        # instance died) -- never left on music for no one.
+        return twiml_response(services.twiml.customer_left())
+    return twiml_response(services.twiml.agent_hold_music(hold, first=not again))
 
 
 @router.api_route("/twiml/legs/enqueue/{hold_id}", methods=BOTH)
