@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response, Security
+from fastapi import Depends, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.types import Message
 
 from callhold.domain.errors import Forbidden
 from callhold.web.deps import Caller
 from callhold.web.schemas import Problem
-from callhold.web.security import Principal
+from callhold.web.security import Principal, limit_body
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -78,22 +77,7 @@ class LimitedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def limited(request: Request) -> Response:
-            declared = request.headers.get("content-length")
-            if declared is not None and not _declared_within(declared, MAX_BODY_BYTES):
-                raise HTTPException(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
-            received = 0
-            inner = request.receive
-
-            async def receive() -> Message:
-                nonlocal received
-                message = await inner()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > MAX_BODY_BYTES:
-                        raise HTTPException(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
-                return message
-
-            return await handler(Request(request.scope, receive))
+            return await handler(limit_body(request, MAX_BODY_BYTES))
 
         return limited
 
@@ -123,9 +107,3 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in sorted({401, 422, *statuses})
     }
-
-
-def _declared_within(declared: str, limit: int) -> bool:
-    """Whether a ``Content-Length`` is a plain number no greater than ``limit`` (``"²"`` is a digit
-    to ``str.isdigit`` but not to ``int``; thousands of digits would be refused by ``int``)."""
-    return declared.isascii() and declared.isdigit() and len(declared) <= 12 and int(declared) <= limit

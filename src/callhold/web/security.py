@@ -31,6 +31,7 @@ __all__ = [
     "Principal",
     "SignedParams",
     "hash_token",
+    "limit_body",
     "public_url",
     "verify_twilio_signature",
 ]
@@ -106,21 +107,18 @@ def _forbidden() -> HTTPException:
     return HTTPException(status_code=403, detail="Invalid or missing X-Twilio-Signature")
 
 
-def _too_large() -> HTTPException:
-    return HTTPException(413, f"Request body larger than {MAX_WEBHOOK_BODY_BYTES} bytes")
-
-
-def _limited(request: Request) -> Request:
-    """``request``, refused with 413 by its declared ``Content-Length`` (a malformed one included),
-    or, read through the returned request, as soon as more than :data:`MAX_WEBHOOK_BODY_BYTES`
-    arrived (a streamed body is not read past it)."""
+def limit_body(request: Request, limit: int) -> Request:
+    """``request``, refused with 413 by its declared ``Content-Length`` (a malformed one included:
+    ``"²"`` is a digit to ``str.isdigit`` but not to ``int``), or, read through the returned request,
+    as soon as more than ``limit`` bytes arrived (a streamed body is not read past it)."""
+    too_large = HTTPException(413, f"Request body larger than {limit} bytes")
     declared = request.headers.get("content-length")
     if declared is not None and (
         not (declared.isascii() and declared.isdigit())
-        or len(declared) > 9  # more than a GB: refused without int() of a huge number
-        or int(declared) > MAX_WEBHOOK_BODY_BYTES
+        or len(declared) > 12  # refused without int() of a huge number
+        or int(declared) > limit
     ):
-        raise _too_large()
+        raise too_large
     received = 0
     inner = request.receive
 
@@ -129,8 +127,8 @@ def _limited(request: Request) -> Request:
         message = await inner()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
-            if received > MAX_WEBHOOK_BODY_BYTES:
-                raise _too_large()
+            if received > limit:
+                raise too_large
         return message
 
     return Request(request.scope, receive)
@@ -158,11 +156,11 @@ def parse_urlencoded(text: str) -> list[tuple[str, str]]:
 
 async def _post_form(request: Request) -> FormData:
     """A POST's form, at most :data:`MAX_WEBHOOK_BODY_BYTES` of it (413 past that, see
-    :func:`_limited`). Twilio sends ``application/x-www-form-urlencoded``, parsed here
+    :func:`limit_body`). Twilio sends ``application/x-www-form-urlencoded``, parsed here
     (:func:`parse_urlencoded`) as Starlette's parser does (latin-1 bytes, then %-escapes as UTF-8),
     at a fraction of its cost; any other body, or one with too many fields, goes to Starlette as
     before."""
-    request = _limited(request)
+    request = limit_body(request, MAX_WEBHOOK_BODY_BYTES)
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == FORM_MEDIA_TYPE:
         body = await request.body()
