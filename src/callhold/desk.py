@@ -6,7 +6,6 @@ service's store, telephony, clock and ``handle``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import replace
@@ -30,7 +29,7 @@ from callhold.domain.model import (
     LegStatus,
     Strategy,
 )
-from callhold.domain.ports import Clock, HoldStore, Telephony
+from callhold.domain.ports import Clock, Handover, HoldStore, Telephony
 
 __all__ = ["OUTBOUND_TWIML_PATH", "AgentDesk"]
 
@@ -95,40 +94,22 @@ class AgentDesk:
         """Claim the first available agent for ``call`` (atomic across service instances), not one
         of ``skip`` (agents already tried for this call).
 
-        ``None`` if no agent is free, or if the call ended (or got an agent) meanwhile: then the
-        claimed agent is released.
+        ``None`` if no agent is free, or if the call ended (or got an agent) meanwhile. The claim and
+        the assignment are one transaction (``HoldStore.give_call``): no agent is ever left claimed
+        for no call.
         """
         for agent in self.store.list_agents(available=True):
             if agent.id in skip:
                 continue
-            if self.store.claim_agent(agent.id):
-                if self._give_call(call.id, agent.id):
-                    return agent
-                with contextlib.suppress(NotFound):  # not if it was deleted meanwhile
-                    self.store.set_agent_available(agent.id, True)
+            handover = self.store.give_call(call.id, agent.id)
+            if handover is Handover.GIVEN:
+                return agent
+            if handover is Handover.CALL_TAKEN:
                 return None
         return None
 
-    def _give_call(self, call_id: str, agent_id: str) -> bool:
-        """Record ``agent_id`` as the agent of the call, under the call's lock, if the call is still
-        active with no agent (a status callback or another agent may have got there first)."""
-        given = False
-
-        def give(view: CallView) -> Decision:
-            nonlocal given
-            if view.call.status is CallState.ENDED or view.call.agent_id is not None:
-                return Decision(new_state=view)
-            given = True
-            return Decision(new_state=replace(view, call=replace(view.call, agent_id=agent_id)))
-
-        try:
-            self.store.transact(call_id, give)
-        except Conflict:  # the agent was deleted since it was claimed: not given
-            return False
-        return given
-
     def release_agent(self, call_id: str, agent_id: str, *, available: bool = True) -> None:
-        """Undo :meth:`_give_call` (the agent or the customer could not be reached): the call waits
+        """Undo ``HoldStore.give_call`` (the agent or the customer could not be reached): the call waits
         for an agent again, and ``agent_id`` is made ``available`` (or left busy)."""
 
         def take(view: CallView) -> Decision:
@@ -234,10 +215,10 @@ class AgentDesk:
             customer = self.store.get_leg(call.customer_call_sid)
             if customer is None or customer.status.is_terminal:
                 continue
-            if not self.store.claim_agent(agent_id):
-                return None  # the agent was given a call meanwhile
-            if not self._give_call(call.id, agent_id):
-                self.store.set_agent_available(agent_id, True)
+            handover = self.store.give_call(call.id, agent_id)
+            if handover is Handover.AGENT_TAKEN:
+                return None  # the agent was given a call meanwhile (or deleted)
+            if handover is Handover.CALL_TAKEN:
                 continue  # another agent took this customer meanwhile
             try:
                 await self.telephony.redirect_leg(

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import twilio.rest
-from sqlalchemy import delete
+from sqlalchemy import delete, event
+from sqlalchemy.exc import OperationalError
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
@@ -192,46 +195,68 @@ async def test_the_agent_is_released_once_per_call_not_again_after_taking_the_ne
     assert available(h, "alice")
 
 
-async def test_an_agent_claimed_for_a_call_that_ended_meanwhile_is_released(
+async def test_an_agent_is_not_claimed_for_a_call_that_ended_meanwhile(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service, store = h.services.service, h.services.store
     h.add_agent()
     call = service.adopt("CA" + "1" * 32)
-    claim = store.claim_agent
+    list_agents = store.list_agents
 
-    def the_customer_hangs_up_meanwhile(agent_id: str) -> bool:
-        claimed = claim(agent_id)
+    def the_customer_hangs_up_meanwhile(*, available: bool | None = None) -> list[Agent]:
+        free = list_agents(available=available)
 
         def end(view: CallView) -> Decision:
             ended = replace(view.call, status=CallState.ENDED, ended_at=service.clock.now())
             return Decision(new_state=replace(view, call=ended))
 
-        store.transact(call.id, end)  # a status callback, committed between claim and assignment
-        return claimed
+        store.transact(call.id, end)  # a status callback, committed between listing and assigning
+        return free
 
-    monkeypatch.setattr(store, "claim_agent", the_customer_hangs_up_meanwhile)
+    monkeypatch.setattr(store, "list_agents", the_customer_hangs_up_meanwhile)
     assert service.assign_agent(call) is None
     ended = h.view(call.id).call
     assert (ended.status, ended.agent_id) == (CallState.ENDED, None)
     assert available(h, "alice")
 
 
-async def test_an_agent_deleted_between_its_claim_and_the_call_is_not_given_it(
+async def test_an_agent_deleted_before_it_was_given_the_call_is_not_given_it(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service, store = h.services.service, h.services.store
     h.add_agent()
     call = service.adopt("CA" + "1" * 32)
-    claim = store.claim_agent
+    list_agents = store.list_agents
 
-    def deleted_meanwhile(agent_id: str) -> bool:
-        claimed = claim(agent_id)
+    def deleted_meanwhile(*, available: bool | None = None) -> list[Agent]:
+        free = list_agents(available=available)
         with store.engine.begin() as conn:  # DELETE /api/v1/agents/alice, committed in between
-            conn.execute(delete(store.sql.agents).where(store.sql.agents.c.id == agent_id))
-        return claimed
+            conn.execute(delete(store.sql.agents).where(store.sql.agents.c.id == "alice"))
+        return free
 
-    monkeypatch.setattr(store, "claim_agent", deleted_meanwhile)
+    monkeypatch.setattr(store, "list_agents", deleted_meanwhile)
     assert service.assign_agent(call) is None  # not an IntegrityError (a 500 on /twiml/voice)
     waiting = h.view(call.id).call
     assert (waiting.status, waiting.agent_id) == (CallState.ACTIVE, None)
+
+
+async def test_a_failure_while_giving_a_call_leaves_the_agent_available(h: Harness) -> None:
+    # The database fails as the call is given: the claim is undone with it, so the agent is not
+    # left busy with no call (and a retried webhook finds it free).
+    service, store = h.services.service, h.services.store
+    h.add_agent()
+    call = service.adopt("CA" + "1" * 32)
+
+    def locked(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CALLS"):
+            raise sqlite3.OperationalError("database is locked")
+
+    event.listen(store.engine, "before_cursor_execute", locked)
+    try:
+        with pytest.raises(OperationalError):
+            service.assign_agent(call)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", locked)
+    assert available(h, "alice")
+    assert h.view(call.id).call.agent_id is None
+    assert service.assign_agent(call) is not None  # the retry gets alice

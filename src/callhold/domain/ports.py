@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from callhold.domain.commands import (
@@ -18,7 +19,7 @@ from callhold.domain.commands import (
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, Call, CallState, CallView, Hold, HoldState, HoldStats, Leg, LegStatus
 
-__all__ = ["CallTransaction", "Clock", "HoldStore", "Telephony"]
+__all__ = ["CallTransaction", "Clock", "Handover", "HoldStore", "Telephony"]
 
 
 class Telephony(Protocol):
@@ -65,6 +66,16 @@ class CallTransaction(Protocol):
         """Write what changed between :attr:`view` and ``view`` (committed when the block exits)."""
 
 
+class Handover(StrEnum):
+    """What became of handing a call to an agent (:meth:`HoldStore.give_call`)."""
+
+    GIVEN = "given"
+    AGENT_TAKEN = "agent_taken"
+    """The agent is not available (any more), or no longer exists: nothing changed."""
+    CALL_TAKEN = "call_taken"
+    """The call ended or has an agent already: nothing changed."""
+
+
 class HoldStore(Protocol):
     """Durable records of agents, calls, legs and holds."""
 
@@ -85,6 +96,10 @@ class HoldStore(Protocol):
 
     def claim_agent(self, agent_id: str) -> bool:
         """Atomically mark an available agent unavailable; ``False`` if it was not available."""
+
+    def give_call(self, call_id: str, agent_id: str) -> Handover:
+        """Claim an available agent and make it the agent of an active call without one, in one
+        transaction: never an agent claimed for no call, nor a call given a busy agent."""
 
     def make_available(self, agent_id: str) -> bool:
         """Mark an agent available unless it has an active call (``False``); ``NotFound``."""

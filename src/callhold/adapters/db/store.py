@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, overload
 
@@ -42,6 +43,7 @@ from callhold.domain.model import (
     Leg,
     LegStatus,
 )
+from callhold.domain.ports import Handover
 
 __all__ = ["SqlCallTransaction", "SqlHoldStore"]
 
@@ -294,6 +296,21 @@ class SqlHoldStore(AgentRecords):
             if not self._record(conn, key, at):
                 return None
             return self._decide(conn, self._locked_view(conn, ref), decide)
+
+    def give_call(self, call_id: str, agent_id: str) -> Handover:
+        """Claim ``agent_id`` (if available) and make it the agent of the call (if active with no
+        agent), in one transaction under the call's lock -- so no agent is ever left claimed for no
+        call (a failure rolls both back), and an agent made available meanwhile either sees the
+        call (:meth:`make_available` refuses) or is claimed after it."""
+        with self._locked() as conn:
+            transaction = SqlCallTransaction(self.sql, conn, self._locked_view(conn, call_id))
+            call = transaction.view.call
+            if call.status is CallState.ENDED or call.agent_id is not None:
+                return Handover.CALL_TAKEN
+            if conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount != 1:
+                return Handover.AGENT_TAKEN
+            transaction.save(replace(transaction.view, call=replace(call, agent_id=agent_id)))
+            return Handover.GIVEN
 
     def _locked_view(self, conn: Connection, ref: str) -> CallView:
         return load_view(self.sql, conn, ref, lock=True)
