@@ -70,11 +70,15 @@ def by(me: Principal) -> str:
 
 class LimitedRoute(APIRoute):
     """An API route that refuses request bodies over :data:`MAX_BODY_BYTES` with 413 problem JSON,
-    by the declared ``Content-Length`` or, for a streamed body, while reading it."""
+    by the declared ``Content-Length`` or, for a streamed body, while reading it (400 for a
+    ``Content-Length`` that is not a number). A route that reads no body is not checked: its
+    request's body, if any, is never read."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, behind the size check."""
         handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
 
         async def limited(request: Request) -> Response:
             return await handler(limit_body(request, MAX_BODY_BYTES))

@@ -108,17 +108,17 @@ def _forbidden() -> HTTPException:
 
 
 def limit_body(request: Request, limit: int) -> Request:
-    """``request``, refused with 413 by its declared ``Content-Length`` (a malformed one included:
-    ``"²"`` is a digit to ``str.isdigit`` but not to ``int``), or, read through the returned request,
-    as soon as more than ``limit`` bytes arrived (a streamed body is not read past it)."""
+    """``request``, refused by its declared ``Content-Length`` -- 413 past ``limit``, 400 if it is not
+    a number (``"²"`` is a digit to ``str.isdigit`` but not to ``int``) -- or, read through the
+    returned request, with 413 as soon as more than ``limit`` bytes arrived (a streamed body is not
+    read past it)."""
     too_large = HTTPException(413, f"Request body larger than {limit} bytes")
     declared = request.headers.get("content-length")
-    if declared is not None and (
-        not (declared.isascii() and declared.isdigit())
-        or len(declared) > 12  # refused without int() of a huge number
-        or int(declared) > limit
-    ):
-        raise too_large
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            raise HTTPException(400, f"Malformed Content-Length: {declared[:40]!r}")
+        if len(declared) > 12 or int(declared) > limit:  # no int() of a huge number
+            raise too_large
     received = 0
     inner = request.receive
 
