@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import Dial, Enqueue, VoiceResponse
 
 from callhold.adapters.telephony import CONFERENCE_EVENTS
 from callhold.domain import paths
-from callhold.domain.model import Agent, Call, Hold
+from callhold.domain.model import Agent, Call, Hold, queue_name_for
 
 __all__ = ["TwimlBuilder"]
 
@@ -155,15 +155,27 @@ class TwimlBuilder:
 
     def enqueue_customer(self, hold: Hold, call: Call) -> str:
         """The customer's leg while held (legs): its own queue, looping hold audio."""
+        return self.enqueue_held(hold.queue_name or queue_name_for(hold.id), hold.id, call.id)
+
+    def enqueue_held(self, queue_name: str, hold_id: str, call_id: str) -> str:
+        """:meth:`enqueue_customer` from the ids alone (what the hold's URLs carry)."""
         response = VoiceResponse()
         enqueue = Enqueue(
-            hold.queue_name or f"hold-{hold.id}",
-            action=self.url(f"/twiml/enqueue-action/{call.id}"),
+            queue_name,
+            action=self.url(f"/twiml/enqueue-action/{call_id}"),
             method="POST",
-            wait_url=self.url(paths.conference_hold_music(hold.id)),
+            wait_url=self.url(paths.conference_hold_music(hold_id)),
             wait_url_method="GET",
         )
         response.append(enqueue)
+        return str(response)
+
+    def music_loop(self, path: str, method: str) -> str:
+        """The default music, then on to ``path`` again: what a hold document answers when callhold
+        cannot reach its records (the party stays on hold, and the next loop looks again)."""
+        response = VoiceResponse()
+        response.play(self.music)
+        response.redirect(self.url(path), method=method)
         return str(response)
 
     def dequeue_customer(self, hold: Hold, call: Call) -> str:

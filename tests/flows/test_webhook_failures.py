@@ -158,8 +158,9 @@ async def test_a_caller_hears_an_apology_when_the_database_stays_away(h: Harness
 
 
 async def test_a_failing_hold_document_retries_its_get_and_never_hangs_up(h: Harness, tmp_path: Path) -> None:
-    """HoldUrl TwiML allows only Play/Say/Pause/Redirect: the retries keep the method and the query,
-    and the last answer only apologises (the hold goes on; the agent can still resume)."""
+    """The retries keep the method and the query; the last answer keeps the customer on music (HoldUrl
+    allows only Play/Say/Pause/Redirect: no apology telling a held caller to call again, no hang-up)
+    and loops back to the document, which looks at the records again."""
     await h.held()
     hold = h.view(h.services.store.list_calls()[0].id).hold
     assert hold is not None
@@ -172,7 +173,9 @@ async def test_a_failing_hold_document_retries_its_get_and_never_hangs_up(h: Har
         url, _ = retry_of(await deliver(h, url, method="GET"))
         assert query_of(url)[-1] == ("retry", "2")
         last = await deliver(h, url, method="GET")
-    assert verbs(last) == [("Say", {}, TWIML_APOLOGY)]
+    music = h.services.twiml.music
+    again = f"{BASE}/twiml/conference/hold-music/{hold.id}"
+    assert verbs(last) == [("Play", {}, music), ("Redirect", {"method": "GET"}, again)]
 
 
 async def test_a_retried_dial_action_still_knows_how_the_dial_ended(h: Harness, tmp_path: Path) -> None:
@@ -202,3 +205,40 @@ async def test_a_domain_error_in_a_twiml_route_is_still_problem_json(h: Harness)
     response = await deliver(h, f"{BASE}/twiml/legs/enqueue/nope", inbound_form(h, "CA" + "7" * 32))
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def failed_three_times(h: Harness, url: str, form: dict[str, str]) -> httpx.Response:
+    """Deliver ``url`` and its two retries with callhold's holds table away; the last answer."""
+    answer = await deliver(h, url, form)
+    for _ in range(2):
+        url, _method = retry_of(answer)
+        answer = await deliver(h, url, form)
+    return answer
+
+
+async def test_legs_hold_documents_keep_each_party_on_hold_when_callhold_cannot_read_the_hold(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    # The agent's music and the customer's move into the hold's queue: neither leg is hung up nor
+    # told to call again -- the agent stays on music, the customer goes into its hold's own queue
+    # (named from the hold's id, its <Enqueue> action from its Call SID), as if nothing failed.
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="legs")
+    customer, agent = await h.held()
+    hold = h.view(customer).hold
+    assert hold is not None and hold.queue_name is not None
+    with table_away(tmp_path, "holds"):
+        music = await failed_three_times(
+            h, f"{BASE}/twiml/legs/hold-music/{hold.id}?again=1", inbound_form(h, agent)
+        )
+        queue = await failed_three_times(h, f"{BASE}/twiml/legs/enqueue/{hold.id}", inbound_form(h, customer))
+    again = f"{BASE}/twiml/legs/hold-music/{hold.id}?again=1"
+    assert verbs(music) == [("Play", {}, h.services.twiml.music), ("Redirect", {"method": "POST"}, again)]
+    (enqueue,) = ET.fromstring(queue.text)
+    assert (enqueue.tag, (enqueue.text or "").strip()) == ("Enqueue", hold.queue_name)
+    assert enqueue.attrib["action"] == f"{BASE}/twiml/enqueue-action/{customer}"
+    assert enqueue.attrib["waitUrl"] == f"{BASE}/twiml/conference/hold-music/{hold.id}"
+    # ... which is what the records give once they are back.
+    assert (
+        queue.text
+        == (await deliver(h, f"{BASE}/twiml/legs/enqueue/{hold.id}", inbound_form(h, customer))).text
+    )

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
-from weakref import WeakSet
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -46,7 +46,7 @@ __all__ = [
     "WebhookHandler",
     "WebhookRoute",
     "get_services",
-    "media_twiml",
+    "twiml_fallback",
 ]
 
 _log = logging.getLogger("callhold.webhooks")
@@ -161,16 +161,24 @@ CARRIED_PARAMS = (
 """Parameters Twilio POSTs to an action URL only, not with a ``<Redirect>``: a retry of a POST carries
 them in its URL's query, and the retried request reads them from there (its form lacks them)."""
 
-_MEDIA_TWIML: WeakSet[Callable[..., Any]] = WeakSet()
+FallbackTwiml = Callable[["Webhook"], str]
+"""Builds a TwiML route's last answer after its retries failed, from the request alone (no database)."""
+
+_FALLBACKS: WeakKeyDictionary[Callable[..., Any], FallbackTwiml] = WeakKeyDictionary()
 
 
-def media_twiml(handler: _H) -> _H:
-    """Mark a TwiML handler whose document Twilio plays inside a conference or a queue (HoldUrl,
-    AnnounceUrl, waitUrl, ``<Queue url>``), where only ``<Play>``, ``<Say>``, ``<Pause>`` and
-    ``<Redirect>`` are allowed: if it fails, its last answer is the apology without ``<Hangup/>``.
-    Apply it below the route decorator."""
-    _MEDIA_TWIML.add(handler)
-    return handler
+def twiml_fallback(build: FallbackTwiml) -> Callable[[_H], _H]:
+    """Mark a TwiML handler whose last answer, once its retries failed too, is ``build(hook)`` instead
+    of the apology and ``<Hangup/>``: a document that keeps a held or waiting
+    party where it is -- its music, its queue -- needing nothing callhold cannot reach, so nobody is
+    dropped or told to call again while callhold's database is away (and a document played inside
+    a conference or a queue allows no ``<Hangup>`` anyway). Apply it below the route decorator."""
+
+    def mark(handler: _H) -> _H:
+        _FALLBACKS[handler] = build
+        return handler
+
+    return mark
 
 
 def _is_expected(exc: Exception) -> bool:
@@ -214,11 +222,11 @@ def _with_carried(form: FormData, request: Request) -> FormData:
     return FormData(items)
 
 
-def _twiml_after_failure(
-    request: Request, form: FormData, public_base_url: str, *, hang_up: bool
-) -> Response:
+def _twiml_after_failure(hook: Webhook, fallback: FallbackTwiml | None) -> Response:
     """What a TwiML route answers when it failed on callhold's side: retry it after a pause (up to
-    :data:`TWIML_RETRIES` times), then apologise (and hang up, ``hang_up``)."""
+    :data:`TWIML_RETRIES` times), then its ``fallback`` document, else an apology and ``<Hangup/>``."""
+    request, form = hook.request, hook.form
+    public_base_url = hook.services.settings.public_base_url
     attempt = _retries_so_far(request) + 1
     _log.exception(
         "TwiML webhook %s %s failed (attempt %d of %d)",
@@ -231,10 +239,11 @@ def _twiml_after_failure(
     if attempt <= TWIML_RETRIES:
         response.pause(length=TWIML_RETRY_PAUSE)
         response.redirect(_retry_url(request, form, public_base_url, attempt), method=request.method)
+    elif fallback is not None:
+        return Response(fallback(hook), media_type="text/xml")
     else:
         response.say(TWIML_APOLOGY)
-        if hang_up:
-            response.hangup()
+        response.hangup()
     return Response(str(response), media_type="text/xml")
 
 
@@ -257,8 +266,8 @@ class WebhookRoute(APIRoute):
       :data:`TWIML_RETRY_PAUSE` s, then ``<Redirect>`` (same method) to the same public URL with
       ``retry=<n>`` in its query -- covered by the signature like the rest of the URL, with a POST's
       :data:`CARRIED_PARAMS` -- up to :data:`TWIML_RETRIES` times; after the last retry
-      ``<Say>`` :data:`TWIML_APOLOGY` and ``<Hangup/>`` (only the apology for a :func:`media_twiml`
-      document, where ``<Hangup>`` is not allowed: the hold or the wait goes on in silence).
+      the route's :func:`twiml_fallback` document (a held or waiting party kept where it is, on
+      music or in its queue), else ``<Say>`` :data:`TWIML_APOLOGY` and ``<Hangup/>``.
     * A status callback (``/webhooks/...``): the exception propagates, a 500; Twilio logs it in the
       Debugger and plays nothing to anyone.
     """
@@ -278,14 +287,15 @@ class WebhookRoute(APIRoute):
             form = await verify_twilio_signature(request, base_url, services.auth_token)
             if request.method == "POST" and request.scope.get("query_string"):  # perhaps a retry
                 form = _with_carried(form, request)
+            hook = Webhook(request, form, services)
             try:
-                return await handler(Webhook(request, form, services))
+                return await handler(hook)
             except Exception as exc:
                 if _is_expected(exc):
                     raise
-                return _twiml_after_failure(request, form, base_url, hang_up=hang_up)
+                return _twiml_after_failure(hook, fallback)
 
-        hang_up = handler not in _MEDIA_TWIML
+        fallback = _FALLBACKS.get(handler)
         chosen = receive_twiml if path.startswith("/twiml/") else receive
         chosen.__name__ = chosen.__qualname__ = getattr(handler, "__name__", "webhook")
         chosen.__doc__ = handler.__doc__

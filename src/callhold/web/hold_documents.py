@@ -10,10 +10,20 @@ from __future__ import annotations
 from fastapi import Response
 
 from callhold.domain import events as ev
+from callhold.domain import paths
 from callhold.domain.errors import NotFound
-from callhold.domain.model import AgentHangupPolicy, Call, Hold, HoldEndReason, HoldState, Strategy
+from callhold.domain.model import (
+    AgentHangupPolicy,
+    Call,
+    Hold,
+    HoldEndReason,
+    HoldState,
+    Strategy,
+    queue_name_for,
+)
+from callhold.twiml import TwimlBuilder
 from callhold.web.app import Services
-from callhold.web.deps import Webhook, media_twiml
+from callhold.web.deps import Webhook, twiml_fallback
 from callhold.web.routers import BOTH, router, twiml_response
 
 __all__: list[str] = []
@@ -33,8 +43,28 @@ def _call(services: Services, call_id: str) -> Call:
     return call
 
 
+# What each hold document answers when callhold cannot reach its records, its retries spent (see
+# ``twiml_fallback``): the held party stays where it is -- on music, or in its queue.
+def _customer_music(hook: Webhook) -> str:
+    return hook.services.twiml.music_loop(paths.conference_hold_music(hook.path("hold_id")), "GET")
+
+
+def _agent_music(hook: Webhook) -> str:
+    return hook.services.twiml.music_loop(paths.legs_hold_music(hook.path("hold_id")) + "?again=1", "POST")
+
+
+def _into_the_holds_queue(hook: Webhook) -> str:
+    hold_id = hook.path("hold_id")
+    # The customer's own Call SID is the call's id.
+    return hook.services.twiml.enqueue_held(queue_name_for(hold_id), hold_id, hook.text("CallSid"))
+
+
+def _quiet(_hook: Webhook) -> str:
+    return TwimlBuilder.empty()
+
+
 @router.api_route("/twiml/conference/hold-music/{hold_id}", methods=BOTH)
-@media_twiml
+@twiml_fallback(_customer_music)
 async def customer_hold_music(hook: Webhook) -> Response:
     """The held customer's audio (conference HoldUrl, legs Enqueue waitUrl): music + reminders.
 
@@ -58,6 +88,7 @@ async def customer_hold_music(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/legs/hold-music/{hold_id}", methods=BOTH)
+@twiml_fallback(_agent_music)
 async def agent_hold_music(hook: Webhook) -> Response:
     """The agent's leg while the customer is held (legs). Query ``again``: not the first fetch."""
     again = hook.query_int("again", 0)
@@ -72,6 +103,7 @@ async def agent_hold_music(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/legs/enqueue/{hold_id}", methods=BOTH)
+@twiml_fallback(_into_the_holds_queue)
 async def legs_enqueue(hook: Webhook) -> Response:
     """The customer's leg while held (legs): into this hold's own queue."""
     services = hook.services
@@ -88,7 +120,7 @@ async def legs_dequeue(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/legs/bridged/{hold_id}", methods=BOTH)
-@media_twiml
+@twiml_fallback(_quiet)
 async def legs_bridged(hook: Webhook) -> Response:
     """``<Queue url>``: the held customer is being bridged back to the agent -- the resume is done."""
     services, hold_id = hook.services, hook.path("hold_id")
@@ -100,7 +132,7 @@ async def legs_bridged(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/announce/{hold_id}/{kind}", methods=BOTH)
-@media_twiml
+@twiml_fallback(_quiet)
 async def announce(hook: Webhook) -> Response:
     """A notice to the agent of a conference hold (AnnounceUrl)."""
     services = hook.services

@@ -38,7 +38,7 @@ from callhold.domain.model import (
 )
 from callhold.twiml import TwimlBuilder
 from callhold.web.app import Services
-from callhold.web.deps import Webhook, WebhookRoute, media_twiml
+from callhold.web.deps import Webhook, WebhookRoute, twiml_fallback
 from callhold.web.routers import BOTH, router, twiml_response
 
 __all__ = ["install", "router"]
@@ -234,7 +234,7 @@ async def voice(hook: Webhook) -> Response:
 
 
 @router.api_route("/twiml/wait-music", methods=BOTH)
-@media_twiml
+@twiml_fallback(lambda hook: hook.services.twiml.wait_music())
 async def wait_music(hook: Webhook) -> Response:
     """Music while waiting for an agent."""
     return twiml_response(hook.services.twiml.wait_music())
