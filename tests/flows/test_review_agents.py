@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
+from callhold.adapters.db import SqlHoldStore
 from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, CallState, CallView
@@ -195,25 +197,33 @@ async def test_the_agent_is_released_once_per_call_not_again_after_taking_the_ne
     assert available(h, "alice")
 
 
+def between_listing_and_giving(
+    store: SqlHoldStore, monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], object]
+) -> None:
+    """``meanwhile()`` is committed after ``assign_agent`` listed the free agents, before it gives
+    one the call (another request or instance, at the worst moment)."""
+    list_agents = store.list_agents
+
+    def listed_then(*, available: bool | None = None) -> list[Agent]:
+        free = list_agents(available=available)
+        meanwhile()
+        return free
+
+    monkeypatch.setattr(store, "list_agents", listed_then)
+
+
 async def test_an_agent_is_not_claimed_for_a_call_that_ended_meanwhile(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service, store = h.services.service, h.services.store
     h.add_agent()
     call = service.adopt("CA" + "1" * 32)
-    list_agents = store.list_agents
 
-    def the_customer_hangs_up_meanwhile(*, available: bool | None = None) -> list[Agent]:
-        free = list_agents(available=available)
+    def end(view: CallView) -> Decision:
+        ended = replace(view.call, status=CallState.ENDED, ended_at=service.clock.now())
+        return Decision(new_state=replace(view, call=ended))
 
-        def end(view: CallView) -> Decision:
-            ended = replace(view.call, status=CallState.ENDED, ended_at=service.clock.now())
-            return Decision(new_state=replace(view, call=ended))
-
-        store.transact(call.id, end)  # a status callback, committed between listing and assigning
-        return free
-
-    monkeypatch.setattr(store, "list_agents", the_customer_hangs_up_meanwhile)
+    between_listing_and_giving(store, monkeypatch, lambda: store.transact(call.id, end))  # hung up
     assert service.assign_agent(call) is None
     ended = h.view(call.id).call
     assert (ended.status, ended.agent_id) == (CallState.ENDED, None)
@@ -226,15 +236,12 @@ async def test_an_agent_deleted_before_it_was_given_the_call_is_not_given_it(
     service, store = h.services.service, h.services.store
     h.add_agent()
     call = service.adopt("CA" + "1" * 32)
-    list_agents = store.list_agents
 
-    def deleted_meanwhile(*, available: bool | None = None) -> list[Agent]:
-        free = list_agents(available=available)
-        with store.engine.begin() as conn:  # DELETE /api/v1/agents/alice, committed in between
+    def delete_alice() -> None:  # DELETE /api/v1/agents/alice
+        with store.engine.begin() as conn:
             conn.execute(delete(store.sql.agents).where(store.sql.agents.c.id == "alice"))
-        return free
 
-    monkeypatch.setattr(store, "list_agents", deleted_meanwhile)
+    between_listing_and_giving(store, monkeypatch, delete_alice)
     assert service.assign_agent(call) is None  # not an IntegrityError (a 500 on /twiml/voice)
     waiting = h.view(call.id).call
     assert (waiting.status, waiting.agent_id) == (CallState.ACTIVE, None)
