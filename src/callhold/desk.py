@@ -140,7 +140,9 @@ class AgentDesk:
     async def add_agent_participant(self, call: Call, agent: Agent) -> None:
         """Conference strategy: dial the agent into the customer's conference.
 
-        ``NotConnected`` if Twilio refuses. The agent is then available again if the failure was
+        If Twilio refuses because the conference already has the agent participant (an earlier
+        attempt of a retried webhook dialled it), that participant is recorded as the agent leg.
+        ``NotConnected`` if Twilio refuses otherwise. The agent is then available again if the failure was
         Twilio's or the network's (5xx, unreachable), but left unavailable if Twilio refused the
         agent's endpoint itself (4xx: an invalid number or client name, say): otherwise every new
         caller would be offered that agent first, and fail. It sets ``available`` again once fixed.
@@ -152,6 +154,10 @@ class AgentDesk:
         try:
             call_sid = await self.telephony.add_participant(command)
         except TelephonyError as exc:
+            dialled = await self._already_dialled(call, exc)
+            if dialled is not None:  # an earlier attempt (a retried webhook) dialled the agent
+                await self.join_agent_leg(call.id, dialled, None)
+                return
             transient = exc.status is None or exc.status >= 500
             _log.warning(
                 "could not dial agent %s (%s): %r",
@@ -163,6 +169,18 @@ class AgentDesk:
                 self.store.set_agent_available(agent.id, True)
             raise NotConnected(f"could not reach agent {agent.id}: {exc.message}") from exc
         await self.join_agent_leg(call.id, call_sid, None)
+
+    async def _already_dialled(self, call: Call, refusal: TelephonyError) -> str | None:
+        """The Call SID of the agent participant already in the call's conference, if Twilio refused
+        a second one (16025, label in use: an earlier attempt of a retried webhook dialled it, and
+        failed before recording its leg), else ``None``."""
+        if not refusal.label_in_use or call.conference_name is None:
+            return None
+        try:
+            return await self.telephony.labelled_participant(call.conference_name, "agent")
+        except TelephonyError as exc:
+            _log.warning("could not look up the agent already in call %s: %r", call.id, exc)
+            return None
 
     async def connect_agent(self, call: Call, agent: Agent | None, *, attempts: int = 3) -> Agent | None:
         """Conference strategy: dial ``agent`` (already claimed for ``call``) into the conference; if

@@ -267,3 +267,24 @@ async def test_a_failure_while_giving_a_call_leaves_the_agent_available(h: Harne
     assert available(h, "alice")
     assert h.view(call.id).call.agent_id is None
     assert service.assign_agent(call) is not None  # the retry gets alice
+
+
+async def test_dialling_the_agent_again_finds_the_participant_an_earlier_attempt_dialled(
+    h: Harness,
+) -> None:
+    # A retried /twiml/voice whose first attempt dialled alice but failed before recording her leg
+    # dials her again: Twilio refuses the second 'agent' participant (16025); callhold takes the one
+    # already in the conference -- not "no agent", with alice alone in the conference.
+    customer, agent_leg = await h.connected()
+    call = h.view(customer).call
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None
+    calls_before = len(h.emu.calls.all())
+    await h.services.service.add_agent_participant(call, alice)
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.call.agent_id == "alice"
+    assert view.agent_leg is not None and view.agent_leg.call_sid == agent_leg
+    assert len(h.emu.calls.all()) == calls_before  # nobody dialled twice
+    assert h.heard(customer)[-1][2] == agent_leg

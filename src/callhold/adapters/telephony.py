@@ -104,6 +104,22 @@ class TwilioTelephony:
         created = await self._call(participants.create_async(**kwargs))
         return str(created.call_sid)
 
+    async def labelled_participant(self, conference: str, label: str) -> str | None:
+        """Conferences list by ``FriendlyName`` -- the one not ``completed``: ``init`` too, since a
+        conference only participants dialled in have joined has not started -- then Participant
+        fetch by label (the Participant resource takes a label in place of the Call SID)."""
+        named = await self._call(self.client.conferences.list_async(friendly_name=conference, limit=20))
+        live = [c for c in named if c.status != "completed"]
+        if not live:
+            return None
+        try:
+            found = await self._call(self.client.conferences(live[0].sid).participants(label).fetch_async())
+        except TelephonyError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return str(found.call_sid)
+
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete (kick)."""
         participant = self.client.conferences(command.conference_sid).participants(command.call_sid)

@@ -37,6 +37,10 @@ __all__ = [
 _GONE_CODES = frozenset({20404, 21220})
 
 
+_LABEL_IN_USE = 16025
+"""Twilio's error for a Participants create whose ``Label`` another participant already has."""
+
+
 class CallholdError(Exception):
     """Root of every error callhold raises on purpose."""
 
@@ -90,6 +94,12 @@ class TelephonyError(CallholdError):
         self.message = message
         self.code = code
         self.status = status
+
+    @property
+    def label_in_use(self) -> bool:
+        """True for 16025: the conference already has a participant with that label (dialled by an
+        earlier attempt of the same request)."""
+        return self.code == _LABEL_IN_USE
 
     @property
     def call_gone(self) -> bool:

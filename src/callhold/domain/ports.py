@@ -34,6 +34,10 @@ class Telephony(Protocol):
     async def add_participant(self, command: AddParticipant) -> str:
         """Participant create; returns the new participant's Call SID."""
 
+    async def labelled_participant(self, conference: str, label: str) -> str | None:
+        """The Call SID of the participant labelled ``label`` in the live conference named
+        ``conference`` (friendly name), or ``None``."""
+
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete."""
 
