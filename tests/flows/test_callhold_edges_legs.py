@@ -8,22 +8,16 @@ Each test asserts on what each party heard and on callhold's records.
 from __future__ import annotations
 
 import itertools
-import json
-import logging
 import re
 from pathlib import Path
 
 import pytest
-import twilio.rest
-from twilio.http import AsyncHttpClient
-from twilio.http.response import Response
 
-from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.model import CallState, HoldEndReason, HoldState, LegStatus
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.callhold_signed import Courier, send
+from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
-from voicesim.sdk import AsyncInProcessHttpClient
 
 AGENT_LEFT = "We are sorry, your agent was disconnected."
 CALL_UPDATE = re.compile(r"^POST https://api\.twilio\.com/2010-04-01/Accounts/AC\w+/Calls/CA\w{32}\.json$")
@@ -199,46 +193,22 @@ async def test_the_interrupted_dial_action_with_completed_is_not_taken_for_a_han
 
 
 # -- 5. a Twilio API error in the middle of the two-step hold -----------------------------------------
-class FailingHttpClient(AsyncHttpClient):  # type: ignore[misc]
-    """The SDK's transport to voicesim, answering the ``nth`` request matching ``pattern`` with a 503."""
-
-    def __init__(self, emu: Emulator, pattern: re.Pattern[str], nth: int) -> None:
-        super().__init__(logging.getLogger("tests.failing_http"), is_async=True)
-        self.inner = AsyncInProcessHttpClient(emu)
-        self.pattern, self.nth, self.seen = pattern, nth, 0
-        self.failed: list[dict[str, object]] = []
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        if self.pattern.match(f"{method} {url}"):
-            self.seen += 1
-            if self.seen == self.nth:
-                self.failed.append({"url": url, **(data or {})})
-                body = {
-                    "code": 20503,
-                    "message": "Service Unavailable",
-                    "more_info": "https://www.twilio.com/docs/errors/20503",
-                    "status": 503,
-                }
-                return Response(503, json.dumps(body), {"Content-Type": "application/json"})
-        return await self.inner.request(method, url, params, data, headers, auth, timeout, allow_redirects)
-
-
-def fail_call_update(h: Harness, nth: int) -> FailingHttpClient:
-    """From now on callhold's ``nth`` Calls update fails with Twilio's 503 (20503)."""
-    failing = FailingHttpClient(h.emu, CALL_UPDATE, nth)
-    sdk = twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=failing)
-    h.services.service.telephony = TwilioTelephony(sdk, BASE)
+def failing_nth(h: Harness, pattern: re.Pattern[str], nth: int) -> RefusingTransport:
+    """From now on callhold's ``nth`` SDK request matching ``pattern`` (``"METHOD url"``) fails with
+    Twilio's 503 (20503)."""
+    matching = itertools.count(1)
+    failing = RefusingTransport(
+        h.emu,
+        lambda method, url, _: pattern.match(f"{method} {url}") is not None and next(matching) == nth,
+        message="Service Unavailable",
+    )
+    h.services.service.telephony = telephony_over(h.emu, failing, BASE)
     return failing
+
+
+def fail_call_update(h: Harness, nth: int) -> RefusingTransport:
+    """From now on callhold's ``nth`` Calls update fails with Twilio's 503 (20503)."""
+    return failing_nth(h, CALL_UPDATE, nth)
 
 
 async def test_second_hold_step_fails_the_first_is_undone_and_both_are_talking_again(h: Harness) -> None:
@@ -250,7 +220,7 @@ async def test_second_hold_step_fails_the_first_is_undone_and_both_are_talking_a
     await h.clock.advance(15)
     h.clock.raise_errors()
 
-    assert [f["Url"] for f in failing.failed] == [f"{BASE}/twiml/legs/enqueue/{view.hold.id}"]
+    assert [f["Url"] for f in failing.refused] == [f"{BASE}/twiml/legs/enqueue/{view.hold.id}"]
     hold = h.view(customer).hold
     assert hold is not None
     assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.FAILED_COMPENSATED)
@@ -363,14 +333,11 @@ async def test_late_and_repeated_status_callbacks_cannot_move_a_leg_backwards(
 
 
 # -- a command lost after the record changed: the hold documents steer by the record ---------------
-def fail_redirects_of(h: Harness, call_sid: str) -> FailingHttpClient:
+def fail_redirects_of(h: Harness, call_sid: str) -> RefusingTransport:
     """From now on callhold's first Calls update of ``call_sid`` fails with Twilio's 503: a command
     lost after its decision was recorded, as if the instance died in between."""
     pattern = re.compile(rf"^POST https://api\.twilio\.com/2010-04-01/Accounts/AC\w+/Calls/{call_sid}\.json$")
-    failing = FailingHttpClient(h.emu, pattern, 1)
-    sdk = twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=failing)
-    h.services.service.telephony = TwilioTelephony(sdk, BASE)
-    return failing
+    return failing_nth(h, pattern, 1)
 
 
 async def test_agent_hangs_up_and_the_customers_redirect_is_lost_the_wait_music_takes_it_on(
@@ -381,7 +348,7 @@ async def test_agent_hangs_up_and_the_customers_redirect_is_lost_the_wait_music_
     assert h.emu.hang_up(alice_leg)
     await h.clock.advance(40)  # the hold's wait music loops (12 s) and finds the hold over
     h.clock.raise_errors()
-    assert len(failing.failed) == 1  # the redirect to the agent-left message never reached Twilio
+    assert len(failing.refused) == 1  # the redirect to the agent-left message never reached Twilio
     hold = h.services.store.list_holds()[0]
     assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
     # Not left in a queue nobody will ever dequeue: told, and waiting for the next agent.
@@ -397,6 +364,6 @@ async def test_customer_hangs_up_and_the_agents_redirect_is_lost_its_music_tells
     assert h.emu.hang_up(customer)
     await h.clock.advance(30)  # the agent's music loops and finds the hold over
     h.clock.raise_errors()
-    assert len(failing.failed) == 1
+    assert len(failing.refused) == 1
     assert said(h, agent)[-1] == "Your customer has hung up."
     assert status(h, agent) == "completed"

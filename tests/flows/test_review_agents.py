@@ -8,8 +8,6 @@ that ended meanwhile is released.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import sqlite3
 from collections.abc import Callable
@@ -19,20 +17,16 @@ from typing import Any
 
 import httpx
 import pytest
-import twilio.rest
 from sqlalchemy import delete, event
 from sqlalchemy.exc import OperationalError
-from twilio.http import AsyncHttpClient
-from twilio.http.response import Response
 
 from callhold.adapters.db import SqlHoldStore
-from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, CallState, CallView
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.callhold_signed import Courier
+from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
-from voicesim.sdk import AsyncInProcessHttpClient
 
 ADMIN = {"Authorization": "Bearer change-me-admin"}
 CALL_UPDATE = re.compile(r"/Calls/CA\w{32}\.json$")
@@ -43,23 +37,12 @@ def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harne
     return make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
 
 
-class Unavailable(AsyncHttpClient):  # type: ignore[misc]
+def unavailable(h: Harness) -> RefusingTransport:
     """voicesim's SDK transport, with Twilio answering 503 to every Calls update."""
-
-    def __init__(self, emu: Emulator) -> None:
-        super().__init__(logging.getLogger("tests.unavailable"), is_async=True)
-        self.inner = AsyncInProcessHttpClient(emu)
-
-    async def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:
-        if method == "POST" and CALL_UPDATE.search(url):
-            body = {"code": 20503, "message": "Service Unavailable", "status": 503}
-            return Response(503, json.dumps(body), {"Content-Type": "application/json"})
-        return await self.inner.request(method, url, *args, **kwargs)
-
-
-def telephony(h: Harness, transport: AsyncHttpClient) -> TwilioTelephony:
-    return TwilioTelephony(
-        twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=transport), BASE
+    return RefusingTransport(
+        h.emu,
+        lambda method, url, _: method == "POST" and CALL_UPDATE.search(url) is not None,
+        message="Service Unavailable",
     )
 
 
@@ -149,7 +132,7 @@ async def test_a_customer_twilio_cannot_move_waits_again_and_the_agent_is_not_le
     customer = await waiting_customer(h)
     service = h.services.service
     working = service.telephony
-    service.telephony = telephony(h, Unavailable(h.emu))
+    service.telephony = telephony_over(h.emu, unavailable(h), BASE)
     response = await api(h, "PATCH", "/agents/bob", {"available": True})
     assert response.status_code == 502 and response.json()["twilio_code"] == 20503
     assert h.view(customer).call.agent_id is None

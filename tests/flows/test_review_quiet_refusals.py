@@ -7,45 +7,26 @@ the records as the domain decided.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from pathlib import Path
 
-import twilio.rest
-from twilio.http import AsyncHttpClient
-from twilio.http.response import Response
-
-from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.model import HoldEndReason, HoldState
 from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
-from voicesim.sdk import AsyncInProcessHttpClient
 
 
-class Refusing(AsyncHttpClient):  # type: ignore[misc]
-    """voicesim's SDK transport, with Twilio answering 503 to every POST whose URL matches."""
-
-    def __init__(self, emu: Emulator, pattern: re.Pattern[str]) -> None:
-        super().__init__(logging.getLogger("tests.refusing"), is_async=True)
-        self.inner = AsyncInProcessHttpClient(emu)
-        self.pattern = pattern
-        self.refused: list[str] = []
-
-    async def request(self, method: str, url: str, *args: object, **kwargs: object) -> Response:
-        if method == "POST" and self.pattern.search(url):
-            self.refused.append(url)
-            if len(self.refused) > 10:
-                raise RuntimeError("callhold retries a refused command in a loop")
-            body = {"code": 20503, "message": "Service Unavailable", "status": 503}
-            return Response(503, json.dumps(body), {"Content-Type": "application/json"})
-        return await self.inner.request(method, url, *args, **kwargs)
-
-
-def refuse(h: Harness, pattern: str) -> Refusing:
-    transport = Refusing(h.emu, re.compile(pattern))
-    client = twilio.rest.Client(h.emu.account_sid, h.emu.auth_token, http_client=transport)
-    h.services.service.telephony = TwilioTelephony(client, BASE)
+def refuse(h: Harness, pattern: str) -> RefusingTransport:
+    """From now on Twilio answers 503 to every POST whose URL matches ``pattern`` (and callhold
+    retrying one in a loop fails the test)."""
+    matches = re.compile(pattern)
+    transport = RefusingTransport(
+        h.emu,
+        lambda method, url, _: method == "POST" and matches.search(url) is not None,
+        message="Service Unavailable",
+        limit=10,
+    )
+    h.services.service.telephony = telephony_over(h.emu, transport, BASE)
     return transport
 
 

@@ -10,23 +10,18 @@ agent, and the next agent to become available gets them. An agent whose endpoint
 
 from __future__ import annotations
 
-import json
-import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import twilio.rest
-from twilio.http import AsyncHttpClient
-from twilio.http.response import Response
 
 from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.model import Agent
 from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
-from voicesim.sdk import AsyncInProcessHttpClient
 from voicesim.twiml.interpreter import APPLICATION_ERROR_TEXT
 
 ADMIN = {"Authorization": "Bearer change-me-admin"}
@@ -35,52 +30,41 @@ WAITING = ("play", "queue-wait", f"{BASE}/media/hold-music.wav")
 PARTICIPANT_CREATE = re.compile(r"/Conferences/[^/]+/Participants\.json$")
 
 
-class RefusingToDial(AsyncHttpClient):  # type: ignore[misc]
+def refusing_to_dial_carol(emu: Emulator) -> RefusingTransport:
     """voicesim's SDK transport, with Twilio refusing (400, code 21211: invalid 'To') every
     participant create that dials ``client:carol``; bob and everyone else are dialled as usual."""
 
-    def __init__(self, emu: Emulator) -> None:
-        super().__init__(logging.getLogger("tests.refusing_to_dial"), is_async=True)
-        self.inner = AsyncInProcessHttpClient(emu)
-        self.refused = 0
-        self.status = 400  # 503: Twilio itself failing, not refusing carol's endpoint
+    def dials_carol(method: str, url: str, data: Mapping[str, object]) -> bool:
+        return (
+            method == "POST"
+            and PARTICIPANT_CREATE.search(url) is not None
+            and data.get("To") == "client:carol"
+        )
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        data = kwargs.get("data")
-        to = data.get("To") if isinstance(data, dict) else None
-        if method == "POST" and PARTICIPANT_CREATE.search(url) and to == "client:carol":
-            self.refused += 1
-            body = {
-                "code": 21211 if self.status == 400 else 20503,
-                "message": f"The phone number you are attempting to call, {to}, is not valid.",
-            }
-            payload = json.dumps({**body, "status": self.status})
-            return Response(self.status, payload, {"Content-Type": "application/json"})
-        return await self.inner.request(method, url, *args, **kwargs)
+    message = "The phone number you are attempting to call, client:carol, is not valid."
+    return RefusingTransport(emu, dials_carol, status=400, code=21211, message=message)
 
 
 @pytest.fixture
 def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
     h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
-    transport = RefusingToDial(voicesim)
-    client = twilio.rest.Client(voicesim.account_sid, voicesim.auth_token, http_client=transport)
-    h.services.service.telephony = TwilioTelephony(client, BASE)
+    h.services.service.telephony = telephony_over(voicesim, refusing_to_dial_carol(voicesim), BASE)
     # bob exists but is away; he becomes available later in each test.
     h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob", available=False))
     return h
 
 
-def transport(h: Harness) -> RefusingToDial:
+def transport(h: Harness) -> RefusingTransport:
     telephony = h.services.service.telephony
     assert isinstance(telephony, TwilioTelephony)
     refusing = telephony.client.http_client
-    assert isinstance(refusing, RefusingToDial)
+    assert isinstance(refusing, RefusingTransport)
     return refusing
 
 
 def refused(h: Harness) -> int:
     """How many participant creates Twilio refused."""
-    return transport(h).refused
+    return len(transport(h).refused)
 
 
 def agent_available(h: Harness, agent_id: str) -> bool:
@@ -154,7 +138,8 @@ async def test_a_new_call_whose_agent_twilio_cannot_dial_goes_to_the_next_free_a
 
 
 async def test_when_twilio_fails_to_dial_an_agent_the_next_free_agent_is_tried(h: Harness) -> None:
-    transport(h).status = 503  # Twilio's own failure: carol is not to blame, and stays available
+    # Twilio's own failure: carol is not to blame, and stays available
+    transport(h).status, transport(h).code = 503, 20503
     h.add_agent("carol", endpoint="client:carol")
     h.add_agent("dave", endpoint="client:dave")
     customer = (await h.call_in()).sid

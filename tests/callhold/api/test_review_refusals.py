@@ -8,23 +8,17 @@ problem carries ``twilio_code`` and the record is exactly as the domain left it.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from typing import Any
 
 import pytest
-import twilio.rest
 from api_checks import assert_problem
 from tests.flows.callhold_signed import Courier
-from twilio.http import AsyncHttpClient
-from twilio.http.response import Response
+from tests.twilio_refusals import RefusingTransport, telephony_over
 
-from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.errors import TelephonyError
 from callhold.web.problems import telephony_status
-from voicesim import Emulator, PhoneScript
-from voicesim.sdk import AsyncInProcessHttpClient
+from voicesim import PhoneScript
 
 BASE = "http://callhold.test"
 THIRD = "+15554440003"
@@ -32,44 +26,15 @@ PARTICIPANT = re.compile(r"/Conferences/CF\w{32}/Participants/CA\w{32}\.json$")
 PARTICIPANTS = re.compile(r"/Conferences/[^/]+/Participants\.json$")
 
 
-class RefusingHttpClient(AsyncHttpClient):  # type: ignore[misc]
-    """voicesim's in-process SDK transport, answering each ``method`` request whose URL matches
-    ``pattern`` as Twilio answers a refusal: ``status`` with Twilio's error JSON."""
-
-    def __init__(self, emu: Emulator, method: str, pattern: re.Pattern[str], status: int, code: int) -> None:
-        super().__init__(logging.getLogger("tests.refusing_http"), is_async=True)
-        self.inner = AsyncInProcessHttpClient(emu)
-        self.method, self.pattern, self.status, self.code = method, pattern, status, code
-        self.refused: list[dict[str, Any]] = []
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        if method == self.method and self.pattern.search(url):
-            self.refused.append({"url": url, **(data or {})})
-            body = {
-                "code": self.code,
-                "message": f"Refused ({self.code})",
-                "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
-                "status": self.status,
-            }
-            return Response(self.status, json.dumps(body), {"Content-Type": "application/json"})
-        return await self.inner.request(method, url, params, data, headers, auth, timeout, allow_redirects)
-
-
-def refuse(api: Any, method: str, pattern: re.Pattern[str], status: int, code: int) -> RefusingHttpClient:
+def refuse(api: Any, method: str, pattern: re.Pattern[str], status: int, code: int) -> RefusingTransport:
     """From now on Twilio answers callhold's ``method`` requests matching ``pattern`` with a refusal."""
-    transport = RefusingHttpClient(api.emu, method, pattern, status, code)
-    sdk = twilio.rest.Client(api.emu.account_sid, api.emu.auth_token, http_client=transport)
-    api.services.service.telephony = TwilioTelephony(sdk, BASE)
+    transport = RefusingTransport(
+        api.emu,
+        lambda sent, url, _: sent == method and pattern.search(url) is not None,
+        status=status,
+        code=code,
+    )
+    api.services.service.telephony = telephony_over(api.emu, transport, BASE)
     return transport
 
 

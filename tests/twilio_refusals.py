@@ -1,0 +1,78 @@
+"""Twilio refusing chosen requests: voicesim's in-process SDK transport, except that the requests a
+predicate selects get Twilio's error answer. For tests of what callhold does when Twilio says no."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import twilio.rest
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+
+from callhold.adapters.telephony import TwilioTelephony
+from voicesim import Emulator
+from voicesim.sdk import AsyncInProcessHttpClient
+
+#: Selects the requests to refuse: (method, URL, form data).
+Selector = Callable[[str, str, Mapping[str, object]], bool]
+
+
+class RefusingTransport(AsyncHttpClient):  # type: ignore[misc]
+    """voicesim's SDK transport answering each request ``selects`` picks as Twilio answers a
+    refusal: ``status`` with Twilio's error JSON (``code``, ``message``, ``more_info``, ``status``).
+
+    ``refused`` lists each refused request (``url`` and its form fields). ``limit``: more refusals
+    than that raise, for a test that must catch callhold retrying a refused command in a loop.
+    ``status`` and ``code`` may be changed between requests.
+    """
+
+    def __init__(
+        self,
+        emu: Emulator,
+        selects: Selector,
+        *,
+        status: int = 503,
+        code: int = 20503,
+        message: str | None = None,
+        limit: int | None = None,
+    ) -> None:
+        super().__init__(logging.getLogger("tests.refusing_twilio"), is_async=True)
+        self.inner = AsyncInProcessHttpClient(emu)
+        self.selects, self.status, self.code = selects, status, code
+        self.message, self.limit = message, limit
+        self.refused: list[dict[str, Any]] = []
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Refuse the request if selected, else send it to voicesim."""
+        if not self.selects(method, url, data or {}):
+            sent = (method, url, params, data, headers, auth, timeout, allow_redirects)
+            return await self.inner.request(*sent)
+        self.refused.append({"url": url, **(data or {})})
+        if self.limit is not None and len(self.refused) > self.limit:
+            raise RuntimeError("callhold retries a refused command in a loop")
+        body = {
+            "code": self.code,
+            "message": self.message or f"Refused ({self.code})",
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+        return Response(self.status, json.dumps(body), {"Content-Type": "application/json"})
+
+
+def telephony_over(emu: Emulator, transport: AsyncHttpClient, public_base_url: str) -> TwilioTelephony:
+    """callhold's telephony adapter with the SDK sending through ``transport``."""
+    client = twilio.rest.Client(emu.account_sid, emu.auth_token, http_client=transport)
+    return TwilioTelephony(client, public_base_url)
