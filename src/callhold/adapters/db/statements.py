@@ -70,14 +70,6 @@ class Statements:
         self.call = select(calls).where(calls.c.id == bindparam("id"))
         self.call_insert: Insert = insert(calls)
         self.call_update: Update = update(calls).where(calls.c.id == bindparam("key"))
-        self.call_by_leg = (
-            select(calls)
-            .join(legs, legs.c.call_id == calls.c.id)
-            .where(legs.c.call_sid == bindparam("call_sid"))
-            .order_by(calls.c.created_at.desc())
-            .limit(1)
-        )
-        self.call_by_customer = select(calls).where(calls.c.customer_call_sid == bindparam("call_sid"))
         self.call_by_conference = (
             select(calls)
             .where(
@@ -146,6 +138,7 @@ class Statements:
             select(calls.c.id).where(calls.c.customer_call_sid == ref).correlate(None).scalar_subquery(),
         )
         self.call_id_of_ref = select(calls.c.id).where(calls.c.id == call_id)
+        self.call_by_ref = select(calls).where(calls.c.id == call_id)
         # The hold is the open one (there is at most one: the partial unique index serves this, its
         # predicate written literally so SQLite sees the index applies), else the latest -- not "the
         # latest, which is the open one": instances' clocks may disagree about started_at. The index

@@ -90,13 +90,10 @@ class SqlHoldStore(AgentRecords):
         name (newest first)."""
         if (call_sid is None) == (conference is None):
             raise ValueError("find_call needs call_sid or conference")
-        with self.engine.connect() as conn:
-            if conference is not None:
-                found = conn.execute(self.sql.call_by_conference, {"conference": conference}).first()
-            else:
-                found = conn.execute(self.sql.call_by_leg, {"call_sid": call_sid}).first()
-                if found is None:
-                    found = conn.execute(self.sql.call_by_customer, {"call_sid": call_sid}).first()
+        if conference is not None:
+            found = self._one(self.sql.call_by_conference, {"conference": conference})
+        else:  # a call's id is its customer's Call SID: the reference resolution of the view serves
+            found = self._one(self.sql.call_by_ref, {"ref": call_sid})
         return call_of(row(found)) if found is not None else None
 
     @overload
