@@ -2,7 +2,8 @@
 
 ``CALLHOLD_SERVER`` (argv: port, loop, http, profile path or ``-``, breakdown ``1``/``0``) serves
 ``create_app()`` behind a thin ASGI wrapper: ``/__bench/times`` returns (and clears) the per-request
-breakdown, ``/__bench/profile/start`` and ``/stop`` drive cProfile. ``BARE_SERVER`` (argv: port, loop,
+breakdown, ``/__bench/breakdown/off`` stops recording it (part 2 measures callhold without the
+wrapper's work), ``/__bench/profile/start`` and ``/stop`` drive cProfile. ``BARE_SERVER`` (argv: port, loop,
 http, auth token) serves the bare calls' TwiML and the part 2 baselines.
 """
 
@@ -15,10 +16,12 @@ import contextvars, cProfile, json, sys, time, uvicorn
 from callhold.web.app import create_app
 
 port, loop, http, profile, breakdown = sys.argv[1:6]
+RECORDING = [breakdown == "1"]
 app = create_app()
 prof = cProfile.Profile()
 SPENT = contextvars.ContextVar("spent", default=None)  # per request: [sdk s, sdk calls, SQL, store s]
 TIMES = {}  # request kind -> [(s in the app, *SPENT)]
+UNDO = []  # what stops the breakdown: restores what it patched
 
 if breakdown == "1":
     # Where a request's time goes, for the breakdown table: the time awaiting the twilio SDK
@@ -41,6 +44,7 @@ if breakdown == "1":
                 spent[1] += 1
 
     TwilioTelephony._call = timed_call
+    UNDO.append(lambda: setattr(TwilioTelephony, "_call", _call))
     depth = [0]
 
     def timed_store(method):
@@ -60,12 +64,15 @@ if breakdown == "1":
     for name, method in list(vars(SqlHoldStore).items()):
         if callable(method) and not name.startswith("_"):
             setattr(SqlHoldStore, name, timed_store(method))
+            UNDO.append(lambda name=name, method=method: setattr(SqlHoldStore, name, method))
 
     @event.listens_for(Engine, "before_cursor_execute")
     def count_sql(*_args):
         spent = SPENT.get()
         if spent is not None:
             spent[2] += 1
+
+    UNDO.append(lambda: event.remove(Engine, "before_cursor_execute", count_sql))
 
 def kind(path):
     parts = path.strip("/").split("/")
@@ -89,12 +96,16 @@ async def bench_app(scope, receive, send):
         elif path == "/__bench/profile/stop":
             prof.disable()
             prof.dump_stats(profile)
+        elif path == "/__bench/breakdown/off":
+            RECORDING[0] = False
+            while UNDO:
+                UNDO.pop()()
         elif path == "/__bench/times":
             body = json.dumps(TIMES).encode()
             TIMES.clear()
             return await reply(send, 200, body)
         return await reply(send, 204)
-    if breakdown != "1":
+    if not RECORDING[0]:
         return await app(scope, receive, send)
     spent = [0.0, 0, 0, 0.0]
     token = SPENT.set(spent)
