@@ -59,6 +59,11 @@ CALLBACK_RETENTION = timedelta(days=1)
 """How long a callback's key is kept to recognise a retried delivery (Twilio retries within
 minutes; the domain's own ordering rules make a later duplicate harmless anyway)."""
 
+RECENT_CALLBACKS = 4096
+"""How many callback keys this process remembers as committed, to answer a duplicate without the
+database (Twilio retries a callback that timed out, so duplicates come in bursts when callhold is
+slow -- when the database can least spare a transaction per duplicate)."""
+
 
 class CallService(AgentDesk, HoldTimers):
     """callhold's use cases, independent of HTTP."""
@@ -87,6 +92,7 @@ class CallService(AgentDesk, HoldTimers):
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         self._timers: dict[str, list[TimerHandle]] = {}
         self._recovery_checks: dict[str, tuple[datetime, TimerHandle]] = {}
+        self._recent_callbacks: dict[str, None] = {}  # insertion-ordered: the oldest goes first
         if self.policy.max_hold_retry_after > timedelta(seconds=self.timings.retry_after):
             # the domain would take the retry for a duplicate, and nothing would re-arm it
             raise ValueError(
@@ -108,10 +114,21 @@ class CallService(AgentDesk, HoldTimers):
         """:meth:`handle` for a callback Twilio may deliver more than once: its ``key`` is recorded
         in the decision's own transaction, and a duplicate is ``None`` with nothing done. ``ref``: a
         call id or leg SID, or with ``conference`` a Conference SID or friendly name (``NotFound``,
-        with nothing recorded, if no call matches)."""
+        with nothing recorded, if no call matches).
+
+        A key this process saw committed is a duplicate without asking the database (the last
+        :data:`RECENT_CALLBACKS` keys); any other goes to the store, which is the authority (another
+        instance may have recorded it).
+        """
+        recent = self._recent_callbacks
+        if key in recent:
+            return None
         decision = self.store.transact_once(
             key, self.clock.now(), ref, lambda view: decide(view, event, self.policy), conference=conference
         )
+        recent[key] = None  # committed: recorded now, or found recorded before
+        if len(recent) > RECENT_CALLBACKS:
+            del recent[next(iter(recent))]
         if decision is None:
             return None
         await self._follow(decision)
