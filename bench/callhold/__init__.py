@@ -21,19 +21,23 @@ httptools when installed, like the toolbox's bare-FastAPI baseline; ``--loop``/`
 callhold, which connects agent ``client:alice``; a second customer calls a number whose TwiML comes
 from the bare app and is connected to ``client:bob`` the same way (conference: the customer
 ``<Dial><Conference>``, the agent added with Participants create; legs: ``<Dial><Client>``). Then,
-alternating which side goes first, N times (``--holds``, at most ``--hold-seconds`` per strategy):
+each side going first in turn, N times (``--holds``, at most ``--hold-seconds`` per strategy):
 
 * callhold: ``POST /api/v1/calls/{sid}/hold``, then ``POST .../resume`` (httpx, admin bearer);
 * bare: the SDK calls callhold makes for them, straight to voicesim (the sync twilio SDK):
   conference: hold = 1 participant update (``Hold=true``, ``HoldUrl``), resume = 1 (``Hold=false``);
   legs: hold = 2 call updates (agent leg -> hold music, customer leg -> ``<Enqueue>``), resume = 1
-  (agent leg -> ``<Dial><Queue>``).
+  (agent leg -> ``<Dial><Queue>``);
+* relay: the bare side's SDK calls on the bare call, sent by the bare app's ``/relay/...`` endpoint
+  (httpx to it, as to callhold; callhold's aiohttp SDK transport from it; no database, auth or
+  webhook handling of its own): the floor of any HTTP service that makes those calls.
 
 Between operations (not timed) the bench waits until the state has settled on both sides, by
 voicesim's event log (the conference hold/unhold events delivered, the hold music fetched, the
 customer enqueued after its redirect, the ``<Queue url>`` fetched) and, for a legs resume, callhold's
 own record (``GET /api/v1/calls/{sid}`` until the hold is ``ended``). Figures: p50/p99 of hold,
-resume and hold+resume, and callhold/bare; target <= 1.3x. Checked: every hold recorded and ended
+resume and hold+resume, and callhold/bare (target <= 1.3x); the relay's p50, relay/bare and
+callhold/relay. Checked: every hold recorded and ended
 ``resumed``, all four legs still in progress, no new voicesim alerts.
 
 **Part 2 -- webhook throughput.** Correctly signed requests (``X-Twilio-Signature`` from

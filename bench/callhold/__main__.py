@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="bench-callhold-") as tmpdir,
         start_voicesim(args.speed) as vsrv,
-        start_bare(uv) as bare,
+        start_bare(uv, vsrv.base) as bare,
     ):
         tmp = Path(tmpdir)
         vs = Voicesim(vsrv.base)

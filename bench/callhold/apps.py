@@ -4,7 +4,8 @@
 ``create_app()`` behind a thin ASGI wrapper: ``/__bench/times`` returns (and clears) the per-request
 breakdown, ``/__bench/breakdown/off`` stops recording it (part 2 measures callhold without the
 wrapper's work), ``/__bench/profile/start`` and ``/stop`` drive cProfile. ``BARE_SERVER`` (argv: port, loop,
-http, auth token) serves the bare calls' TwiML and the part 2 baselines.
+http, auth token, voicesim base URL, account SID) serves the bare calls' TwiML, part 1's relay (the
+same SDK calls behind a bare HTTP endpoint) and the part 2 baselines.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ from fastapi import FastAPI, Request, Response
 from twilio.request_validator import RequestValidator
 from callhold.web.media import hold_music_wav
 
-port, loop, http, token = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+port, loop, http, token, voicesim, account = int(sys.argv[1]), *sys.argv[2:7]
 B = f"http://127.0.0.1:{port}"
 X = '<?xml version="1.0" encoding="UTF-8"?><Response>%s</Response>'
 SMALL = @SMALL@
@@ -168,6 +169,36 @@ DOCS["enqueue"] = DOCS["customer-after"]
 WAV = hold_music_wav()
 
 app = FastAPI()
+SDK = []
+
+def sdk():
+    # callhold's own SDK transport (aiohttp, pooled), made in the running loop on first use
+    if not SDK:
+        from twilio.rest import Client
+        from callhold.adapters.http import RebasedAsyncHttpClient
+        SDK.append(Client(account, token, http_client=RebasedAsyncHttpClient(voicesim)))
+    return SDK[0]
+
+# Part 1's relay: the SDK calls callhold makes for a hold or resume, behind a bare HTTP endpoint
+# (no database, no auth, no webhooks of its own) -- the floor of any HTTP service that makes them.
+@app.post("/relay/conference/{conference}/{customer}/{op}")
+async def relay_conference(conference: str, customer: str, op: str) -> dict:
+    participant = sdk().conferences(conference).participants(customer)
+    if op == "hold":
+        await participant.update_async(hold=True, hold_url=f"{B}/s/music", hold_method="GET")
+    else:
+        await participant.update_async(hold=False)
+    return {"op": op}
+
+@app.post("/relay/legs/{customer}/{agent}/{op}")
+async def relay_legs(customer: str, agent: str, op: str) -> dict:
+    client = sdk()
+    if op == "hold":
+        await client.calls(agent).update_async(url=f"{B}/s/agent-music", method="POST")
+        await client.calls(customer).update_async(url=f"{B}/s/enqueue", method="POST")
+    else:
+        await client.calls(agent).update_async(url=f"{B}/s/dequeue", method="POST")
+    return {"op": op}
 
 @app.post("/bare/twiml")
 async def bare_twiml() -> Response:

@@ -34,6 +34,7 @@ class Part1:
     strategy: str
     callhold: Latencies
     bare: Latencies
+    relay: Latencies
     pair: Pair
     cycles: int
     times: dict[str, list[list[float]]]
@@ -109,20 +110,30 @@ class BareSide(Side):
         self.bare = bare_base
         super().__init__(vs, strategy, connect_bare(vs, bare_base, strategy))
 
-    def hold(self) -> float:
+    def send_hold(self) -> None:
+        """The SDK calls of a hold, straight to voicesim."""
         sdk, pair, bare = self.vs.sdk, self.pair, self.bare
+        if self.strategy == "conference":
+            assert pair.conference is not None
+            sdk.conferences(pair.conference).participants(pair.customer).update(
+                hold=True, hold_url=f"{bare}/s/music", hold_method="GET"
+            )
+        else:
+            sdk.calls(pair.agent).update(url=f"{bare}/s/agent-music", method="POST")
+            sdk.calls(pair.customer).update(url=f"{bare}/s/enqueue", method="POST")
 
-        def send() -> None:
-            if self.strategy == "conference":
-                assert pair.conference is not None
-                sdk.conferences(pair.conference).participants(pair.customer).update(
-                    hold=True, hold_url=f"{bare}/s/music", hold_method="GET"
-                )
-            else:
-                sdk.calls(pair.agent).update(url=f"{bare}/s/agent-music", method="POST")
-                sdk.calls(pair.customer).update(url=f"{bare}/s/enqueue", method="POST")
+    def send_resume(self) -> None:
+        """The SDK call of a resume, straight to voicesim."""
+        sdk, pair, bare = self.vs.sdk, self.pair, self.bare
+        if self.strategy == "conference":
+            assert pair.conference is not None
+            sdk.conferences(pair.conference).participants(pair.customer).update(hold=False)
+        else:
+            sdk.calls(pair.agent).update(url=f"{bare}/s/dequeue", method="POST")
 
-        mark, elapsed, _ = self.timed(send)
+    def hold(self) -> float:
+        pair = self.pair
+        mark, elapsed, _ = self.timed(self.send_hold)
         if self.strategy == "conference":
             music = any_event(webhook_seen("/s/music", CallSid=pair.customer))
             held = participant_event("/s/status", "participant-hold", pair.customer)
@@ -134,16 +145,8 @@ class BareSide(Side):
         return elapsed
 
     def resume(self) -> float:
-        sdk, pair, bare = self.vs.sdk, self.pair, self.bare
-
-        def send() -> None:
-            if self.strategy == "conference":
-                assert pair.conference is not None
-                sdk.conferences(pair.conference).participants(pair.customer).update(hold=False)
-            else:
-                sdk.calls(pair.agent).update(url=f"{bare}/s/dequeue", method="POST")
-
-        mark, elapsed, _ = self.timed(send)
+        pair = self.pair
+        mark, elapsed, _ = self.timed(self.send_resume)
         if self.strategy == "conference":
             unheld = participant_event("/s/status", "participant-unhold", pair.customer)
             self.vs.wait(mark, unheld, "the bare conference resume to settle")
@@ -152,14 +155,34 @@ class BareSide(Side):
         return elapsed
 
 
+class RelaySide(BareSide):
+    """The bare side's call and SDK calls, sent by the bare app's relay endpoint: one HTTP hop (httpx,
+    as to callhold) in front of callhold's own SDK transport, with no database, auth or webhooks."""
+
+    def __init__(self, vs: Voicesim, bare_base: str, strategy: str, pair: Pair) -> None:
+        self.vs, self.strategy, self.pair, self.bare = vs, strategy, pair, bare_base
+        self.http = httpx.Client(base_url=bare_base, timeout=30)
+        if strategy == "conference":
+            self.route = f"/relay/conference/{pair.conference}/{pair.customer}"
+        else:
+            self.route = f"/relay/legs/{pair.customer}/{pair.agent}"
+
+    def send_hold(self) -> None:
+        self.http.post(f"{self.route}/hold").raise_for_status()
+
+    def send_resume(self) -> None:
+        self.http.post(f"{self.route}/resume").raise_for_status()
+
+
 def part1(
     vs: Voicesim, callhold_base: str, bare_base: str, strategy: str, holds: int, budget: float, profile: bool
 ) -> Part1:
-    """Hold and resume ``holds`` times (within ``budget`` s) on each side, alternating which goes first;
+    """Hold and resume ``holds`` times (within ``budget`` s) on each side, each side first in turn;
     then check every hold recorded and resumed, all four legs still up, no new alerts."""
     ch, bare = CallholdSide(vs, callhold_base, strategy), BareSide(vs, bare_base, strategy)
+    relay = RelaySide(vs, bare_base, strategy, bare.pair)
     alerts_before = len(vs.alerts())
-    sides: dict[str, Side] = {"callhold": ch, "bare": bare}
+    sides: dict[str, Side] = {"callhold": ch, "bare": bare, "relay": relay}
     for _ in range(3):  # warm both paths (connections, caches)
         for side in sides.values():
             side.hold()
@@ -171,7 +194,7 @@ def part1(
     stop = time.monotonic() + budget
     i = 0
     while i < holds and time.monotonic() < stop:
-        for name in list(sides)[:: 1 if i % 2 == 0 else -1]:  # alternating which side goes first
+        for name in list(sides)[i % 3 :] + list(sides)[: i % 3]:  # each side goes first in turn
             lat[name].hold.append(sides[name].hold())
             lat[name].resume.append(sides[name].resume())
         i += 1
@@ -192,4 +215,4 @@ def part1(
         problems.append(f"{len(alerts)} new alerts, first: {alerts[0]['message']} ({alerts[0]['url']})")
     if problems:
         raise SystemExit(f"CORRECTNESS CHECK FAILED ({strategy}): " + "; ".join(problems))
-    return Part1(strategy, lat["callhold"], lat["bare"], ch.pair, i, times)
+    return Part1(strategy, lat["callhold"], lat["bare"], lat["relay"], ch.pair, i, times)

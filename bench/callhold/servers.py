@@ -97,9 +97,11 @@ def start_voicesim(speed: float) -> contextlib.AbstractContextManager[Server]:
     return spawn("voicesim", [sys.executable, "-m", "voicesim", *argv], port)
 
 
-def start_bare(uv: Uvicorn) -> contextlib.AbstractContextManager[Server]:
+def start_bare(uv: Uvicorn, voicesim: str) -> contextlib.AbstractContextManager[Server]:
+    """The bare app; its relay endpoints send the SDK calls to ``voicesim``."""
     port = free_port()
-    return spawn("bare", [sys.executable, "-c", BARE_SERVER, str(port), uv.loop, uv.http, AUTH_TOKEN], port)
+    argv = [sys.executable, "-c", BARE_SERVER, str(port), uv.loop, uv.http, AUTH_TOKEN, voicesim, ACCOUNT_SID]
+    return spawn("bare", argv, port)
 
 
 def callhold_db(tmp: Path, strategy: str) -> Path:
