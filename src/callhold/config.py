@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         "requeue",
         description="If the agent hangs up during a hold: back to the queue, or a message and hang-up",
     )
+    dispatch_every: int = Field(
+        15,
+        ge=1,
+        description="Seconds between checks that no customer waits while an agent is free "
+        "(a safety net: a customer moved to a free agent whose redirect Twilio refused, say)",
+    )
     voicesim_speed: float = Field(1.0, gt=0, description="Embedded voicesim: virtual seconds per real second")
 
     @property

@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.service.rearm_timers()
+        services.service.keep_dispatching(timedelta(seconds=settings.dispatch_every))
         pruning = asyncio.get_running_loop().create_task(_prune_callbacks(services))
         clock_task = None
         emu = services.emulator

@@ -1,0 +1,114 @@
+"""No customer waits while an agent is free: when Twilio refuses the redirect that moves a waiting
+customer to a free agent, the periodic dispatch (``keep_dispatching``, started with the app) hands
+the customer over on its next sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callhold.domain.errors import TelephonyError
+from callhold.domain.model import LegRole, LegStatus
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.twilio_refusals import RefusingTransport, telephony_over
+from voicesim import Emulator, VirtualClock
+
+EVERY = 15
+HEARS_AGENT = {"conference": "conference", "legs": "call"}
+
+
+def refuse_first_move(h: Harness) -> RefusingTransport:
+    """From now on Twilio refuses (503) the first redirect of a customer to ``/twiml/connect``."""
+    moves = iter(range(1_000))
+
+    def selects(method: str, url: str, data: dict[str, Any]) -> bool:
+        return "/twiml/connect/" in str(data.get("Url", "")) and next(moves) == 0
+
+    refusing = RefusingTransport(h.emu, selects, message="Service Unavailable")
+    h.services.service.telephony = telephony_over(h.emu, refusing, BASE)
+    return refusing
+
+
+def assert_talking_to(h: Harness, customer: str, agent_id: str, strategy: str) -> None:
+    view = h.view(customer)
+    assert view.call.agent_id == agent_id
+    agent = view.agent_leg
+    assert agent is not None and agent.status is LegStatus.IN_PROGRESS
+    assert h.emu.calls.get(agent.call_sid).to == f"client:{agent_id}"  # type: ignore[union-attr]
+    kind, _, voices = h.heard(customer)[-1]
+    assert (kind, voices) == (HEARS_AGENT[strategy], agent.call_sid)
+
+
+async def test_a_customer_whose_agent_never_answered_is_not_left_alone_in_the_conference(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    h.add_agent("alice")
+    h.add_agent("bob", endpoint="client:bob")
+    voicesim.phones.script("client:alice", outcome="no-answer")
+    refused = refuse_first_move(h)
+    customer = (await h.call_in(seconds=120)).sid
+    # alice never answered, and Twilio refused to move the customer on: alone in the conference,
+    # with bob free -- and so it stays, however long, without the dispatch.
+    assert len(refused.refused) == 1
+    view = h.view(customer)
+    assert view.call.agent_id is None
+    missed = next(leg for leg in view.legs if leg.role is LegRole.AGENT)
+    assert missed.status is LegStatus.NO_ANSWER
+    assert [c.id for c in h.services.service.waiting_calls()] == [customer]
+    await h.clock.advance(300)
+    assert h.view(customer).call.agent_id is None
+    assert h.heard(customer)[-1][:2] == ("play", "conference-wait")  # alone, on waiting music
+    # The app, started, runs the dispatch: at its first sweep the free agent, bob, takes the customer.
+    assert h.services.settings.dispatch_every == EVERY
+    async with h.app.router.lifespan_context(h.app):
+        await h.clock.advance(EVERY + 20)
+    h.clock.raise_errors()
+    assert_talking_to(h, customer, "bob", "conference")
+    assert h.emu.alerts == []
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_an_agent_who_became_free_gets_the_waiting_customer_even_if_twilio_refused_once(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy)
+    h.services.service.keep_dispatching(timedelta(seconds=EVERY))
+    customer = (await h.call_in(seconds=30)).sid  # nobody to take it: the customer waits in line
+    assert [c.id for c in h.services.service.waiting_calls()] == [customer]
+    h.add_agent("alice")
+    h.services.store.set_agent_available("alice", False)
+    refuse_first_move(h)
+    with pytest.raises(TelephonyError):
+        await h.services.service.agent_available("alice")
+    agent = h.services.store.get_agent("alice")
+    assert agent is not None and agent.available  # free, and the customer still waiting
+    assert h.view(customer).call.agent_id is None
+    await h.clock.advance(2 * EVERY + 10)
+    h.clock.raise_errors()
+    assert_talking_to(h, customer, "alice", strategy)
+    assert h.services.service.waiting_calls() == []
+
+
+async def test_a_call_that_just_lost_its_agent_is_left_to_the_work_in_hand(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """The sweep takes only calls settled for a while: one whose state just changed is being moved by
+    whoever changed it, and a second redirect would race the first."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    h.add_agent("alice")
+    voicesim.phones.script("client:alice", outcome="no-answer")
+    refuse_first_move(h)
+    customer = (await h.call_in(seconds=120)).sid
+    assert h.view(customer).call.agent_id is None
+    h.add_agent("bob", endpoint="client:bob")
+    service = h.services.service
+    assert await service.dispatch_waiting(settled_for=timedelta(hours=1)) == 0
+    assert h.view(customer).call.agent_id is None
+    assert await service.dispatch_waiting(settled_for=timedelta(seconds=EVERY)) == 1
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+    assert_talking_to(h, customer, "bob", "conference")
