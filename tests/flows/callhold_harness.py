@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from callhold.config import Settings
-from callhold.domain.model import Agent, CallView
+from callhold.domain.model import Agent, CallView, LegStatus, Strategy
 from callhold.web.app import Services, create_app
 from voicesim import Call, Emulator, VirtualClock
 
@@ -53,6 +53,18 @@ class Harness:
 
     def view(self, ref: str) -> CallView:
         return self.services.service.view(ref)
+
+    def assert_talking_to(self, customer: str, agent_id: str) -> None:
+        """The customer's call is ``agent_id``'s, whose leg is up, and the customer hears that leg (in
+        the conference, or bridged by the legs strategy's ``<Dial>``)."""
+        view = self.view(customer)
+        assert view.call.agent_id == agent_id
+        agent = view.agent_leg
+        assert agent is not None and agent.status is LegStatus.IN_PROGRESS
+        assert self.emu.calls.get(agent.call_sid).to == f"client:{agent_id}"  # type: ignore[union-attr]
+        kind, _, voices = self.heard(customer)[-1]
+        heard_as = "conference" if view.call.strategy is Strategy.CONFERENCE else "call"
+        assert (kind, voices) == (heard_as, agent.call_sid)
 
     def heard(self, call_sid: str) -> list[tuple[str, str, str]]:
         """(kind, context, detail or voices) of each segment, for compact assertions."""

@@ -17,7 +17,6 @@ from tests.flows.callhold_harness import Harness, make_harness
 from voicesim import Emulator, VirtualClock
 
 BUSY = "All of our agents are busy. Please hold for the next available agent."
-HEARS_AGENT = {"conference": "conference", "legs": "call"}
 
 
 def make(voicesim: Emulator, clock: VirtualClock, tmp_path: Path, strategy: str, outcome: str) -> Harness:
@@ -33,16 +32,6 @@ def available(h: Harness, agent_id: str) -> bool:
     return agent.available
 
 
-def assert_with(h: Harness, customer: str, agent_id: str, strategy: str) -> None:
-    view = h.view(customer)
-    assert view.call.agent_id == agent_id
-    agent = view.agent_leg
-    assert agent is not None and agent.status is LegStatus.IN_PROGRESS
-    assert h.emu.calls.get(agent.call_sid).to == f"client:{agent_id}"  # type: ignore[union-attr]
-    kind, _, voices = h.heard(customer)[-1]
-    assert (kind, voices) == (HEARS_AGENT[strategy], agent.call_sid)
-
-
 @pytest.mark.parametrize("strategy", ["conference", "legs"])
 @pytest.mark.parametrize("outcome", ["no-answer", "busy"])
 async def test_the_next_free_agent_takes_the_call(
@@ -55,7 +44,7 @@ async def test_the_next_free_agent_takes_the_call(
     missed = next(leg for leg in h.view(customer).legs if leg.role is LegRole.AGENT)
     assert h.emu.calls.get(missed.call_sid).to == "client:alice"  # type: ignore[union-attr]
     assert missed.status is LegStatus(outcome)
-    assert_with(h, customer, "bob", strategy)
+    h.assert_talking_to(customer, "bob")
     assert not available(h, "alice") and not available(h, "bob")
     assert h.emu.alerts == []
 
@@ -76,5 +65,5 @@ async def test_with_nobody_free_the_customer_waits_for_the_next_agent(
     await h.services.service.agent_available("bob")
     await h.clock.advance(15)
     h.clock.raise_errors()
-    assert_with(h, customer, "bob", strategy)
+    h.assert_talking_to(customer, "bob")
     assert h.emu.alerts == []
