@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     dispatch_every: int = Field(
         15,
-        ge=1,
+        ge=5,
         description="Seconds between checks that no customer waits while an agent is free "
         "(a safety net: a customer moved to a free agent whose redirect Twilio refused, say)",
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import replace
-from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -31,7 +30,6 @@ from callhold.domain.model import (
     Strategy,
 )
 from callhold.domain.ports import Clock, Handover, HoldStore, Telephony
-from callhold.timers import Timers
 
 __all__ = ["OUTBOUND_TWIML_PATH", "AgentDesk"]
 
@@ -49,7 +47,6 @@ class AgentDesk:
     store: HoldStore
     telephony: Telephony
     clock: Clock
-    timers: Timers
     policy: HoldPolicy
     strategy: Strategy
     caller_id: str
@@ -264,58 +261,6 @@ class AgentDesk:
             self.release_agent(call.id, agent_id)
             raise
         return Handover.GIVEN
-
-    async def dispatch_waiting(self, *, settled_for: timedelta) -> int:
-        """Hand customers who wait while agents are free to those agents; how many were handed.
-
-        The safety net under every path that moves a waiting customer: Twilio refusing (or an
-        instance dying before it sent) the redirect of a customer whose agent never answered, or
-        of the longest-waiting customer to an agent who became free. Such a customer keeps hearing
-        waiting music, in line or alone in the conference, however many agents are free. A call is
-        taken only once nothing about it has changed for ``settled_for`` (no leg status newer): a
-        call being connected right now (a new call, an agent just missed) is left to that work.
-        Safe with several instances: each hand-over is one transaction (``give_call``).
-        """
-        free = [agent.id for agent in self.store.list_agents(available=True)]
-        handed = 0
-        now = self.clock.now()
-        for call in self.waiting_calls():
-            if not free:
-                break
-            view = self.store.load_view(call.id)
-            customer = view.customer_leg
-            if customer is None or customer.status.is_terminal:
-                continue
-            changed = max([call.created_at, *(leg.status_at for leg in view.legs if leg.status_at)])
-            if now - changed < settled_for:
-                continue
-            while free:
-                agent_id = free[0]
-                try:
-                    handover = await self._hand_over(call, agent_id, paths.connect)
-                except TelephonyError:
-                    break  # the customer waits on (the agent is free again): the next sweep retries
-                if handover is Handover.CALL_TAKEN:
-                    break
-                free.pop(0)  # given this call, or taken meanwhile
-                if handover is Handover.GIVEN:
-                    _log.info("call %s waited while agent %s was free: handed over", call.id, agent_id)
-                    handed += 1
-                    break
-        return handed
-
-    def keep_dispatching(self, every: timedelta) -> None:
-        """Run :meth:`dispatch_waiting` every ``every`` (from now on, while the process runs)."""
-
-        async def sweep() -> None:
-            try:
-                await self.dispatch_waiting(settled_for=every)
-            except Exception:  # the database away for a moment: the next sweep tries again
-                _log.exception("dispatching waiting calls failed")
-            finally:
-                self.timers.call_at(self.clock.now() + every, sweep)
-
-        self.timers.call_at(self.clock.now() + every, sweep)
 
     async def call_ended(self, call_id: str) -> None:
         """The customer left: the agent is free again -- once per call, unless it had dropped out of

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from callhold.desk import OUTBOUND_TWIML_PATH, AgentDesk
+from callhold.dispatch import WaitingDispatch
 from callhold.domain import events as ev
 from callhold.domain.commands import (
     AddParticipant,
@@ -65,7 +66,7 @@ database (Twilio retries a callback that timed out, so duplicates come in bursts
 slow -- when the database can least spare a transaction per duplicate)."""
 
 
-class CallService(AgentDesk, HoldTimers):
+class CallService(AgentDesk, HoldTimers, WaitingDispatch):
     """callhold's use cases, independent of HTTP."""
 
     def __init__(
@@ -93,6 +94,7 @@ class CallService(AgentDesk, HoldTimers):
         self._timers: dict[str, list[TimerHandle]] = {}
         self._recovery_checks: dict[str, tuple[datetime, TimerHandle]] = {}
         self._recent_callbacks: dict[str, None] = {}  # insertion-ordered: the oldest goes first
+        self._waiting_seen: dict[str, tuple[object, ...]] = {}  # the last sweep's waiting calls
         if self.policy.max_hold_retry_after > timedelta(seconds=self.timings.retry_after):
             # the domain would take the retry for a duplicate, and nothing would re-arm it
             raise ValueError(

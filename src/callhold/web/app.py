@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.service.rearm_timers()
-        services.service.keep_dispatching(timedelta(seconds=settings.dispatch_every))
+        sweeping = services.service.keep_dispatching(timedelta(seconds=settings.dispatch_every))
         pruning = asyncio.get_running_loop().create_task(_prune_callbacks(services))
         clock_task = None
         emu = services.emulator
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
         try:
             yield
         finally:
+            sweeping.cancel()
             pruning.cancel()
             if clock_task is not None:
                 clock_task.cancel()

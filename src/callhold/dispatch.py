@@ -1,0 +1,136 @@
+"""The safety net under hand-overs: no customer waits while an agent is free.
+
+A mixin of :class:`~callhold.service.CallService` (kept apart to keep modules small): it uses the
+service's store, clock, timers and the desk's hand-over (:mod:`callhold.desk`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from callhold.domain import paths
+from callhold.domain.errors import TelephonyError
+from callhold.domain.model import Call, CallView, LegRole, LegStatus
+from callhold.domain.ports import Clock, Handover, HoldStore
+from callhold.timers import TimerHandle, Timers
+
+__all__ = ["WaitingDispatch"]
+
+_log = logging.getLogger("callhold.dispatch")
+
+
+class WaitingDispatch:
+    """Periodic sweeps handing waiting customers to free agents (see the module's docstring)."""
+
+    store: HoldStore
+    clock: Clock
+    timers: Timers
+    _waiting_seen: dict[str, tuple[object, ...]]
+
+    if TYPE_CHECKING:
+
+        def waiting_calls(self) -> list[Call]:
+            """See ``AgentDesk.waiting_calls``."""
+
+        async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
+            """See ``AgentDesk._hand_over``."""
+
+    async def dispatch_waiting(self) -> int:
+        """Hand customers who wait while agents are free to those agents; how many were handed.
+
+        The safety net under the paths that move a waiting customer: Twilio refusing (or an instance
+        dying before it sent) the redirect of a customer whose agent never answered, or Twilio
+        refusing the redirect of the longest-waiting customer to an agent who became free. Such a
+        customer keeps hearing waiting music, in line or alone in the conference, however many
+        agents are free.
+
+        A call is handed over only if this process's previous sweep saw it waiting exactly as it
+        is now (same legs, same statuses, no hold, its customer in progress, no agent leg still
+        ringing or up): a call whose state just changed is being moved by whoever changed it, and a
+        second redirect would pull its customer out of the conference the first one connected.
+        Callhold's own observations, not Twilio's timestamps, say how long it has been settled.
+        Safe with several instances: each hand-over is one transaction (``give_call``).
+        """
+        previous: dict[str, tuple[object, ...]] = self._waiting_seen
+        seen: dict[str, tuple[object, ...]] = {}
+        self._waiting_seen = seen
+        free = [agent.id for agent in self.store.list_agents(available=True)]
+        if not free:
+            return 0
+        handed = 0
+        for call in self.waiting_calls():
+            if not free:
+                break
+            try:
+                view = self.store.load_view(call.id)
+                mark = _waiting_mark(view)
+                if mark is None:
+                    continue
+                seen[call.id] = mark
+                if previous.get(call.id) == mark and await self._dispatch(call, free):
+                    handed += 1
+            except Exception:  # one call's trouble (the database, an agent deleted) is not the rest's
+                _log.exception("dispatching waiting call %s failed", call.id)
+        return handed
+
+    async def _dispatch(self, call: Call, free: list[str]) -> bool:
+        """Give ``call`` to the first agent of ``free`` still free (each taken off the list once given a
+        call or found taken); ``True`` if handed over."""
+        while free:
+            agent_id = free[0]
+            try:
+                handover = await self._hand_over(call, agent_id, paths.connect)
+            except TelephonyError:
+                return False  # the customer waits on (the agent is free again): the next sweep retries
+            if handover is Handover.CALL_TAKEN:
+                return False
+            free.pop(0)
+            if handover is Handover.GIVEN:
+                _log.info("call %s waited while agent %s was free: handed over", call.id, agent_id)
+                return True
+        return False
+
+    def keep_dispatching(self, every: timedelta) -> TimerHandle:
+        """Run :meth:`dispatch_waiting` every ``every`` from now on, until the handle is cancelled."""
+        sweeping = _Sweeping()
+
+        async def sweep() -> None:
+            try:
+                await self.dispatch_waiting()
+            except Exception:  # the database away for a moment: the next sweep tries again
+                _log.exception("dispatching waiting calls failed")
+            finally:
+                if not sweeping.cancelled:
+                    sweeping.handle = self.timers.call_at(self.clock.now() + every, sweep)
+
+        sweeping.handle = self.timers.call_at(self.clock.now() + every, sweep)
+        return sweeping
+
+
+def _waiting_mark(view: CallView) -> tuple[object, ...] | None:
+    """What a waiting call looks like, to tell whether it changed between two sweeps; ``None`` if it
+    is not one to hand over: its customer not in progress (an outbound call not answered yet cannot
+    be moved), on hold, or an agent leg not finished (someone is connecting it)."""
+    customer = view.customer_leg
+    if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
+        return None
+    if any(leg.role is LegRole.AGENT and not leg.status.is_terminal for leg in view.legs):
+        return None
+    return (view.call.conference_sid, *((leg.call_sid, leg.status) for leg in view.legs))
+
+
+class _Sweeping:
+    """The handle of :meth:`WaitingDispatch.keep_dispatching`: cancelling it stops the sweeps."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.handle: TimerHandle | None = None
+
+    def cancel(self) -> None:
+        """No sweep after this one."""
+        self.cancelled = True
+        if self.handle is not None:
+            self.handle.cancel()
