@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -65,6 +66,18 @@ class Harness:
         kind, _, voices = self.heard(customer)[-1]
         heard_as = "conference" if view.call.strategy is Strategy.CONFERENCE else "call"
         assert (kind, voices) == (heard_as, agent.call_sid)
+
+    def status_callbacks(self, call_sid: str, status: str) -> list[dict[str, Any]]:
+        """The status callbacks voicesim delivered for ``call_sid`` reporting ``status`` (each with
+        its ``url`` and ``params``), in order."""
+        return [
+            e.data
+            for e in self.emu.events
+            if e.type == "webhook"
+            and e.data["purpose"] == "status-callback"
+            and e.data["params"]["CallSid"] == call_sid
+            and e.data["params"]["CallStatus"] == status
+        ]
 
     def heard(self, call_sid: str) -> list[tuple[str, str, str]]:
         """(kind, context, detail or voices) of each segment, for compact assertions."""

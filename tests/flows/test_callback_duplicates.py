@@ -12,7 +12,7 @@ from callhold.config import Settings
 from callhold.domain import events as ev
 from callhold.domain.model import LegStatus
 from callhold.web.app import build_services
-from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.flows.callhold_harness import BASE, make_harness
 from tests.flows.callhold_signed import send
 from voicesim import Emulator, VirtualClock
 
@@ -28,24 +28,13 @@ def _statements(engine: Engine) -> list[str]:
     return seen
 
 
-def _status_callbacks(h: Harness, call_sid: str, status: str) -> list[dict[str, Any]]:
-    return [
-        e.data
-        for e in h.emu.events
-        if e.type == "webhook"
-        and e.data["purpose"] == "status-callback"
-        and e.data["params"]["CallSid"] == call_sid
-        and e.data["params"]["CallStatus"] == status
-    ]
-
-
 async def test_a_repeated_status_callback_changes_nothing_and_costs_no_statement(
     voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
 ) -> None:
     h = make_harness(voicesim, voicesim_clock, tmp_path)
     customer, agent = await h.connected()
     before = h.view(customer)
-    [answered] = _status_callbacks(h, agent, "in-progress")
+    [answered] = h.status_callbacks(agent, "in-progress")
     statements = _statements(h.services.store.engine)
     for _ in range(3):
         reply = await send(h.app, answered["url"], answered["params"], auth_token=h.emu.auth_token)
@@ -61,7 +50,7 @@ async def test_a_callback_another_instance_recorded_is_a_duplicate_here_too(
     customer, agent = await h.connected()
     # A second instance on the same database, as after a restart or behind a load balancer.
     other = build_services(Settings(database_url=f"sqlite:///{tmp_path}/callhold.db", public_base_url=BASE))
-    [answered] = _status_callbacks(h, agent, "in-progress")
+    [answered] = h.status_callbacks(agent, "in-progress")
     params = answered["params"]
     key = f"status:{agent}:{params['SequenceNumber']}:in-progress"
     now = h.services.service.clock.now()

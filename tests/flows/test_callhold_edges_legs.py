@@ -298,28 +298,14 @@ async def test_late_and_repeated_status_callbacks_cannot_move_a_leg_backwards(
     h.clock.raise_errors()
     ended = h.view(customer)
     assert ended.hold is not None and ended.hold.end_reason is HoldEndReason.CUSTOMER_HUNG_UP
-    completed = [
-        e.data
-        for e in h.emu.events
-        if e.type == "webhook"
-        and e.data["purpose"] == "status-callback"
-        and e.data["params"]["CallSid"] == customer
-        and e.data["params"]["CallStatus"] == "completed"
-    ]
+    completed = h.status_callbacks(customer, "completed")
     assert len(completed) == 1
     redirects = [e for e in h.emu.events if e.type == "call.redirected" and e.data["call_sid"] == agent]
     for _ in range(2):
         reply = await send(h.app, completed[0]["url"], completed[0]["params"], auth_token=h.emu.auth_token)
         assert reply.status_code == 204
     # The old in-progress of the agent, re-sent with its SequenceNumber: still completed.
-    in_progress = next(
-        e.data
-        for e in h.emu.events
-        if e.type == "webhook"
-        and e.data["purpose"] == "status-callback"
-        and e.data["params"]["CallSid"] == agent
-        and e.data["params"]["CallStatus"] == "in-progress"
-    )
+    in_progress = h.status_callbacks(agent, "in-progress")[0]
     assert (
         await send(h.app, in_progress["url"], in_progress["params"], auth_token=h.emu.auth_token)
     ).is_success

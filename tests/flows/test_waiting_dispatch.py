@@ -4,6 +4,7 @@ the customer over on its next sweep."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ EVERY = 15
 
 def refuse_first_move(h: Harness) -> RefusingTransport:
     """From now on Twilio refuses (503) the first redirect of a customer to ``/twiml/connect``."""
-    moves = iter(range(1_000))
+    moves = itertools.count()
 
     def selects(method: str, url: str, data: dict[str, Any]) -> bool:
         return "/twiml/connect/" in str(data.get("Url", "")) and next(moves) == 0
