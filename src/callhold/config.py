@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         description="Send the SDK's requests here instead of api.twilio.com (e.g. a standalone voicesim "
         "at http://127.0.0.1:8765); only the transport changes",
     )
+    twilio_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Real Twilio: seconds a REST request may take before it counts as failed "
+        "(Twilio unreachable: the domain compensates, as for any refusal)",
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="The URL Twilio reaches callhold at (behind a proxy: the proxy's URL); "

@@ -3,6 +3,11 @@
 With no base URL it is exactly the SDK's client (real Twilio). With one (say a standalone
 voicesim at ``http://127.0.0.1:8765``) the scheme and host of each Twilio URL are replaced and
 nothing else changes: same paths, same auth, same bodies.
+
+Every request has a timeout (:data:`DEFAULT_TIMEOUT` unless given): the SDK passes ``None`` when its
+caller sets none, which aiohttp takes as *no* limit, so a connection Twilio never answers would hold
+an API request, a webhook or a timer's work for ever. A request that times out is a
+``TelephonyError`` like any unreachable Twilio (see ``TwilioTelephony``), and the domain compensates.
 """
 
 from __future__ import annotations
@@ -15,15 +20,20 @@ from aiohttp import ClientSession
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 
-__all__ = ["RebasedAsyncHttpClient"]
+__all__ = ["DEFAULT_TIMEOUT", "RebasedAsyncHttpClient"]
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a request to Twilio's REST API may take in all (connecting, sending, the reply)."""
 
 
 class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """``AsyncTwilioHttpClient`` with an optional base-URL override (create inside a running loop)."""
 
-    def __init__(self, base_url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, base_url: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, **kwargs: Any
+    ) -> None:
         # aiohttp sessions belong to an event loop: make the pooled session on first use.
-        super().__init__(pool_connections=False, **kwargs)
+        super().__init__(pool_connections=False, timeout=timeout, **kwargs)
         self.session: Any = None
         self.base_url = base_url
 
@@ -38,10 +48,12 @@ class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        """Send the request (to ``base_url`` when set).
+        """Send the request (to ``base_url`` when set), within ``timeout`` or else the client's.
 
         Credentials go in an ``Authorization`` header: aiohttp deprecates its ``auth=`` argument.
         """
+        if timeout is None:
+            timeout = self.timeout
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers = {**(headers or {}), "Authorization": f"Basic {token}"}

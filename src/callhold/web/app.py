@@ -61,7 +61,7 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
         from callhold.adapters.http import RebasedAsyncHttpClient
 
         token = settings.twilio_auth_token.get_secret_value()
-        http = RebasedAsyncHttpClient(settings.twilio_api_base_url)
+        http = RebasedAsyncHttpClient(settings.twilio_api_base_url, timeout=settings.twilio_timeout)
         client = Client(settings.twilio_account_sid, token, http_client=http)
         clock: Any = SystemClock()
         timers = AsyncioTimers()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
 from twilio.rest import Client
 
-from callhold.adapters.http import RebasedAsyncHttpClient
+from callhold.adapters.http import DEFAULT_TIMEOUT, RebasedAsyncHttpClient
 from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.commands import RedirectLeg
 from callhold.domain.errors import TelephonyError
@@ -29,3 +30,35 @@ async def test_connection_refused_becomes_a_telephony_error() -> None:
         await http.close()
     assert caught.value.status == 503 and "cannot reach Twilio" in caught.value.message
     assert not caught.value.call_gone
+
+
+async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() -> None:
+    """A connection Twilio accepts but never answers (a network partition, a stuck proxy): without a
+    timeout the SDK's ``None`` is aiohttp's "no limit", and the hold would wait for ever."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # read nothing, answer nothing
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    http = RebasedAsyncHttpClient(f"http://127.0.0.1:{port}", timeout=0.2)
+    telephony = TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
+    try:
+        with pytest.raises(TelephonyError) as caught:
+            await asyncio.wait_for(
+                telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x")),
+                timeout=30,  # the test's own guard: the client's timeout must fire long before
+            )
+    finally:
+        await http.close()
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert len(accepted) == 1  # it did connect: Twilio reached, then silent
+    assert caught.value.status == 503 and "cannot reach Twilio" in caught.value.message
+
+
+def test_the_client_has_a_timeout_by_default() -> None:
+    assert RebasedAsyncHttpClient().timeout == DEFAULT_TIMEOUT > 0
