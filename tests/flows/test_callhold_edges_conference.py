@@ -6,6 +6,7 @@ Each test drives real calls through voicesim on a virtual clock and asserts on w
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 from pathlib import Path
 
@@ -262,3 +263,40 @@ async def test_a_late_participant_event_of_the_earlier_conference_changes_nothin
     await mute_event(second_conference, "participant-unmute", 8)
     leg = h.view(customer).customer_leg
     assert leg is not None and not leg.muted and leg.participant_sequence_number == 8
+
+
+async def test_a_late_start_of_the_earlier_conference_does_not_replace_the_live_one(h: Harness) -> None:
+    # Twilio does not promise callbacks in order: the first conference's conference-start, delivered
+    # after the customer was requeued into a second one, must not make the first "live" again --
+    # else every event of the second would be ignored as another conference's, and a hold would be
+    # sent to a conference that has ended.
+    customer, alice_leg, first_conference = await connected_and_held(h)
+    first_started = h.view(customer).call.conference_started_at
+    assert first_started is not None
+    h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.add_agent("bob", "client:bob")
+    await h.services.service.agent_available("bob")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    second_conference, name = view.call.conference_sid, view.call.conference_name
+    assert second_conference not in (None, first_conference) and name is not None
+    late = {
+        "StatusCallbackEvent": "conference-start",
+        "ConferenceSid": first_conference,
+        "FriendlyName": name,
+        "SequenceNumber": "1",
+        "Timestamp": email.utils.format_datetime(first_started),
+    }
+    reply = await send(h.app, BASE + "/webhooks/conference", late, auth_token=h.emu.auth_token)
+    assert reply.status_code == 204
+    assert h.view(customer).call.conference_sid == second_conference
+    # The second conference is the one holds go to: the customer hears hold music again.
+    await h.services.service.hold(customer, by="bob", agent_id="bob")
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1][1] == "hold"
+    leg = h.view(customer).customer_leg
+    assert leg is not None and leg.on_hold
+    assert h.emu.alerts == []

@@ -264,13 +264,20 @@ def _conference_started(state: CallView, event: ev.ConferenceStarted) -> Decisio
     # has not arrived yet.
     # Participant flags and the conference SequenceNumber that guards them belong to one conference:
     # in the new one every participant starts unheld and unmuted, and its SequenceNumbers start again.
+    # Callbacks are separate requests and may arrive out of order (reference 6.1); every conference
+    # event carries its Timestamp (2.2). A start older than the latest start recorded is a late one of
+    # an earlier conference (ended, or about to): it must not replace the live conference, whose
+    # participant events would then all be ignored as another conference's.
     if state.call.conference_sid == event.conference_sid:
         return ignored(state, "conference start already recorded")
+    latest = state.call.conference_started_at
+    if latest is not None and event.at < latest:
+        return ignored(state, f"late start of an earlier conference {event.conference_sid}")
     fresh = tuple(
         replace(leg, on_hold=False, muted=False, participant_sequence_number=NO_SEQUENCE)
         for leg in state.legs
     )
-    call = replace(state.call, conference_sid=event.conference_sid)
+    call = replace(state.call, conference_sid=event.conference_sid, conference_started_at=event.at)
     return Decision(new_state=replace(state, call=call, legs=fresh))
 
 

@@ -212,7 +212,10 @@ def _require_utc(*values: datetime | None) -> None:
 @dataclass(frozen=True, kw_only=True)
 class Call:
     """One customer call as callhold sees it. ``conference_sid`` is the call's *live* conference: set when
-    it starts, cleared when it ends (a requeued customer joins a new conference under the same name)."""
+    it starts, cleared when it ends (a requeued customer joins a new conference under the same name).
+    ``conference_started_at`` is when the call's latest conference started (its ``conference-start``
+    Timestamp), kept after it ends: a start event older than that is a late one of an earlier
+    conference."""
 
     id: str
     strategy: Strategy
@@ -223,9 +226,10 @@ class Call:
     conference_sid: str | None = None
     status: CallState = CallState.ACTIVE
     ended_at: datetime | None = None
+    conference_started_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _require_utc(self.created_at, self.ended_at)
+        _require_utc(self.created_at, self.ended_at, self.conference_started_at)
 
 
 @dataclass(frozen=True, kw_only=True)

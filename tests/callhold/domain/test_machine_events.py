@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 from domain_builders import AGENT, CONFERENCE, CUSTOMER, HOLD_ID, THIRD, at, view
@@ -35,9 +36,15 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.effects import ActionReply, AgentLeft, AgentMissed, DisarmHoldTimers, Ignored
-from callhold.domain.model import NO_SEQUENCE, CallState, HoldEndReason, LegRole, LegStatus
+from callhold.domain.model import NO_SEQUENCE, CallState, CallView, HoldEndReason, LegRole, LegStatus
 
 NEW_CONFERENCE = "CF" + "e" * 32
+
+
+def started_at(state: CallView, conference_sid: str | None, when: datetime) -> CallView:
+    """``state`` with live conference ``conference_sid`` (``None``: ended), the latest started ``when``."""
+    return replace(state, call=replace(state.call, conference_sid=conference_sid, conference_started_at=when))
+
 
 RULES = [
     # --- monotonic leg status -------------------------------------------------------------------
@@ -195,10 +202,30 @@ RULES = [
     ),
     # --- conference lifecycle -------------------------------------------------------------------
     Rule(
-        "conference start records the SID",
+        "conference start records the SID and when it started",
         view(CONF, started=False),
         ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(1)),
-        check=call_is(conference_sid=CONFERENCE),
+        check=call_is(conference_sid=CONFERENCE, conference_started_at=at(1)),
+    ),
+    Rule(
+        "the start of an earlier conference, arriving after the live one's, leaves the live one alone",
+        started_at(view(CONF), NEW_CONFERENCE, at(60)),
+        ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(1)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "... and so after the live one has ended (it is not live again)",
+        started_at(view(CONF), None, at(60)),
+        ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(1)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "a conference started after the last one ended becomes the live one",
+        started_at(view(CONF), None, at(1)),
+        ev.ConferenceStarted(conference_sid=NEW_CONFERENCE, at=at(60)),
+        check=call_is(conference_sid=NEW_CONFERENCE, conference_started_at=at(60)),
     ),
     Rule(
         "duplicate conference start ignored",

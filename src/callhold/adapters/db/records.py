@@ -36,6 +36,7 @@ def call_of(row: CallRow) -> Call:
         conference_sid=row.conference_sid,
         status=CallState(row.status),
         ended_at=row.ended_at,
+        conference_started_at=row.conference_started_at,
     )
 
 
@@ -51,6 +52,7 @@ def call_values(call: Call) -> dict[str, object]:
         "status": call.status.value,
         "created_at": call.created_at,
         "ended_at": call.ended_at,
+        "conference_started_at": call.conference_started_at,
     }
 
 

@@ -96,6 +96,7 @@ class CallRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
+    conference_started_at: Mapped[datetime | None]
 
 
 class LegRow(Base):
