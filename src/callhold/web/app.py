@@ -151,6 +151,9 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
     webhooks.install(app)
     app.include_router(media.router)
     app.include_router(api.router)
+    from callhold.web import health
+
+    app.include_router(health.router)
     if services.emulator is not None:
         # Embedded voicesim: its webhooks reach this app in process, and its REST and control
         # API are served under /voicesim (to place test calls: /voicesim/_voicesim/inbound-calls).
