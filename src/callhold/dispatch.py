@@ -1,5 +1,4 @@
-"""The safety net under hand-overs: no customer waits while an agent is free, and no call stays
-given to an agent who was never connected.
+"""The safety net under hand-overs: no customer waits while an agent is free.
 
 A mixin of :class:`~callhold.service.CallService` (kept apart to keep modules small): it uses the
 service's store, clock, timers and the desk's hand-over (:mod:`callhold.desk`).
@@ -7,17 +6,14 @@ service's store, clock, timers and the desk's hand-over (:mod:`callhold.desk`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from callhold.domain import paths
-from callhold.domain.errors import NotFound, TelephonyError
-from callhold.domain.machine import Decision
-from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus
+from callhold.domain.errors import TelephonyError
+from callhold.domain.model import Call, CallView, LegRole, LegStatus
 from callhold.domain.ports import Clock, Handover, HoldStore
 from callhold.timers import TimerHandle, Timers
 
@@ -51,32 +47,16 @@ class WaitingDispatch:
         customer keeps hearing waiting music, in line or alone in the conference, however many
         agents are free.
 
-        It also undoes a hand-over that was committed but never carried out (an instance died
-        between giving the call to an agent and dialling that agent, or moving the customer): the
-        call is given to nobody again and the agent is free again -- else the customer would wait
-        for an agent who is never dialled, and that agent, "on a call", could not be made available
-        -- and the call is then handed over like any other waiting call (to that agent, if first).
-
-        A call is touched only if this process's previous sweep saw it exactly as it is now (same
-        agent, same legs, same statuses, no hold, its customer in progress, no agent leg still
+        A call is handed over only if this process's previous sweep saw it waiting exactly as it
+        is now (same legs, same statuses, no hold, its customer in progress, no agent leg still
         ringing or up): a call whose state just changed is being moved by whoever changed it, and a
         second redirect would pull its customer out of the conference the first one connected.
         Callhold's own observations, not Twilio's timestamps, say how long it has been settled.
-        Safe with several instances: each release and each hand-over is one transaction, and a
-        release checks under the call's lock that the call is still as both sweeps saw it.
+        Safe with several instances: each hand-over is one transaction (``give_call``).
         """
         previous: dict[str, tuple[object, ...]] = self._waiting_seen
         seen: dict[str, tuple[object, ...]] = {}
         self._waiting_seen = seen
-        active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
-        settled: set[str] = set()  # released just now: seen unchanged by two sweeps already
-        for call in active:
-            if call.agent_id is not None:
-                try:
-                    if self._release_if_stranded(call, call.agent_id, previous, seen):
-                        settled.add(call.id)
-                except Exception:  # one call's trouble (the database, say) is not the rest's
-                    _log.exception("checking call %s for a hand-over never carried out failed", call.id)
         free = [agent.id for agent in self.store.list_agents(available=True)]
         if not free:
             return 0
@@ -90,45 +70,11 @@ class WaitingDispatch:
                 if mark is None:
                     continue
                 seen[call.id] = mark
-                unchanged = previous.get(call.id) == mark or call.id in settled
-                if unchanged and await self._dispatch(call, free):
+                if previous.get(call.id) == mark and await self._dispatch(call, free):
                     handed += 1
             except Exception:  # one call's trouble (the database, an agent deleted) is not the rest's
                 _log.exception("dispatching waiting call %s failed", call.id)
         return handed
-
-    def _release_if_stranded(
-        self,
-        call: Call,
-        agent_id: str,
-        previous: dict[str, tuple[object, ...]],
-        seen: dict[str, tuple[object, ...]],
-    ) -> bool:
-        """If ``call``, given to ``agent_id``, looks as if its agent was never connected, and did so at
-        the previous sweep too, give it to nobody and make the agent available again; ``True`` if
-        released (the call now waits for an agent)."""
-        mark = _waiting_mark(self.store.load_view(call.id))
-        if mark is None:
-            return False
-        seen[call.id] = mark
-        if previous.get(call.id) != mark:
-            return False
-        released = False
-
-        def release(view: CallView) -> Decision:
-            nonlocal released
-            if _waiting_mark(view) != mark:  # changed since the sweep read it: being connected
-                return Decision(new_state=view)
-            released = True
-            return Decision(new_state=replace(view, call=replace(view.call, agent_id=None)))
-
-        self.store.transact(call.id, release)
-        if not released:
-            return False
-        _log.warning("call %s was given to agent %s, who was never connected: released", call.id, agent_id)
-        with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to free
-            self.store.make_available(agent_id)
-        return True
 
     async def _dispatch(self, call: Call, free: list[str]) -> bool:
         """Give ``call`` to the first agent of ``free`` still free (each taken off the list once given a
@@ -165,17 +111,15 @@ class WaitingDispatch:
 
 
 def _waiting_mark(view: CallView) -> tuple[object, ...] | None:
-    """What a waiting call (or one given to an agent not connected) looks like, to tell whether it
-    changed between two sweeps; ``None`` if it is not one to hand over: its customer not in progress
-    (an outbound call not answered yet cannot be moved), on hold, or an agent leg not finished
-    (someone is connecting it, or the agent is talking to the customer)."""
+    """What a waiting call looks like, to tell whether it changed between two sweeps; ``None`` if it
+    is not one to hand over: its customer not in progress (an outbound call not answered yet cannot
+    be moved), on hold, or an agent leg not finished (someone is connecting it)."""
     customer = view.customer_leg
     if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
         return None
     if any(leg.role is LegRole.AGENT and not leg.status.is_terminal for leg in view.legs):
         return None
-    call = view.call
-    return (call.agent_id, call.conference_sid, *((leg.call_sid, leg.status) for leg in view.legs))
+    return (view.call.conference_sid, *((leg.call_sid, leg.status) for leg in view.legs))
 
 
 class _Sweeping:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from callhold.domain.errors import Conflict, TelephonyError
+from callhold.domain.errors import TelephonyError
 from callhold.domain.model import Leg, LegRole, LegStatus
-from callhold.domain.ports import Handover
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
@@ -132,50 +131,3 @@ async def test_a_customer_not_yet_answering_is_not_moved(
     assert asked.refused == []  # Twilio was never asked to move it
     agent = h.services.store.get_agent("alice")
     assert agent is not None and agent.available
-
-
-@pytest.mark.parametrize("strategy", ["conference", "legs"])
-async def test_a_hand_over_that_was_committed_but_never_carried_out_is_undone_and_redone(
-    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
-) -> None:
-    """An instance that dies between giving a waiting call to a free agent and moving the customer
-    leaves the call given to an agent who is never dialled: the customer would wait for ever, and
-    the agent, "on a call", could not even be made available. The sweep releases such a call once
-    two sweeps saw it unchanged, and hands it over again."""
-    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy)
-    service, store = h.services.service, h.services.store
-    customer = (await h.call_in(seconds=30)).sid  # nobody to take it: the customer waits
-    h.add_agent("alice")
-    assert store.give_call(customer, "alice") is Handover.GIVEN  # ... and the instance dies here
-    await h.clock.advance(300)
-    assert h.view(customer).call.agent_id == "alice"
-    assert h.heard(customer)[-1][0] == "play"  # still on waiting music, five minutes on
-    with pytest.raises(Conflict):  # "on an active call"
-        await service.agent_available("alice")
-    assert await service.dispatch_waiting() == 0  # first seen: maybe being connected right now
-    assert h.view(customer).call.agent_id == "alice"
-    assert await service.dispatch_waiting() == 1  # unchanged: released, and handed over again
-    await h.clock.advance(20)
-    h.clock.raise_errors()
-    h.assert_talking_to(customer, "alice")
-    for _ in range(3):  # a call whose agent is talking to its customer is left alone
-        assert await service.dispatch_waiting() == 0
-    h.assert_talking_to(customer, "alice")
-    assert h.emu.alerts == []
-
-
-async def test_a_call_given_between_two_sweeps_is_not_taken_back(
-    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
-) -> None:
-    """The first sweep saw the call waiting for nobody; before the next, it was given to an agent,
-    whose redirect may still be in flight: the second sweep must not release it."""
-    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
-    service, store = h.services.service, h.services.store
-    customer = (await h.call_in(seconds=30)).sid  # nobody to take it: the customer waits
-    h.add_agent("alice")
-    assert await service.dispatch_waiting() == 0  # seen waiting, with alice free
-    assert store.give_call(customer, "alice") is Handover.GIVEN  # e.g. another instance, moving it now
-    assert await service.dispatch_waiting() == 0
-    assert h.view(customer).call.agent_id == "alice"  # not taken back: only now seen given
-    agent = store.get_agent("alice")
-    assert agent is not None and not agent.available  # still claimed for this call
