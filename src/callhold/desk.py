@@ -173,8 +173,9 @@ class AgentDesk:
     async def _already_dialled(self, call: Call, refusal: TelephonyError) -> str | None:
         """The Call SID of the agent participant already in the call's conference, if Twilio refused
         a second one (16025, label in use: an earlier attempt of a retried webhook dialled it, and
-        failed before recording its leg), else ``None``."""
-        if not refusal.label_in_use or call.conference_name is None:
+        failed before recording its leg) or never answered this one (it may have dialled it), else
+        ``None``."""
+        if not (refusal.label_in_use or refusal.uncertain) or call.conference_name is None:
             return None
         try:
             return await self.telephony.labelled_participant(call.conference_name, "agent")
@@ -291,8 +292,11 @@ class AgentDesk:
         """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent claimed.
 
         ``NotFound`` for an unknown agent, ``Conflict`` if the agent is not available (busy or away),
-        ``TelephonyError`` if Twilio refuses the call (the agent is released again). An agent deleted
-        while Twilio placed the call: the call is recorded without it and waits for the next agent.
+        ``TelephonyError`` if Twilio refuses the call (the agent is released again). If Twilio never
+        answered (``uncertain``), the call may exist: the agent stays claimed -- the call's first status
+        callback names the agent and adopts it -- and is made available again by hand otherwise. An
+        agent deleted while Twilio placed the call: the call is recorded without it and waits for the
+        next agent.
         """
         if self.store.get_agent(agent_id) is None:
             raise NotFound("agent", agent_id)
@@ -303,8 +307,9 @@ class AgentDesk:
             # returns can then adopt the call itself (see ``/webhooks/call-status``).
             status_path = f"{paths.CALL_STATUS}?{urlencode({'agent': agent_id})}"
             call_sid = await self.telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, status_path)
-        except TelephonyError:
-            self.store.set_agent_available(agent_id, True)
+        except TelephonyError as exc:
+            if not exc.uncertain:  # refused: no call, the agent is free again
+                self.store.set_agent_available(agent_id, True)
             raise
         try:
             return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)

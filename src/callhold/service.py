@@ -322,7 +322,9 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch):
 
 def _refused(failure: TelephonyError, what: str) -> TelephonyError:
     """``failure`` (Twilio's code and status kept) told as what it did to the request."""
-    error = TelephonyError(f"{what}: {failure.message}", code=failure.code, status=failure.status)
+    error = TelephonyError(
+        f"{what}: {failure.message}", code=failure.code, status=failure.status, uncertain=failure.uncertain
+    )
     error.__cause__ = failure
     return error
 
@@ -337,6 +339,10 @@ def _outcome(hold: Hold | None, *, holding: bool) -> str:
         return f"failed; the hold ended ({hold.end_reason})"
     if holding and hold.state is HoldState.RESUMING:
         return "failed and is being undone"
+    if hold.state is HoldState.HOLDING:
+        return "is not confirmed: it stays holding, and is sent again after the recovery grace"
+    if not holding and hold.state is HoldState.RESUMING:
+        return "is not confirmed: it stays resuming, and is sent again after the recovery grace"
     if not holding and hold.state is HoldState.HELD:
         return "failed; the customer is still on hold (resume can be retried)"
     return f"failed; the hold is {hold.state}"

@@ -87,13 +87,20 @@ class WrongStrategy(Conflict):
 
 
 class TelephonyError(CallholdError):
-    """Twilio refused a command. ``code`` is Twilio's error code, ``status`` the HTTP status."""
+    """Twilio refused a command. ``code`` is Twilio's error code, ``status`` the HTTP status.
 
-    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+    ``uncertain``: the request was sent but no answer came back (a timeout, a dropped connection), so
+    Twilio may have carried it out: "nothing moved" is not safe to assume, as it is for a refusal.
+    """
+
+    def __init__(
+        self, message: str, *, code: int | None = None, status: int | None = None, uncertain: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        self.uncertain = uncertain
 
     @property
     def label_in_use(self) -> bool:
@@ -111,12 +118,16 @@ class TelephonyError(CallholdError):
         return self.code in _GONE_CODES
 
     def __repr__(self) -> str:
-        return f"TelephonyError({self.message!r}, code={self.code!r}, status={self.status!r})"
+        uncertain = ", uncertain=True" if self.uncertain else ""
+        return f"TelephonyError({self.message!r}, code={self.code!r}, status={self.status!r}{uncertain})"
+
+    def _key(self) -> tuple[str, int | None, int | None, bool]:
+        return (self.message, self.code, self.status, self.uncertain)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TelephonyError):
             return NotImplemented
-        return (self.message, self.code, self.status) == (other.message, other.code, other.status)
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.message, self.code, self.status))
+        return hash(self._key())

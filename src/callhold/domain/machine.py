@@ -370,6 +370,10 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
     target = getattr(command, "call_sid", None)
     if error.call_gone and isinstance(target, str):
         return party_gone(state, hold, target, event.at, policy)
+    if hold.state is HoldState.RESUMING and error.uncertain:
+        # No answer: the customer may be back already. Stay resuming: its event (conference) or the
+        # bridge (legs) ends the hold, else the recovery re-sends the resume, which is safe to repeat.
+        return ignored(state, f"hold {hold.id}: no answer to the resume, stays resuming: {error.message}")
     if hold.state is HoldState.RESUMING:
         # Nobody moved: both sides still hear music. Back to held; resume can be retried.
         held = replace(
@@ -380,11 +384,11 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
             effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
         )
     compensating = Compensating(hold_id=hold.id, command=command, error=error)
-    if plan.index(command) == 0 and hold.recovered_at is not None:
-        # Re-sent by a recovery: the step may have been done before the instance stopped, so
+    if plan.index(command) == 0 and (hold.recovered_at is not None or error.uncertain):
+        # Re-sent by a recovery, or sent with no answer back: the step may have been done, so
         # "nothing moved" is not safe. Conference: taking the participant off hold is (Twilio's
         # update is idempotent), so the hold is undone. Legs: redirecting the customer back is not
-        # (it may not be where we think), so it stays holding and the next recovery re-sends.
+        # (it may not be where we think), so it stays holding and the recovery re-sends.
         if hold.strategy is Strategy.CONFERENCE:
             undoing = enter(hold, HoldState.RESUMING, event.at, HoldEndReason.FAILED_COMPENSATED)
             return Decision(
@@ -392,7 +396,7 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
                 commands=resume_plan(state, hold),
                 effects=(compensating,),
             )
-        return ignored(state, f"recovered hold {hold.id}: first step refused, stays holding: {error.message}")
+        return ignored(state, f"hold {hold.id}: first step unconfirmed, stays holding: {error.message}")
     if plan.index(command) == 0:  # the first step failed: nothing moved, nothing to undo
         ended = end(state, hold, HoldEndReason.FAILED_COMPENSATED, event.at)
         return Decision(new_state=ended, effects=(compensating,))

@@ -30,6 +30,7 @@ async def test_connection_refused_becomes_a_telephony_error() -> None:
         await http.close()
     assert caught.value.status == 503 and "cannot reach Twilio" in caught.value.message
     assert not caught.value.call_gone
+    assert not caught.value.uncertain  # nothing was sent: a plain refusal
 
 
 async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() -> None:
@@ -57,7 +58,9 @@ async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() ->
         server.close()
         await server.wait_closed()
     assert len(accepted) == 1  # it did connect: Twilio reached, then silent
-    assert caught.value.status == 503 and "cannot reach Twilio" in caught.value.message
+    # The request was sent: Twilio may have carried it out, so the outcome is unknown.
+    assert caught.value.uncertain and caught.value.status == 504
+    assert "no answer from Twilio" in caught.value.message
 
 
 def test_the_client_has_a_timeout_by_default() -> None:

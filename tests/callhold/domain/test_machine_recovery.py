@@ -410,3 +410,42 @@ def test_a_record_without_state_since_falls_back_on_what_it_records(state: HoldS
     assert hold.in_state_since == since
     assert hold.last_progress_at == since
     assert with_hold(view(LEGS, hold=state), recovered_at=at(500)).hold.last_progress_at == at(500)  # type: ignore[union-attr]
+
+
+# --- no answer from Twilio: the step may have been carried out ----------------------------------
+NO_ANSWER = TelephonyError("no answer from Twilio", status=504, uncertain=True)
+
+
+def test_an_unanswered_first_legs_step_is_not_taken_for_nothing_moved() -> None:
+    """The agent may already be on hold music: ending the hold as if nothing moved would leave the
+    customer's interrupted <Dial> to hang up. It stays holding, and the recovery re-sends it."""
+    state = stuck(LEGS, H, 10)
+    decision = decide(state, refused(AGENT_TO_MUSIC, 11, NO_ANSWER))
+    assert decision.commands == ()
+    assert [type(effect) for effect in decision.effects] == [Ignored]
+    assert decision.new_state == state
+    assert decide(decision.new_state, recovery(45)).commands == (AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE)
+
+
+def test_an_unanswered_conference_hold_is_undone_not_forgotten() -> None:
+    """The participant may be on hold: the hold is undone (taking it off hold is idempotent), never
+    ended with the customer left on hold and resume refused."""
+    decision = decide(stuck(CONF, H, 10), refused(CONF_HOLD, 11, NO_ANSWER))
+    assert decision.commands == (CONF_UNHOLD,)
+    assert [type(effect) for effect in decision.effects] == [Compensating]
+    undoing = hold_of(decision)
+    assert (undoing.state, undoing.end_reason) == (RES, HoldEndReason.FAILED_COMPENSATED)
+
+
+@pytest.mark.parametrize(("strategy", "command"), [(CONF, CONF_UNHOLD), (LEGS, AGENT_TO_DEQUEUE)])
+def test_an_unanswered_resume_stays_resuming_for_its_confirmation_or_the_recovery(
+    strategy: Strategy, command: Command
+) -> None:
+    """The customer may be back already: not "back to held" (the hold would stay open over a
+    conversation); the unhold event or the bridge ends it, else the recovery re-sends the resume."""
+    state = stuck(strategy, RES, 100)
+    decision = decide(state, refused(command, 101, NO_ANSWER))
+    assert decision.new_state == state and decision.commands == ()
+    assert decide(state, recovery(131)).commands == (command,)
+    # a refusal (nothing moved) still goes back to held
+    assert hold_of(decide(state, refused(command, 101))).state is HELD
