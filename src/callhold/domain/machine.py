@@ -271,7 +271,7 @@ def _conference_started(state: CallView, event: ev.ConferenceStarted) -> Decisio
     if state.call.conference_sid == event.conference_sid:
         return ignored(state, "conference start already recorded")
     latest = state.call.conference_started_at
-    if latest is not None and event.at < latest:
+    if latest is not None and event.at <= latest:  # a new conference never starts in the same second
         return ignored(state, f"late start of an earlier conference {event.conference_sid}")
     fresh = tuple(
         replace(leg, on_hold=False, muted=False, participant_sequence_number=NO_SEQUENCE)

@@ -215,6 +215,13 @@ RULES = [
         unchanged=True,
     ),
     Rule(
+        "... and so one with the same Timestamp (whole seconds: a requeue takes longer than a second)",
+        started_at(view(CONF), NEW_CONFERENCE, at(60)),
+        ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(60)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
         "... and so after the live one has ended (it is not live again)",
         started_at(view(CONF), None, at(60)),
         ev.ConferenceStarted(conference_sid=CONFERENCE, at=at(1)),
