@@ -230,20 +230,33 @@ async def test_late_and_repeated_conference_events_cannot_move_the_records_backw
     assert customer is not None and customer.on_hold is True
 
 
-async def test_a_late_participant_event_of_the_earlier_conference_changes_nothing(h: Harness) -> None:
-    # The agent hangs up during the hold (requeue): bob takes the customer in a new conference under
-    # the same name. A mute event of the first conference, delivered late, must not be applied to
-    # the customer in the second -- nor hide the second conference's own, lower, SequenceNumbers.
-    customer, alice_leg, first_conference = await connected_and_held(h)
+async def requeue_to_bob(h: Harness, alice_leg: str) -> None:
+    """alice hangs up during the hold (requeue): bob, made available, takes the customer in a new
+    conference under the same name."""
     h.emu.hang_up(alice_leg)
     await h.clock.advance(20)
     h.add_agent("bob", "client:bob")
     await h.services.service.agent_available("bob")
     await h.clock.advance(10)
     h.clock.raise_errors()
+
+
+async def requeued_to_bob(h: Harness) -> tuple[str, str, str, str]:
+    """:func:`connected_and_held`, then :func:`requeue_to_bob`: (customer, first conference SID,
+    second conference SID, the conference's friendly name)."""
+    customer, alice_leg, first_conference = await connected_and_held(h)
+    await requeue_to_bob(h, alice_leg)
     view = h.view(customer)
     second_conference, name = view.call.conference_sid, view.call.conference_name
     assert second_conference not in (None, first_conference) and name is not None
+    return customer, first_conference, second_conference, name
+
+
+async def test_a_late_participant_event_of_the_earlier_conference_changes_nothing(h: Harness) -> None:
+    # The agent hangs up during the hold (requeue): bob takes the customer in a new conference under
+    # the same name. A mute event of the first conference, delivered late, must not be applied to
+    # the customer in the second -- nor hide the second conference's own, lower, SequenceNumbers.
+    customer, first_conference, second_conference, name = await requeued_to_bob(h)
 
     async def mute_event(conference_sid: str, kind: str, sequence: int) -> None:
         form = {
@@ -273,14 +286,8 @@ async def test_a_late_start_of_the_earlier_conference_does_not_replace_the_live_
     customer, alice_leg, first_conference = await connected_and_held(h)
     first_started = h.view(customer).call.conference_started_at
     assert first_started is not None
-    h.emu.hang_up(alice_leg)
-    await h.clock.advance(20)
-    h.add_agent("bob", "client:bob")
-    await h.services.service.agent_available("bob")
-    await h.clock.advance(10)
-    h.clock.raise_errors()
-    view = h.view(customer)
-    second_conference, name = view.call.conference_sid, view.call.conference_name
+    await requeue_to_bob(h, alice_leg)
+    second_conference, name = h.view(customer).call.conference_sid, h.view(customer).call.conference_name
     assert second_conference not in (None, first_conference) and name is not None
     late = {
         "StatusCallbackEvent": "conference-start",
