@@ -115,7 +115,7 @@ async def _prune_callbacks(services: Services, every: float = 3600.0) -> None:
 
 
 def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: int | None = None) -> FastAPI:
-    """The callhold ASGI app: JSON API, signed Twilio webhooks, TwiML."""
+    """The callhold ASGI app: JSON API, signed Twilio webhooks, TwiML, the agent console."""
     settings = settings or Settings()
     services = build_services(settings, emulator=emulator, seed=seed)
 
@@ -146,14 +146,13 @@ def create_app(settings: Settings | None = None, *, emulator: Any = None, seed: 
     )
     app.state.services = services
     problems.install(app)
-    from callhold.web import api, media, webhooks
+    from callhold.web import api, console, health, media, webhooks
 
     webhooks.install(app)
     app.include_router(media.router)
     app.include_router(api.router)
-    from callhold.web import health
-
     app.include_router(health.router)
+    app.include_router(console.router)
     if services.emulator is not None:
         # Embedded voicesim: its webhooks reach this app in process, and its REST and control
         # API are served under /voicesim (to place test calls: /voicesim/_voicesim/inbound-calls).

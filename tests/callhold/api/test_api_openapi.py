@@ -31,6 +31,7 @@ OPERATIONS = {
     ("delete", "/api/v1/calls/{sid}/participants/{call_sid}"),
     ("get", "/api/v1/holds"),
     ("get", "/api/v1/stats"),
+    ("get", "/api/v1/me"),
 }
 
 
