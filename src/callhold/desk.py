@@ -64,10 +64,11 @@ class AgentDesk:
         agent_id: str | None = None,
         role: LegRole = LegRole.CUSTOMER,
         status: LegStatus = LegStatus.IN_PROGRESS,
+        customer_number: str | None = None,
     ) -> Call:
         """Record a new call whose customer leg is ``call_sid``, in ``status`` (an inbound call
-        reaches its voice webhook in progress; one callhold placed starts queued). Idempotent for
-        webhook retries."""
+        reaches its voice webhook in progress; one callhold placed starts queued), from
+        ``customer_number`` if known. Idempotent for webhook retries."""
         existing = self.store.find_call(call_sid=call_sid)
         if existing is not None:
             return existing
@@ -79,6 +80,7 @@ class AgentDesk:
             agent_id=agent_id,
             created_at=self.clock.now(),
             conference_name=f"callhold-{call_sid}" if strategy is Strategy.CONFERENCE else None,
+            customer_number=customer_number,
         )
         # The call and its customer leg are written in one transaction, as the domain decides them:
         # a status callback handled meanwhile elsewhere finds both or neither (then it is retried).
@@ -312,9 +314,9 @@ class AgentDesk:
                 self.store.set_agent_available(agent_id, True)
             raise
         try:
-            return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)
+            return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED, customer_number=to)
         except Conflict:
             # The agent was deleted while Twilio placed the call: the call is real, so it is
             # recorded all the same, and the customer who answers goes to the next free agent.
             _log.warning("agent %s deleted while dialling %s; the call waits for an agent", agent_id, to)
-            return self.adopt(call_sid, status=LegStatus.QUEUED)
+            return self.adopt(call_sid, status=LegStatus.QUEUED, customer_number=to)

@@ -215,7 +215,8 @@ class Call:
     it starts, cleared when it ends (a requeued customer joins a new conference under the same name).
     ``conference_started_at`` is when the call's latest conference started (its ``conference-start``
     Timestamp), kept after it ends: a start event older than that is a late one of an earlier
-    conference."""
+    conference. ``customer_number`` is the customer's number as Twilio gave it (``From`` of an
+    inbound call, the ``To`` callhold dialled for an outbound one), when known."""
 
     id: str
     strategy: Strategy
@@ -227,6 +228,7 @@ class Call:
     status: CallState = CallState.ACTIVE
     ended_at: datetime | None = None
     conference_started_at: datetime | None = None
+    customer_number: str | None = None
 
     def __post_init__(self) -> None:
         _require_utc(self.created_at, self.ended_at, self.conference_started_at)

@@ -238,6 +238,10 @@ class CallOut(BaseModel):
     id: str
     strategy: Strategy
     customer_call_sid: str
+    customer_number: str | None = Field(
+        description="The customer's number as Twilio gave it (From of an inbound call, To of an "
+        "outbound one); null when not known"
+    )
     agent_id: str | None
     status: CallState
     conference_name: str | None
@@ -255,6 +259,7 @@ class CallOut(BaseModel):
             id=call.id,
             strategy=call.strategy,
             customer_call_sid=call.customer_call_sid,
+            customer_number=call.customer_number,
             agent_id=call.agent_id,
             status=call.status,
             conference_name=call.conference_name,

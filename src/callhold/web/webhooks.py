@@ -44,6 +44,8 @@ from callhold.web.routers import BOTH, router, twiml_response
 __all__ = ["install", "router"]
 
 _LEG_STATUSES = frozenset(s.value for s in LegStatus)
+#: The longest customer number recorded (the column's size).
+_MAX_NUMBER = 200
 #: At most 18 digits: any such number fits a signed 64-bit INTEGER column.
 _MAX_SEQUENCE_DIGITS = 18
 
@@ -72,6 +74,13 @@ def _when(hook: Webhook) -> datetime:
         except (TypeError, ValueError, IndexError, OverflowError):
             pass
     return hook.services.service.clock.now()
+
+
+def _number(hook: Webhook, key: str) -> str | None:
+    """The form field ``key`` as the customer's number (a phone number, ``client:name``, a SIP URI),
+    or ``None``: absent, or longer than any such address (not recorded rather than cut)."""
+    raw = hook.text(key)
+    return raw if 0 < len(raw) <= _MAX_NUMBER else None
 
 
 def _sequence(hook: Webhook) -> int | None:
@@ -141,14 +150,15 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
         return True
     agent_id = hook.query_text("agent")
     if agent_id and store.get_agent(agent_id) is not None:
-        service.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED)
+        number = _number(hook, "To")  # the customer callhold dialled
+        service.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED, customer_number=number)
         return True
     status = hook.text("CallStatus")
     if hook.text("Direction") == "inbound" and status in _LEG_STATUSES and LegStatus(status).is_terminal:
         # A caller to our number who hung up while the voice webhook was still being answered (by
         # this or another instance): recorded, so the callback ends the call -- else the voice
         # webhook would adopt it afterwards as a live call, and an agent would be dialled for no one.
-        service.adopt(call_sid)
+        service.adopt(call_sid, customer_number=_number(hook, "From"))
         return True
     return False
 
@@ -222,7 +232,8 @@ async def voice(hook: Webhook) -> Response:
     call_sid = _sid(hook, "CallSid")
     if call_sid is None:
         return _empty()
-    call = service.adopt(call_sid)  # a retried webhook finds the call it recorded
+    # A retried webhook finds the call it recorded.
+    call = service.adopt(call_sid, customer_number=_number(hook, "From"))
     if call.status is CallState.ENDED:  # the caller hung up before this was answered
         return _empty()
     agent = services.store.get_agent(call.agent_id) if call.agent_id else service.assign_agent(call)

@@ -43,6 +43,7 @@ async def test_a_call_shows_its_legs_and_is_found_by_any_leg_sid(api) -> None:
     sid, _ = await api.live_call()
     call = (await api.request("GET", f"/calls/{sid}")).json()
     assert call["id"] == sid == call["customer_call_sid"]
+    assert call["customer_number"] == api.emu.calls.get(sid).from_  # who is calling: its From
     assert call["conference_sid"].startswith("CF") and call["hold"] is None
     roles = {leg["role"]: leg for leg in call["legs"]}
     assert set(roles) == {"customer", "agent"}
@@ -194,6 +195,7 @@ async def test_an_agent_places_an_outbound_call_and_talks_to_the_customer(api) -
     sid = call["id"]
     assert response.headers["location"] == f"/api/v1/calls/{sid}"
     assert call["agent_id"] == "alice" and call["customer_call_sid"] == sid
+    assert call["customer_number"] == "+15551239999"  # the number dialled
     assert (await api.request("GET", "/agents/alice")).json()["available"] is False
     assert api.emu.calls.get(sid).to == "+15551239999"
 

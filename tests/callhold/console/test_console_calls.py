@@ -24,7 +24,10 @@ def test_an_agent_signs_in_and_sees_their_live_call(console: ConsolePage) -> Non
     expect(console.availability()).to_have_attribute("aria-checked", "false")  # taken by the call
     expect(console.calls()).to_have_count(1)
     card = console.call(sid)
-    expect(card).to_contain_text(sid)
+    number = live.call(sid)["customer_number"]
+    assert number is not None and number.startswith("+1555")
+    expect(card.locator("[data-part=customer]")).to_have_text(number)  # who is calling
+    expect(card.locator("[data-part=customer]")).to_have_attribute("title", sid)
     expect(card.locator("[data-part=strategy]")).to_have_text("Conference")
     expect(console.state_of(sid)).to_have_text("Connected")
     expect(console.leg_row(sid, "Customer")).to_contain_text("in-progress")
@@ -88,7 +91,9 @@ def test_hold_plays_music_to_the_customer_with_a_timer_and_resume_brings_them_ba
     expect(console.calls()).to_have_count(0)
     expect(console.page.locator("#no-calls")).to_be_visible()
     expect(console.page.locator("#recent tr")).to_have_count(1)
-    expect(console.page.locator("#recent tr")).to_contain_text(sid)
+    recent = console.page.locator("#recent tr")
+    expect(recent).to_contain_text(live.call(sid)["customer_number"])  # who called
+    expect(recent.locator("code")).to_have_attribute("title", sid)
 
 
 def test_an_agent_sees_only_its_own_calls_and_the_admin_sees_every_call(console: ConsolePage) -> None:

@@ -37,6 +37,7 @@ def call_of(row: CallRow) -> Call:
         status=CallState(row.status),
         ended_at=row.ended_at,
         conference_started_at=row.conference_started_at,
+        customer_number=row.customer_number,
     )
 
 
@@ -53,6 +54,7 @@ def call_values(call: Call) -> dict[str, object]:
         "created_at": call.created_at,
         "ended_at": call.ended_at,
         "conference_started_at": call.conference_started_at,
+        "customer_number": call.customer_number,
     }
 
 

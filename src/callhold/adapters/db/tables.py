@@ -27,6 +27,7 @@ __all__ = ["AgentRow", "Base", "CallRow", "CallbackReceiptRow", "HoldRow", "LegR
 
 SID = 34  # two letters + 32 hex digits
 ID = 64
+NUMBER = 200  # a phone number, client:name or SIP URI, as Twilio gives it
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -97,6 +98,7 @@ class CallRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
     conference_started_at: Mapped[datetime | None]
+    customer_number: Mapped[str | None] = mapped_column(String(NUMBER))
 
 
 class LegRow(Base):

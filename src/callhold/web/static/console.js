@@ -449,7 +449,9 @@ class CallCard {
     this.detail = detail;
     const root = this.root;
     root.setAttribute("aria-label", `Call from customer ${detail.customer_call_sid}`);
-    part(root, "customer").textContent = detail.customer_call_sid;
+    const customer = part(root, "customer");
+    customer.textContent = detail.customer_number || detail.customer_call_sid;
+    customer.title = detail.customer_call_sid;
     part(root, "strategy").textContent = STRATEGIES[detail.strategy] || detail.strategy;
     part(root, "agent").textContent = detail.agent_id ? `Agent ${detail.agent_id}` : "No agent yet";
     part(root, "started").textContent = `Started ${time(detail.created_at)}`;
@@ -688,7 +690,7 @@ function renderRecent(calls) {
       el(
         "tr",
         {},
-        el("td", {}, el("code", { text: call.customer_call_sid, title: call.customer_call_sid })),
+        el("td", {}, el("code", { text: call.customer_number || call.customer_call_sid, title: call.customer_call_sid })),
         el("td", { text: STRATEGIES[call.strategy] || call.strategy }),
         el("td", { class: "admin-only", text: call.agent_id || "—" }),
         el("td", { text: time(call.created_at) }),
