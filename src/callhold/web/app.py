@@ -25,6 +25,7 @@ from callhold.adapters.db.migrate import upgrade
 from callhold.adapters.db.store import SqlHoldStore
 from callhold.adapters.telephony import TwilioTelephony
 from callhold.config import Settings
+from callhold.domain import paths
 from callhold.domain.model import AgentHangupPolicy, HoldPolicy, MaxHoldPolicy, Strategy
 from callhold.service import CallService, HoldTimings
 from callhold.timers import AsyncioTimers, SchedulerClock, SchedulerTimers, SystemClock, Timers
@@ -70,6 +71,16 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
             from voicesim import Emulator, RealtimeClock
 
             emulator = Emulator(RealtimeClock(settings.voicesim_speed))
+            # Callhold's own number, as it would be configured on Twilio (README, "On real
+            # Twilio"), so that a test call to it (/voicesim/_voicesim/inbound-calls) reaches us.
+            base = settings.public_base_url.rstrip("/")
+            emulator.buy_number(
+                settings.caller_id,
+                voice_url=f"{base}/twiml/voice",
+                voice_method="POST",
+                status_callback=f"{base}{paths.CALL_STATUS}",
+                status_callback_method="POST",
+            )
         from voicesim.sdk import client as voicesim_client
 
         token = emulator.auth_token

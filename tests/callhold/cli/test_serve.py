@@ -87,10 +87,11 @@ def _scenario(server: str, api: httpx.Client) -> None:
     twilio = client(
         base_url=f"{server}/voicesim", account_sid=DEFAULT_ACCOUNT_SID, auth_token=DEFAULT_AUTH_TOKEN
     )
-    twilio.incoming_phone_numbers.create(
-        phone_number="+15550001000",
-        voice_url=f"{server}/twiml/voice",
-        status_callback=f"{server}/webhooks/call-status",
+    # callhold's number is there already, pointing at callhold, as it would be set up on Twilio.
+    [number] = twilio.incoming_phone_numbers.list(phone_number="+15550001000")
+    assert (number.voice_url, number.status_callback) == (
+        f"{server}/twiml/voice",
+        f"{server}/webhooks/call-status",
     )
     placed = httpx.post(
         f"{server}/voicesim/_voicesim/inbound-calls",
