@@ -54,7 +54,7 @@ def test_hold_plays_music_to_the_customer_with_a_timer_and_resume_brings_them_ba
     console.sign_in(alice)
 
     console.hold(sid, reason="checking the order")
-    console.said("on hold")
+    console.said(f"Customer {live.call(sid)['customer_number']} is on hold.")  # by their number
     card = console.call(sid)
     expect(card.get_by_role("button", name="Resume")).to_be_focused()  # the keyboard stays on the call
     expect(card.get_by_role("button", name="Hold", exact=True)).to_be_hidden()

@@ -606,6 +606,11 @@ class CallCard {
     return `/calls/${enc(this.id)}/${action}`;
   }
 
+  /** The customer, as an agent knows them: their number, else the call's short SID. */
+  who() {
+    return (this.detail && this.detail.customer_number) || shortSid(this.id);
+  }
+
   async holdCall(form) {
     const body = {};
     const reason = form.elements.reason.value.trim();
@@ -617,8 +622,8 @@ class CallCard {
       this.applyHold(hold, performance.now());
       form.reset();
       return hold.state === "held"
-        ? `Customer ${shortSid(this.id)} is on hold.`
-        : `Putting customer ${shortSid(this.id)} on hold…`;
+        ? `Customer ${this.who()} is on hold.`
+        : `Putting customer ${this.who()} on hold…`;
     });
     if (held) this.keepFocus("resume");
   }
@@ -627,7 +632,7 @@ class CallCard {
     const resumed = await act(`hold:${this.id}`, "Resume", async () => {
       const hold = await api("POST", this.path("resume"));
       this.applyHold(hold, performance.now());
-      return `Customer ${shortSid(this.id)} is back (held for ${clock(hold.duration_seconds)}).`;
+      return `Customer ${this.who()} is back (held for ${clock(hold.duration_seconds)}).`;
     });
     if (resumed) this.keepFocus("hold");
   }
