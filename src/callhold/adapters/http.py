@@ -6,8 +6,15 @@ nothing else changes: same paths, same auth, same bodies.
 
 Every request has a timeout (:data:`DEFAULT_TIMEOUT` unless given): the SDK passes ``None`` when its
 caller sets none, which aiohttp takes as *no* limit, so a connection Twilio never answers would hold
-an API request, a webhook or a timer's work for ever. A request that times out is a
-``TelephonyError`` like any unreachable Twilio (see ``TwilioTelephony``), and the domain compensates.
+an API request, a webhook or a timer's work for ever. Getting a connection (from the pool, or a new
+one) has its own, shorter limit, :data:`CONNECT_TIMEOUT`: aiohttp then raises
+``ConnectionTimeoutError``, which says the request was never sent -- a plain refusal -- where a
+single total limit would raise the same ``TimeoutError`` whether or not Twilio got the request
+(``TwilioTelephony`` tells the two apart: an unanswered request's outcome is unknown).
+
+The SDK's own ``request`` forwards only a number of seconds to aiohttp, so the request is sent here,
+the way the SDK sends it (same arguments, logging and response object), with aiohttp's
+``ClientTimeout``.
 """
 
 from __future__ import annotations
@@ -16,14 +23,17 @@ import base64
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, ClientTimeout
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 
-__all__ = ["DEFAULT_TIMEOUT", "RebasedAsyncHttpClient"]
+__all__ = ["CONNECT_TIMEOUT", "DEFAULT_TIMEOUT", "RebasedAsyncHttpClient"]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a request to Twilio's REST API may take in all (connecting, sending, the reply)."""
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to get a connection (waiting for the pool, connecting; at most half the total timeout)."""
 
 
 class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -63,4 +73,21 @@ class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             base, parts = urlsplit(self.base_url), urlsplit(url)
             path = base.path.rstrip("/") + parts.path
             url = urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
-        return await super().request(method, url, params, data, headers, None, timeout, allow_redirects)
+        kwargs: dict[str, Any] = {
+            "method": method.upper(),
+            "url": url,
+            "params": params,
+            "data": data,
+            "headers": headers,
+            "allow_redirects": allow_redirects,
+        }
+        self.log_request(kwargs)
+        limits = None
+        if timeout is not None:
+            # Shorter than the total, so that it fires first when no connection comes.
+            limits = ClientTimeout(total=timeout, connect=min(CONNECT_TIMEOUT, timeout / 2))
+        async with self.session.request(**kwargs, timeout=limits) as response:
+            body = await response.text()
+            self.log_response(response.status, response)
+        self._test_only_last_response = Response(response.status, body, response.headers)
+        return self._test_only_last_response

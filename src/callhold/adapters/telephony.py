@@ -64,7 +64,8 @@ class TwilioTelephony:
             raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
         except TwilioException as exc:
             raise TelephonyError(str(exc)) from exc
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:  # never sent
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
+            # never sent: no connection came (refused, or none within the connect timeout), or no URL
             raise TelephonyError(f"cannot reach Twilio: {exc!r}", status=503) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # sent, but no answer came back
             message = f"no answer from Twilio (it may have carried the request out): {exc!r}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import select
 import socket
 
 import pytest
@@ -65,3 +67,35 @@ async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() ->
 
 def test_the_client_has_a_timeout_by_default() -> None:
     assert RebasedAsyncHttpClient().timeout == DEFAULT_TIMEOUT > 0
+
+
+async def test_a_connection_that_never_comes_is_a_refusal_not_an_unknown_outcome() -> None:
+    """A Twilio edge that drops SYNs (here: a listener whose accept queue is full): nothing was sent,
+    so it is a plain refusal (the domain may take it for "nothing moved"), not ``uncertain``."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # fill the accept queue: further SYNs are dropped, and connect() hangs
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    select.select([], fillers, [], 5)  # the fillers' handshakes done (or given up): the queue is full
+    http = RebasedAsyncHttpClient(f"http://127.0.0.1:{port}", timeout=0.5)
+    telephony = TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
+    try:
+        with pytest.raises(TelephonyError) as caught:
+            await asyncio.wait_for(
+                telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x")),
+                timeout=30,
+            )
+    finally:
+        await http.close()
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert not caught.value.uncertain and caught.value.status == 503
+    assert "cannot reach Twilio" in caught.value.message
