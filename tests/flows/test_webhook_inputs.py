@@ -213,3 +213,27 @@ async def test_behind_a_proxy_an_escaped_path_checks_against_the_public_url(
     assert await status(public) == 204
     assert await status(public.replace("%2D", "-")) == 403
     assert await status("http://internal:8000/webhooks/call%2Dstatus") == 403
+
+
+@pytest.mark.parametrize(
+    ("caller", "recorded"),
+    [
+        ("+15551239876", "+15551239876"),
+        ("client:bob", "client:bob"),
+        ("sip:bob@example.com", "sip:bob@example.com"),
+        ("anonymous", "anonymous"),
+        ("", None),
+        ("+1555\x00123", None),  # PostgreSQL text refuses NUL
+        ("+1555\u202e4321", None),  # a bidi override: the console would show another number
+        ("9" * 201, None),  # longer than any address: not recorded rather than cut
+    ],
+)
+async def test_the_callers_number_is_recorded_only_when_it_can_be_shown_as_it_is(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, caller: str, recorded: str | None
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    call_sid = "CA" + "7" * 32
+    form = [(key, value) for key, value in status_form(h, call_sid) if key != "From"]
+    reply = await post(h, "/twiml/voice", [*form, ("From", caller)])
+    assert reply.status_code == 200
+    assert h.view(call_sid).call.customer_number == recorded

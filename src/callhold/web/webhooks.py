@@ -78,9 +78,11 @@ def _when(hook: Webhook) -> datetime:
 
 def _number(hook: Webhook, key: str) -> str | None:
     """The form field ``key`` as the customer's number (a phone number, ``client:name``, a SIP URI),
-    or ``None``: absent, or longer than any such address (not recorded rather than cut)."""
+    or ``None``: absent, longer than any such address (not recorded rather than cut), or with a
+    character that is not printable (a NUL, which PostgreSQL text refuses; a bidi override, which
+    would make the number an agent reads on the console differ from the caller's)."""
     raw = hook.text(key)
-    return raw if 0 < len(raw) <= _MAX_NUMBER else None
+    return raw if 0 < len(raw) <= _MAX_NUMBER and raw.isprintable() else None
 
 
 def _sequence(hook: Webhook) -> int | None:
