@@ -251,7 +251,7 @@ class AgentDesk:
     async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
         """Give ``call`` to the free ``agent_id`` and move its customer to ``connect(call.id)``; if
         Twilio refuses the move, the call waits again, the agent is free again, and the refusal is
-        raised."""
+        raised. If Twilio never answered (``uncertain``), the hand-over stands."""
         handover = self.store.give_call(call.id, agent_id)
         if handover is not Handover.GIVEN:
             return handover
@@ -260,6 +260,12 @@ class AgentDesk:
                 RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call.id))
             )
         except TelephonyError as exc:
+            if exc.uncertain:
+                # The customer may be on the way to the agent (Twilio fetching /twiml/connect, the
+                # agent being dialled): releasing would free an agent who may be talking to them,
+                # for the next caller. The hand-over stands.
+                _log.warning("no answer moving call %s to agent %s; kept: %r", call.id, agent_id, exc)
+                return Handover.GIVEN
             _log.warning("could not connect call %s to agent %s: %r", call.id, agent_id, exc)
             self.release_agent(call.id, agent_id)
             raise

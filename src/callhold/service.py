@@ -273,7 +273,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch):
                 hold_id=self._new_id(), by=by, at=self.clock.now(), reason=reason, music_url=music_url
             ),
         )
-        if failure is not None and raise_on_failure:
+        if failure is not None and raise_on_failure and not _reached(failure, view.hold, holding=True):
             raise _refused(failure, f"the hold of call {view.call.id} {_outcome(view.hold, holding=True)}")
         return view
 
@@ -285,7 +285,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch):
         view, failure = await self._request(
             ref, agent_id, lambda: ev.ResumeRequested(by=by, at=self.clock.now())
         )
-        if failure is not None and raise_on_failure:
+        if failure is not None and raise_on_failure and not _reached(failure, view.hold, holding=False):
             raise _refused(failure, f"the resume of call {view.call.id} {_outcome(view.hold, holding=False)}")
         return view
 
@@ -296,7 +296,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch):
         )
         if failure is not None:
             verb = "mute" if muted else "unmute"
-            raise _refused(failure, f"Twilio refused to {verb} {call_sid} in call {view.call.id}")
+            raise _refused(failure, f"could not {verb} {call_sid} in call {view.call.id}")
         return view
 
     async def add_party(self, ref: str, to: str, *, label: str | None, agent_id: str | None) -> CallView:
@@ -307,7 +307,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch):
             lambda: ev.AddPartyRequested(to=to, from_=self.caller_id, at=self.clock.now(), label=label),
         )
         if failure is not None:
-            raise _refused(failure, f"Twilio refused to dial {to} into call {view.call.id}")
+            raise _refused(failure, f"could not dial {to} into call {view.call.id}")
         return view
 
     async def remove_party(self, ref: str, call_sid: str, *, agent_id: str | None) -> CallView:
@@ -316,7 +316,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch):
             ref, agent_id, lambda: ev.RemovePartyRequested(call_sid=call_sid, at=self.clock.now())
         )
         if failure is not None:
-            raise _refused(failure, f"Twilio refused to remove {call_sid} from call {view.call.id}")
+            raise _refused(failure, f"could not remove {call_sid} from call {view.call.id}")
         return view
 
 
@@ -327,6 +327,17 @@ def _refused(failure: TelephonyError, what: str) -> TelephonyError:
     )
     error.__cause__ = failure
     return error
+
+
+def _reached(failure: TelephonyError, hold: Hold | None, *, holding: bool) -> bool:
+    """Whether a hold (``holding``) or resume got where it was going despite ``failure``: Twilio's
+    answer was lost (``uncertain``), but its events (the participant's hold or unhold, the legs'
+    bridge) arrived first and confirmed it."""
+    if not failure.uncertain or hold is None:
+        return False
+    if holding:
+        return hold.state is HoldState.HELD
+    return hold.state is HoldState.ENDED and hold.end_reason is HoldEndReason.RESUMED
 
 
 def _outcome(hold: Hold | None, *, holding: bool) -> str:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
 import pytest
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
@@ -22,11 +23,13 @@ from voicesim.sdk import AsyncInProcessHttpClient
 
 class AnswerLost(AsyncHttpClient):  # type: ignore[misc]
     """voicesim's transport, except that the first request ``selects`` picks is carried out and its
-    answer lost: callhold's SDK sees what aiohttp raises when the timeout expires."""
+    answer lost: callhold's SDK sees what aiohttp raises when the timeout expires. ``wait``: virtual
+    seconds that pass first (Twilio's webhooks about the request arrive, as they would within
+    callhold's timeout)."""
 
-    def __init__(self, emu: Emulator, selects: Selector) -> None:
+    def __init__(self, h: Harness, selects: Selector, wait: float = 0.0) -> None:
         super().__init__(logging.getLogger("tests.answer_lost"), is_async=True)
-        self.inner, self.selects = AsyncInProcessHttpClient(emu), selects
+        self.h, self.inner, self.selects, self.wait = h, AsyncInProcessHttpClient(h.emu), selects, wait
         self.lost: list[str] = []
 
     async def request(
@@ -45,14 +48,19 @@ class AnswerLost(AsyncHttpClient):  # type: ignore[misc]
         answer = await self.inner.request(*sent)
         if not self.lost and self.selects(method, url, data or {}):
             self.lost.append(url)
+            if self.wait:
+                await self.h.clock.advance(self.wait)
             raise TimeoutError
         return answer
 
 
-def lose_first(h: Harness, selects: Selector) -> AnswerLost:
-    transport = AnswerLost(h.emu, selects)
+def lose_first(h: Harness, selects: Selector, wait: float = 0.0) -> AnswerLost:
+    transport = AnswerLost(h, selects, wait)
     h.services.service.telephony = telephony_over(h.emu, transport, BASE)
     return transport
+
+
+ADMIN = {"Authorization": "Bearer change-me-admin"}
 
 
 def form(data: Mapping[str, object], key: str) -> str:
@@ -68,7 +76,7 @@ async def test_a_conference_hold_twilio_did_but_never_confirmed_is_undone(
     lost = lose_first(h, lambda _m, url, data: "/Participants/" in url and form(data, "Hold") == "true")
     with pytest.raises(TelephonyError) as raised:
         await service.hold(customer, by="alice", agent_id="alice", raise_on_failure=True)
-    assert len(lost.lost) == 1 and raised.value.uncertain and raised.value.status == 504
+    assert len(lost.lost) == 1 and raised.value.uncertain
     assert "no answer from Twilio" in raised.value.message
     await h.clock.advance(10)
     h.clock.raise_errors()
@@ -151,3 +159,70 @@ async def test_a_refused_outbound_call_frees_its_agent(
         await h.services.service.place_outbound("alice", "not a number")
     agent = h.services.store.get_agent("alice")
     assert agent is not None and agent.available
+
+
+async def api(h: Harness, method: str, path: str, body: dict[str, object] | None = None) -> httpx.Response:
+    """``method /api/v1{path}`` as the admin."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
+        return await client.request(method, f"/api/v1{path}", json=body, headers=ADMIN)
+
+
+@pytest.fixture
+def conf(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    return make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+
+
+async def test_a_hold_confirmed_by_twilios_events_is_a_success_though_its_answer_was_lost(
+    conf: Harness,
+) -> None:
+    customer, _ = await conf.connected()
+    lose_first(conf, lambda _m, url, data: "/Participants/" in url and form(data, "Hold") == "true", wait=3)
+    held = await api(conf, "POST", f"/calls/{customer}/hold", {})
+    assert held.status_code == 200, held.text  # not a 502 "failed" for a hold in effect
+    assert held.json()["state"] == "held"
+    resumed_lost = lose_first(
+        conf, lambda _m, url, data: "/Participants/" in url and form(data, "Hold") == "false", wait=3
+    )
+    resumed = await api(conf, "POST", f"/calls/{customer}/resume")
+    assert resumed_lost.lost and resumed.status_code == 200, resumed.text
+    assert (resumed.json()["state"], resumed.json()["end_reason"]) == ("ended", "resumed")
+    conf.assert_talking_to(customer, "alice")
+
+
+async def test_a_hand_over_whose_answer_was_lost_stands(conf: Harness) -> None:
+    """The customer's move to the agent was carried out and the agent dialled in: freeing the agent
+    would hand them the next caller mid-call, and leave this call with no agent to hold it."""
+    waiting = await conf.call_in()  # nobody to take it: the customer waits in line
+    conf.add_agent("bob", endpoint="client:bob")
+    conf.services.store.set_agent_available("bob", False)
+    lost = lose_first(
+        conf,
+        lambda method, url, data: (
+            method == "POST"
+            and url.endswith(f"/Calls/{waiting.sid}.json")
+            and "/twiml/connect/" in form(data, "Url")
+        ),
+        wait=8,
+    )
+    call = await conf.services.service.agent_available("bob")
+    assert lost.lost and call is not None and call.id == waiting.sid
+    await conf.clock.advance(10)
+    conf.clock.raise_errors()
+    conf.assert_talking_to(waiting.sid, "bob")
+    bob = conf.services.store.get_agent("bob")
+    assert bob is not None and not bob.available
+    second = await conf.call_in(customer="+15551230002")
+    assert conf.view(second.sid).call.agent_id is None  # the next caller waits: bob is busy
+
+
+async def test_a_party_dialled_with_no_answer_is_reported_as_unknown_not_refused(conf: Harness) -> None:
+    """504 ``telephony-uncertain``: the party may have been dialled, so a client must look before
+    dialling again -- a 502 "refused" would invite a retry that dials them twice."""
+    customer, _ = await conf.connected()
+    lose_first(conf, lambda method, url, _data: method == "POST" and url.endswith("/Participants.json"))
+    added = await api(conf, "POST", f"/calls/{customer}/participants", {"to": "+15559990000"})
+    assert added.status_code == 504, added.text
+    problem = added.json()
+    assert problem["type"].endswith("/telephony-uncertain") and problem["title"] == "Gateway Timeout"
+    assert problem["twilio_status"] is None and problem["twilio_code"] is None  # Twilio sent nothing
+    assert "no answer from Twilio" in problem["detail"] and "refused" not in problem["detail"]

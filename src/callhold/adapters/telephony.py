@@ -3,9 +3,9 @@
 The same code talks to real Twilio and to voicesim: only the ``twilio.rest.Client``'s HTTP client
 and credentials differ. Twilio's refusals become :class:`~callhold.domain.errors.TelephonyError`
 with Twilio's code, so the domain can tell "that call is already gone" (20404/21220) from a failure.
-A request that never reached Twilio (connection refused or timed out) is a refusal with no code
-(503); one sent but never answered (a timeout, a dropped connection) is ``uncertain`` (504): Twilio
-may have carried it out.
+A request that never reached Twilio (connection refused or timed out) is a refusal with no code and
+no status (Twilio sent none); one sent but never answered (a timeout, a dropped connection) is
+``uncertain``: Twilio may have carried it out.
 """
 
 from __future__ import annotations
@@ -66,10 +66,10 @@ class TwilioTelephony:
             raise TelephonyError(str(exc)) from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             # never sent: no connection came (refused, or none within the connect timeout), or no URL
-            raise TelephonyError(f"cannot reach Twilio: {exc!r}", status=503) from exc
+            raise TelephonyError(f"cannot reach Twilio: {exc!r}") from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # sent, but no answer came back
             message = f"no answer from Twilio (it may have carried the request out): {exc!r}"
-            raise TelephonyError(message, status=504, uncertain=True) from exc
+            raise TelephonyError(message, uncertain=True) from exc
 
     async def set_participant_hold(self, command: SetParticipantHold) -> None:
         """Participant update ``Hold`` (+ ``HoldUrl`` fetched with GET, Twilio's default, Q6)."""

@@ -6,7 +6,8 @@ problem. Mute and parties need the conference strategy (409 ``wrong-strategy`` o
 
 When Twilio refuses a command the service raises it once the domain has dealt with it (a hold undone,
 a resume left held): 409 if it cannot apply to the call as it is (a label in use, a participant gone),
-422 for a number Twilio finds invalid, 502 ``telephony-error`` otherwise, each with ``twilio_code``.
+422 for a number Twilio finds invalid, 502 ``telephony-error`` otherwise, each with ``twilio_code``;
+504 ``telephony-uncertain`` when Twilio never answered (the command may have been carried out).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ async def list_calls(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CallDetail,
-    responses=problems(403, 404, 409, 413, 502),
+    responses=problems(403, 404, 409, 413, 502, 504),
 )
 async def place_call(body: CallCreate, me: Me, services: ServicesDep, response: Response) -> CallDetail:
     """Dial a customer for an agent: an agent token dials for itself; the admin names the agent in
@@ -102,7 +103,7 @@ async def get_call(sid: SidPath, me: Me, services: ServicesDep) -> CallDetail:
     return _detail(services, view)
 
 
-@router.post("/{sid}/hold", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502))
+@router.post("/{sid}/hold", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502, 504))
 async def hold(sid: SidPath, me: Me, services: ServicesDep, body: HoldRequest | None = None) -> HoldOut:
     """Put the customer on hold, by the call's strategy. Idempotent: holding a held call reports the
         current hold. A Twilio failure midway is undone so nobody is left in silence, and reported (502; 409
@@ -120,7 +121,7 @@ async def hold(sid: SidPath, me: Me, services: ServicesDep, body: HoldRequest | 
     return _hold_out(services, view)
 
 
-@router.post("/{sid}/resume", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502))
+@router.post("/{sid}/resume", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502, 504))
 async def resume(sid: SidPath, me: Me, services: ServicesDep) -> HoldOut:
     """Take the customer off hold (409 ``not-held`` if the call is not on hold). A Twilio failure
     leaves the hold in place (502); resume can be retried."""
@@ -128,13 +129,13 @@ async def resume(sid: SidPath, me: Me, services: ServicesDep) -> HoldOut:
     return _hold_out(services, view)
 
 
-@router.post("/{sid}/mute", response_model=CallDetail, responses=problems(403, 404, 409, 413, 502))
+@router.post("/{sid}/mute", response_model=CallDetail, responses=problems(403, 404, 409, 413, 502, 504))
 async def mute(sid: SidPath, body: MuteRequest, me: Me, services: ServicesDep) -> CallDetail:
     """Mute one participant (conference strategy)."""
     return _detail(services, await services.service.mute(sid, body.call_sid, True, agent_id=me.agent_id))
 
 
-@router.post("/{sid}/unmute", response_model=CallDetail, responses=problems(403, 404, 409, 413, 502))
+@router.post("/{sid}/unmute", response_model=CallDetail, responses=problems(403, 404, 409, 413, 502, 504))
 async def unmute(sid: SidPath, body: MuteRequest, me: Me, services: ServicesDep) -> CallDetail:
     """Unmute one participant (conference strategy)."""
     return _detail(services, await services.service.mute(sid, body.call_sid, False, agent_id=me.agent_id))
@@ -144,7 +145,7 @@ async def unmute(sid: SidPath, body: MuteRequest, me: Me, services: ServicesDep)
     "/{sid}/participants",
     status_code=status.HTTP_201_CREATED,
     response_model=CallDetail,
-    responses=problems(403, 404, 409, 413, 502),
+    responses=problems(403, 404, 409, 413, 502, 504),
 )
 async def add_participant(sid: SidPath, body: ParticipantCreate, me: Me, services: ServicesDep) -> CallDetail:
     """Dial a third party into the call's conference (conference strategy)."""
@@ -156,7 +157,7 @@ async def add_participant(sid: SidPath, body: ParticipantCreate, me: Me, service
     "/{sid}/participants/{call_sid}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problems(403, 404, 409, 502),
+    responses=problems(403, 404, 409, 502, 504),
 )
 async def remove_participant(sid: SidPath, call_sid: LegSidPath, me: Me, services: ServicesDep) -> Response:
     """Remove a participant from the call's conference (conference strategy)."""

@@ -6,8 +6,9 @@ errors become 422 with the offending fields; nothing a client sends produces a 5
 A :class:`~callhold.domain.errors.TelephonyError` maps by Twilio's code: a refusal meaning the request
 cannot apply to the call as it is now (a participant label in use, a participant or call already gone,
 a full conference) is 409 ``conflict``, a number Twilio finds invalid 422 ``invalid``, anything else
-(Twilio down, callhold misconfigured...) 502 ``telephony-error``. Each carries ``twilio_code`` and
-``twilio_status``.
+(Twilio down, callhold misconfigured...) 502 ``telephony-error``, and a request Twilio never answered
+(it may have been carried out) 504 ``telephony-uncertain``. Each carries ``twilio_code`` and
+``twilio_status`` (null when Twilio sent none).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ _TITLES = {
     422: "Unprocessable Content",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -81,7 +83,10 @@ def problem(status: int, kind: str, detail: str, instance: str | None = None, **
 
 
 def telephony_status(error: errors.TelephonyError) -> tuple[int, str]:
-    """The HTTP status and problem type a Twilio refusal is reported with."""
+    """The HTTP status and problem type a Twilio refusal is reported with: 504 ``telephony-uncertain``
+    when Twilio never answered (it may have done it: check before retrying)."""
+    if error.uncertain:
+        return 504, "telephony-uncertain"
     if error.code in TWILIO_INVALID_CODES:
         return 422, "invalid"
     if error.code in TWILIO_CONFLICT_CODES:

@@ -95,6 +95,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "Malformed SID, field or body",
     502: "Twilio refused a command (nothing was left half-applied)",
+    504: "Twilio never answered: the command may have been carried out (check before retrying)",
 }
 
 

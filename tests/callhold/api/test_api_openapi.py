@@ -69,7 +69,7 @@ async def test_the_openapi_documents_every_operation_with_models_and_problems(ap
                     path,
                 )
     hold = document["paths"]["/api/v1/calls/{sid}/hold"]["post"]
-    assert set(hold["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "422", "502"}
+    assert set(hold["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "422", "502", "504"}
     assert hold["parameters"][0]["schema"]["pattern"] == "^CA[0-9a-f]{32}$"
     update_agent = document["paths"]["/api/v1/agents/{agent_id}"]["patch"]
     assert "409" in update_agent["responses"] and "active call" in update_agent["description"]
