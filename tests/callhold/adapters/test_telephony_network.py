@@ -22,9 +22,18 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])  # released on exit: nothing listens there
 
 
+def _telephony(base_url: str, timeout: float | None = None) -> tuple[RebasedAsyncHttpClient, TwilioTelephony]:
+    """callhold's SDK transport sending to ``base_url`` (default timeout unless given), and the adapter."""
+    http = (
+        RebasedAsyncHttpClient(base_url)
+        if timeout is None
+        else RebasedAsyncHttpClient(base_url, timeout=timeout)
+    )
+    return http, TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
+
+
 async def test_connection_refused_becomes_a_telephony_error() -> None:
-    http = RebasedAsyncHttpClient(f"http://127.0.0.1:{_closed_port()}")
-    telephony = TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
+    http, telephony = _telephony(f"http://127.0.0.1:{_closed_port()}")
     try:
         with pytest.raises(TelephonyError) as caught:
             await telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x"))
@@ -45,8 +54,7 @@ async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() ->
 
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    http = RebasedAsyncHttpClient(f"http://127.0.0.1:{port}", timeout=0.2)
-    telephony = TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
+    http, telephony = _telephony(f"http://127.0.0.1:{port}", timeout=0.2)
     try:
         with pytest.raises(TelephonyError) as caught:
             await asyncio.wait_for(
@@ -84,8 +92,7 @@ async def test_a_connection_that_never_comes_is_a_refusal_not_an_unknown_outcome
             filler.connect(("127.0.0.1", port))
         fillers.append(filler)
     select.select([], fillers, [], 5)  # the fillers' handshakes done (or given up): the queue is full
-    http = RebasedAsyncHttpClient(f"http://127.0.0.1:{port}", timeout=0.5)
-    telephony = TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
+    http, telephony = _telephony(f"http://127.0.0.1:{port}", timeout=0.5)
     try:
         with pytest.raises(TelephonyError) as caught:
             await asyncio.wait_for(
