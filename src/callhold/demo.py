@@ -21,7 +21,7 @@ from rich.table import Table
 
 from callhold.config import Settings
 from callhold.picture import Lane, Segment, render_html
-from callhold.web.app import create_app
+from callhold.web.app import buy_callhold_number, create_app
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -66,7 +66,7 @@ async def _scenario(strategy: str, workdir: Path, progress: Progress | None) -> 
         max_hold=300,
     )
     app = create_app(settings, emulator=emu, seed=0)
-    emu.buy_number(NUMBER, voice_url=f"{BASE}/twiml/voice", status_callback=f"{BASE}/webhooks/call-status")
+    buy_callhold_number(emu, settings)
     emu.phones.script(AGENT, answer_after=3)
     task = progress.add_task(f"{strategy:>10} strategy", total=SCRIPT[-1][0] + 5) if progress else None
     headers = {"Authorization": f"Bearer {ADMIN}"}

@@ -32,7 +32,7 @@ from callhold.timers import AsyncioTimers, SchedulerClock, SchedulerTimers, Syst
 from callhold.twiml import TwimlBuilder
 from callhold.web import problems
 
-__all__ = ["Services", "create_app"]
+__all__ = ["Services", "buy_callhold_number", "create_app"]
 
 
 @dataclass
@@ -50,6 +50,19 @@ class Services:
 def _seeded_ids(seed: int) -> Callable[[], str]:
     rng = random.Random(seed)
     return lambda: f"{rng.getrandbits(128):032x}"
+
+
+def buy_callhold_number(emulator: Any, settings: Settings) -> None:
+    """Give a voicesim emulator callhold's number (``caller_id``), configured as it would be on
+    Twilio (README, "On real Twilio"): voice webhook and status callback under the public base URL."""
+    base = settings.public_base_url.rstrip("/")
+    emulator.buy_number(
+        settings.caller_id,
+        voice_url=f"{base}/twiml/voice",
+        voice_method="POST",
+        status_callback=f"{base}{paths.CALL_STATUS}",
+        status_callback_method="POST",
+    )
 
 
 def build_services(settings: Settings, *, emulator: Any = None, seed: int | None = None) -> Services:
@@ -71,16 +84,7 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
             from voicesim import Emulator, RealtimeClock
 
             emulator = Emulator(RealtimeClock(settings.voicesim_speed))
-            # Callhold's own number, as it would be configured on Twilio (README, "On real
-            # Twilio"), so that a test call to it (/voicesim/_voicesim/inbound-calls) reaches us.
-            base = settings.public_base_url.rstrip("/")
-            emulator.buy_number(
-                settings.caller_id,
-                voice_url=f"{base}/twiml/voice",
-                voice_method="POST",
-                status_callback=f"{base}{paths.CALL_STATUS}",
-                status_callback_method="POST",
-            )
+            buy_callhold_number(emulator, settings)  # so that a test call to it reaches us
         from voicesim.sdk import client as voicesim_client
 
         token = emulator.auth_token
