@@ -9,6 +9,7 @@ a value that slipped through as markup could still not run.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import APIRouter, Response
@@ -43,10 +44,15 @@ _HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
+@functools.cache
+def _file(name: str) -> bytes:
+    """The file ``static/<name>`` next to this module, read once (it ships with the package)."""
+    return (Path(__file__).parent / "static" / name).read_bytes()
+
+
 def _static(name: str, media_type: str) -> Response:
     """The file ``static/<name>`` next to this module, with the console's headers."""
-    body = (Path(__file__).parent / "static" / name).read_bytes()
-    return Response(body, media_type=media_type, headers=_HEADERS)
+    return Response(_file(name), media_type=media_type, headers=_HEADERS)
 
 
 @router.get(CONSOLE_PATH)
