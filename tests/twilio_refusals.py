@@ -20,7 +20,40 @@ from voicesim.sdk import AsyncInProcessHttpClient
 Selector = Callable[[str, str, Mapping[str, object]], bool]
 
 
-class RefusingTransport(AsyncHttpClient):  # type: ignore[misc]
+#: The arguments of one SDK request, as ``AsyncHttpClient.request`` takes them.
+Sent = tuple[str, str, Any, Any, Any, Any, Any, bool]
+
+
+class InterceptingTransport(AsyncHttpClient):  # type: ignore[misc]
+    """voicesim's SDK transport with a say in each request: :meth:`intercept` gets it (``inner``
+    sends it on to voicesim) and whether ``selects`` picks it."""
+
+    def __init__(self, emu: Emulator, selects: Selector, logger: str) -> None:
+        super().__init__(logging.getLogger(logger), is_async=True)
+        self.inner = AsyncInProcessHttpClient(emu)
+        self.selects = selects
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """:meth:`intercept` the request."""
+        sent: Sent = (method, url, params, data, headers, auth, timeout, allow_redirects)
+        return await self.intercept(sent, self.selects(method, url, data or {}))
+
+    async def intercept(self, sent: Sent, selected: bool) -> Response:
+        """Answer the request ``sent`` (``selected``: ``selects`` picked it)."""
+        raise NotImplementedError
+
+
+class RefusingTransport(InterceptingTransport):
     """voicesim's SDK transport answering each request ``selects`` picks as Twilio answers a
     refusal: ``status`` with Twilio's error JSON (``code``, ``message``, ``more_info``, ``status``).
 
@@ -39,27 +72,16 @@ class RefusingTransport(AsyncHttpClient):  # type: ignore[misc]
         message: str | None = None,
         limit: int | None = None,
     ) -> None:
-        super().__init__(logging.getLogger("tests.refusing_twilio"), is_async=True)
-        self.inner = AsyncInProcessHttpClient(emu)
-        self.selects, self.status, self.code = selects, status, code
+        super().__init__(emu, selects, "tests.refusing_twilio")
+        self.status, self.code = status, code
         self.message, self.limit = message, limit
         self.refused: list[dict[str, Any]] = []
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
+    async def intercept(self, sent: Sent, selected: bool) -> Response:
         """Refuse the request if selected, else send it to voicesim."""
-        if not self.selects(method, url, data or {}):
-            sent = (method, url, params, data, headers, auth, timeout, allow_redirects)
+        if not selected:
             return await self.inner.request(*sent)
+        _, url, _, data, *_ = sent
         self.refused.append({"url": url, **(data or {})})
         if self.limit is not None and len(self.refused) > self.limit:
             raise RuntimeError("callhold retries a refused command in a loop")

@@ -4,50 +4,36 @@ customer left on hold music with no hold on record, or hung up on by a hold that
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 import pytest
-from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
 from callhold.domain.errors import TelephonyError
 from callhold.domain.model import CallState, HoldEndReason, HoldState, LegRole
 from tests.flows.callhold_harness import BASE, Harness, make_harness
-from tests.twilio_refusals import Selector, telephony_over
+from tests.twilio_refusals import InterceptingTransport, Selector, Sent, telephony_over
 from voicesim import Emulator, VirtualClock
-from voicesim.sdk import AsyncInProcessHttpClient
 
 
-class AnswerLost(AsyncHttpClient):  # type: ignore[misc]
+class AnswerLost(InterceptingTransport):
     """voicesim's transport, except that the first request ``selects`` picks is carried out and its
     answer lost: callhold's SDK sees what aiohttp raises when the timeout expires. ``wait``: virtual
     seconds that pass first (Twilio's webhooks about the request arrive, as they would within
     callhold's timeout)."""
 
     def __init__(self, h: Harness, selects: Selector, wait: float = 0.0) -> None:
-        super().__init__(logging.getLogger("tests.answer_lost"), is_async=True)
-        self.h, self.inner, self.selects, self.wait = h, AsyncInProcessHttpClient(h.emu), selects, wait
+        super().__init__(h.emu, selects, "tests.answer_lost")
+        self.h, self.wait = h, wait
         self.lost: list[str] = []
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
+    async def intercept(self, sent: Sent, selected: bool) -> Response:
         """Send to voicesim; lose the answer of the first selected request."""
-        sent = (method, url, params, data, headers, auth, timeout, allow_redirects)
         answer = await self.inner.request(*sent)
-        if not self.lost and self.selects(method, url, data or {}):
-            self.lost.append(url)
+        if selected and not self.lost:
+            self.lost.append(sent[1])
             if self.wait:
                 await self.h.clock.advance(self.wait)
             raise TimeoutError
