@@ -112,7 +112,7 @@ class AgentDesk:
 
     def release_agent(self, call_id: str, agent_id: str, *, available: bool = True) -> None:
         """Undo ``HoldStore.give_call`` (the agent or the customer could not be reached): the call waits
-        for an agent again, and ``agent_id`` is made ``available`` (or left busy)."""
+        for an agent again, and ``agent_id`` is made ``available`` (unless it is away) or left busy."""
 
         def take(view: CallView) -> Decision:
             if view.call.agent_id != agent_id:
@@ -121,7 +121,7 @@ class AgentDesk:
 
         self.store.transact(call_id, take)
         if available:
-            self.store.set_agent_available(agent_id, True)
+            self.store.free_agent(agent_id)
 
     async def join_agent_leg(
         self, call_id: str, call_sid: str, parent_call_sid: str | None, *, role: LegRole = LegRole.AGENT
@@ -145,7 +145,7 @@ class AgentDesk:
         If Twilio refuses because the conference already has the agent participant (an earlier
         attempt of a retried webhook dialled it), that participant is recorded as the agent leg.
         ``NotConnected`` if Twilio refuses otherwise. The agent is then available again if the failure was
-        Twilio's or the network's (5xx, unreachable), but left unavailable if Twilio refused the
+        Twilio's or the network's (5xx, unreachable), but made away if Twilio refused the
         agent's endpoint itself (4xx: an invalid number or client name, say): otherwise every new
         caller would be offered that agent first, and fail. It sets ``available`` again once fixed.
         """
@@ -168,7 +168,9 @@ class AgentDesk:
                 exc,
             )
             if transient:
-                self.store.set_agent_available(agent.id, True)
+                self.store.free_agent(agent.id)
+            else:  # away until it sets itself available again (its endpoint fixed)
+                self.store.set_agent_available(agent.id, False)
             raise NotConnected(f"could not reach agent {agent.id}: {exc.message}") from exc
         await self.join_agent_leg(call.id, call_sid, None)
 
@@ -218,20 +220,22 @@ class AgentDesk:
         return sorted(calls, key=lambda c: c.created_at)
 
     async def agent_available(
-        self, agent_id: str, *, connect: Callable[[str], str] = paths.connect
+        self, agent_id: str, *, connect: Callable[[str], str] = paths.connect, by_agent: bool = True
     ) -> Call | None:
         """Mark the agent available and hand it the longest-waiting customer, if any (``connect``:
         the TwiML path that connects a call, by its id, to its newly assigned agent).
 
+        ``by_agent``: the agent (or the admin) said so, which ends its being away. Otherwise callhold
+        frees the agent (its call ended): an agent that is away stays unavailable.
+
         The customer goes to *this* agent (not to whichever agent is free), and to one agent only
         however many become available at once. If Twilio refuses to move the customer, the call
         waits again and the agent stays available; the refusal is raised unless the customer is gone.
-        ``Conflict`` (nothing changed) if the agent is on an active call: it would get a second one.
+        An agent on an active call is not made available (it would get a second customer mid-call):
+        it no longer being away (``by_agent``), the end of that call makes it available.
         """
-        if not self.store.make_available(agent_id):
-            raise Conflict(
-                f"agent {agent_id} is on an active call: it cannot be made available until the call ends"
-            )
+        if not self.store.make_available(agent_id, by_agent=by_agent):
+            return None  # on a call (available when it ends, unless away), or away
         for call in self.waiting_calls():
             customer = self.store.get_leg(call.customer_call_sid)
             if customer is None or customer.status.is_terminal:
@@ -272,9 +276,9 @@ class AgentDesk:
         return Handover.GIVEN
 
     async def call_ended(self, call_id: str) -> None:
-        """The customer left: the agent is free again -- once per call, unless it had dropped out of
-        a hold (hang-up policy: the call ended after it) -- and takes the
-        longest-waiting customer, if any. (Both the conference's participant-leave and the
+        """The customer left: the agent is free again -- once per call, unless it set itself away
+        during the call or had dropped out of a hold (hang-up policy: the call ended after it) --
+        and takes the longest-waiting customer, if any. (Both the conference's participant-leave and the
         customer's status callback report the end; by the second the agent may already have taken
         another call.) If Twilio refuses to move that customer, it waits on and the agent stays
         available: this runs from a status callback, which must not fail for it."""
@@ -291,7 +295,7 @@ class AgentDesk:
         if not self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
             return
         try:
-            await self.agent_available(call.agent_id)
+            await self.agent_available(call.agent_id, by_agent=False)
         except TelephonyError as exc:
             _log.warning("agent %s is free but a waiting customer could not be moved: %r", call.agent_id, exc)
 
@@ -316,8 +320,8 @@ class AgentDesk:
             status_path = f"{paths.CALL_STATUS}?{urlencode({'agent': agent_id})}"
             call_sid = await self.telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, status_path)
         except TelephonyError as exc:
-            if not exc.uncertain:  # refused: no call, the agent is free again
-                self.store.set_agent_available(agent_id, True)
+            if not exc.uncertain:  # refused: no call, the agent is free again (unless away meanwhile)
+                self.store.free_agent(agent_id)
             raise
         try:
             return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED, customer_number=to)

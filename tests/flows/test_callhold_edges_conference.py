@@ -144,7 +144,7 @@ async def test_agent_hangs_up_hangup_policy_the_customer_is_told_then_the_call_e
     assert h.view(customer).call.status is CallState.ENDED
     assert contiguous(h, customer)
     agent = h.services.store.get_agent("alice")
-    assert agent is not None and not agent.available  # it dropped: not handed the next customer
+    assert agent is not None and not agent.available and agent.away  # dropped: no next customer
 
 
 # -- 3. hold requested before the conference has started ----------------------------------------------

@@ -120,6 +120,8 @@ async def test_a_new_call_whose_agent_twilio_cannot_dial_waits_for_the_next_agen
     # Twilio refused carol's endpoint itself (400): she is made unavailable, so that the next
     # callers are not offered her first, until she (or the admin) sets her available again.
     assert not agent_available(h, "carol")
+    carol = h.services.store.get_agent("carol")
+    assert carol is not None and carol.away  # shown as away, not as on a call
     await assert_waits_then_bob_takes_the_call(h, customer)
 
 

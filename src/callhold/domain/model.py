@@ -189,12 +189,19 @@ _ENDPOINT = re.compile(r"client:[A-Za-z0-9_.@-]{1,121}|\+[1-9][0-9]{6,14}|sips?:
 
 @dataclass(frozen=True, kw_only=True)
 class Agent:
-    """A person who takes calls. ``endpoint`` is ``client:<identity>``, an E.164 number or a SIP URI."""
+    """A person who takes calls. ``endpoint`` is ``client:<identity>``, an E.164 number or a SIP URI.
+
+    ``available``: free to be handed a call now (callhold clears it while the agent has one).
+    ``away``: the agent set itself unavailable (also in the middle of a call): callhold then never
+    makes it available on its own -- not when its call ends, nor when a hand-over is undone -- until
+    the agent sets itself available again.
+    """
 
     id: str
     name: str
     endpoint: str
     available: bool = True
+    away: bool = False
 
     def __post_init__(self) -> None:
         if not _ENDPOINT.fullmatch(self.endpoint):

@@ -105,11 +105,16 @@ class HoldStore(Protocol):
         """Claim an available agent and make it the agent of an active call without one, in one
         transaction: never an agent claimed for no call, nor a call given a busy agent."""
 
-    def make_available(self, agent_id: str) -> bool:
-        """Mark an agent available unless it has an active call (``False``); ``NotFound``."""
+    def make_available(self, agent_id: str, *, by_agent: bool = True) -> bool:
+        """Mark an agent available unless it has an active call (``False``); ``NotFound``.
+        ``by_agent``: the agent's choice (no longer away, even mid-call); otherwise callhold's, which
+        leaves an agent that is away unavailable (``False``)."""
 
     def set_agent_available(self, agent_id: str, available: bool) -> None:
-        """Set an agent's availability."""
+        """The agent's own choice: available, or away (left unavailable when its call ends)."""
+
+    def free_agent(self, agent_id: str) -> bool:
+        """Make an agent callhold claimed available again, unless it is away (``False``)."""
 
     def save_call(self, call: Call) -> None:
         """Insert or update a call."""

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from callhold.domain.errors import Conflict, Forbidden, NotFound, TelephonyError
-from callhold.domain.model import Agent, Call, CallState
+from callhold.domain.model import Agent
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, problems, require_admin, require_self
 from callhold.web.schemas import (
@@ -43,12 +43,6 @@ def _agent(services: ServicesDep, agent_id: str) -> Agent:
     return agent
 
 
-def _active_call(services: ServicesDep, agent_id: str) -> Call | None:
-    """The agent's active call, if it has one."""
-    calls = services.store.list_calls(status=CallState.ACTIVE, agent_id=agent_id, limit=1)
-    return calls[0] if calls else None
-
-
 def _issue_token(services: ServicesDep, agent_id: str) -> str:
     token = secrets.token_urlsafe(32)
     services.store.set_agent_token(agent_id, hash_token(token))
@@ -64,7 +58,11 @@ async def create_agent(body: AgentCreate, me: Me, services: ServicesDep, respons
     agent_id = body.id or uuid.uuid4().hex[:12]
     # Stored busy first, then made available the one way that also hands it the longest-waiting
     # customer: an agent created available while customers wait must not sit idle.
-    services.store.insert_agent(Agent(id=agent_id, name=body.name, endpoint=body.endpoint, available=False))
+    # One created unavailable is away: callhold never makes it available on its own.
+    away = not body.available
+    services.store.insert_agent(
+        Agent(id=agent_id, name=body.name, endpoint=body.endpoint, available=False, away=away)
+    )
     token = _issue_token(services, agent_id)
     if body.available:
         try:
@@ -94,18 +92,17 @@ async def get_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Agent
 async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services: ServicesDep) -> AgentOut:
     """Change an agent (admin); an agent may only set its own ``available``.
 
-    Becoming available connects the longest-waiting customer to the agent (who then shows as not
-    available). An agent on an active call cannot be made available (409, nothing changed): that
-    would hand it a second customer mid-call. Making an agent unavailable is always allowed.
+    ``available: false`` makes the agent ``away``: no customer is handed to it, and -- said during a
+    call -- none when that call ends, until it sets ``available: true`` again.
+
+    ``available: true`` ends its being away and connects the longest-waiting customer to it (it then
+    shows as not available: it has a call). An agent on an active call is not handed a second
+    customer: it stays unavailable (``away: false``) and is made available when the call ends.
     """
     require_self(me, agent_id)
     if not me.is_admin and (body.name is not None or body.endpoint is not None):
         raise Forbidden("an agent may only change its own availability")
     _agent(services, agent_id)  # 404 before anything else
-    if body.available is True and _active_call(services, agent_id) is not None:
-        raise Conflict(
-            f"agent {agent_id} is on an active call: it cannot be made available until the call ends"
-        )
     # Name and endpoint only: writing ``available`` back from an earlier read could undo a claim
     # (a customer handed to the agent) made in between.
     services.store.update_agent(agent_id, name=body.name, endpoint=body.endpoint)

@@ -111,12 +111,20 @@ class AgentOut(BaseModel):
     id: str
     name: str
     endpoint: str
-    available: bool
+    available: bool = Field(description="Free to be handed a call now (false while it has one).")
+    away: bool = Field(
+        description=(
+            "The agent set itself unavailable (`available: false`), also during a call: callhold then"
+            " does not make it available when the call ends, until it sets `available: true` again."
+        )
+    )
 
     @classmethod
     def of(cls, agent: Agent) -> Self:
         """From the domain record."""
-        return cls(id=agent.id, name=agent.name, endpoint=agent.endpoint, available=agent.available)
+        return cls(
+            id=agent.id, name=agent.name, endpoint=agent.endpoint, available=agent.available, away=agent.away
+        )
 
 
 class AgentCreated(AgentOut):

@@ -88,7 +88,7 @@ class ConsolePage:
         )
 
     def availability(self) -> Locator:
-        return self.page.get_by_role("switch", name="Available for calls")
+        return self.page.get_by_role("switch", name="Taking calls", exact=True)
 
     def alert(self) -> Locator:
         """The problem shown after a failed action."""

@@ -10,7 +10,7 @@ import pytest
 from console_page import ConsolePage, expect
 
 
-def test_availability_toggles_and_a_refused_change_shows_the_409(console: ConsolePage) -> None:
+def test_availability_toggles_and_away_on_a_call_means_no_next_customer(console: ConsolePage) -> None:
     live = console.live
     alice = live.agent("alice", available=False)
     console.sign_in(alice)
@@ -31,19 +31,23 @@ def test_availability_toggles_and_a_refused_change_shows_the_409(console: Consol
     expect(console.calls()).to_have_count(0)  # not alice's call
 
     switch.click()  # available again: the waiting customer is handed to alice
-    console.said("a waiting customer was handed over")
+    console.said("on a call now: the next customer comes when it ends")
     live.advance(20)
     console.poll()
     expect(console.state_of(sid)).to_have_text("Connected")
-    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(switch).to_have_attribute("aria-checked", "true")  # taking calls, on one
+    expect(console.page.locator("#who-detail")).to_contain_text("on a call")
 
-    switch.click()  # on a call: the API refuses
-    alert = console.alert()
-    expect(alert).to_be_visible()
-    expect(alert.locator("#notice-title")).to_have_text("Conflict")
-    expect(alert).to_contain_text("agent alice is on an active call")
+    switch.click()  # on a call: away after it
+    console.said("You are away: no customer will be handed over until switched back.")
     expect(switch).to_have_attribute("aria-checked", "false")
-    assert live.request("GET", "/agents/alice").json()["available"] is False
+    expect(console.page.locator("#who-detail")).to_contain_text("away")
+    second = live.customer_calls()
+    live.hang_up(sid)
+    live.advance(30)
+    alice_now = live.request("GET", "/agents/alice").json()
+    assert (alice_now["available"], alice_now["away"]) == (False, True)
+    assert live.call(second)["agent_id"] is None  # not handed to alice, who is away
 
 
 def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:

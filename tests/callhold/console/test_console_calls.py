@@ -20,8 +20,8 @@ def test_an_agent_signs_in_and_sees_their_live_call(console: ConsolePage) -> Non
 
     page = console.page
     expect(page.locator("#who-name")).to_have_text("Alice")
-    expect(page.locator("#who-detail")).to_have_text("alice · client:alice")
-    expect(console.availability()).to_have_attribute("aria-checked", "false")  # taken by the call
+    expect(page.locator("#who-detail")).to_have_text("alice · client:alice · on a call")
+    expect(console.availability()).to_have_attribute("aria-checked", "true")  # taking calls, on one
     expect(console.calls()).to_have_count(1)
     card = console.call(sid)
     number = live.call(sid)["customer_number"]
@@ -122,7 +122,7 @@ def test_an_agent_sees_only_its_own_calls_and_the_admin_sees_every_call(console:
 
     live.agent("carol", available=False)  # the admin sets any agent's availability
     console.poll()
-    carol = console.page.get_by_role("switch", name="Carol available")
+    carol = console.page.get_by_role("switch", name="Carol taking calls")
     expect(carol).to_have_attribute("aria-checked", "false")
     carol.click()
     console.said("Carol is available for calls.")

@@ -87,7 +87,13 @@ def test_me_tells_the_admin_from_an_agent_and_refuses_a_wrong_token(live: LiveCa
     assert agent.status_code == 200
     assert agent.json() == {
         "admin": False,
-        "agent": {"id": "alice", "name": "Alice", "endpoint": "client:alice", "available": False},
+        "agent": {
+            "id": "alice",
+            "name": "Alice",
+            "endpoint": "client:alice",
+            "available": False,
+            "away": True,
+        },
     }
     for token in ("not-a-token", None):
         refused = live.request("GET", "/me", token)

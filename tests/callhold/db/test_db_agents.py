@@ -40,3 +40,33 @@ def test_an_agent_on_an_active_call_is_not_made_available(store: SqlHoldStore) -
 def test_an_unknown_agent_is_not_found(store: SqlHoldStore) -> None:
     with pytest.raises(NotFound):
         store.make_available("nobody")
+
+
+def _alice(store: SqlHoldStore) -> Agent:
+    agent = store.get_agent("alice")
+    assert agent is not None
+    return agent
+
+
+def test_an_agent_away_is_not_freed_by_callhold_until_it_says_so(store: SqlHoldStore) -> None:
+    """The agent's own "not available" outlives callhold's claim: neither releasing a claim nor the
+    end of its call makes it available; only its own "available" does."""
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    assert store.claim_agent("alice")  # callhold claims it for a call
+    store.set_agent_available("alice", False)  # the agent, meanwhile: away after this
+    assert (_alice(store).available, _alice(store).away) == (False, True)
+
+    assert not store.free_agent("alice")  # the call did not happen: still away
+    assert not store.make_available("alice", by_agent=False)  # its call ended: still away
+    assert (_alice(store).available, _alice(store).away) == (False, True)
+
+    assert store.make_available("alice")  # the agent is back
+    assert (_alice(store).available, _alice(store).away) == (True, False)
+
+
+def test_an_agent_not_away_is_freed_by_callhold(store: SqlHoldStore) -> None:
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    assert store.claim_agent("alice")
+    assert store.free_agent("alice")
+    assert (_alice(store).available, _alice(store).away) == (True, False)
+    assert not store.free_agent("nobody")

@@ -46,7 +46,12 @@ class AgentRecords:
 
     def save_agent(self, agent: Agent) -> None:
         """Insert or update an agent (its API token is kept)."""
-        values = {"name": agent.name, "endpoint": agent.endpoint, "available": agent.available}
+        values = {
+            "name": agent.name,
+            "endpoint": agent.endpoint,
+            "available": agent.available,
+            "away": agent.away,
+        }
         with self.engine.begin() as conn:
             if conn.execute(self.sql.agent_update, {"key": agent.id, **values}).rowcount == 0:
                 conn.execute(self.sql.agent_insert, {"id": agent.id, "token_hash": None, **values})
@@ -58,6 +63,7 @@ class AgentRecords:
             "name": agent.name,
             "endpoint": agent.endpoint,
             "available": agent.available,
+            "away": agent.away,
             "token_hash": None,
         }
         try:
@@ -122,15 +128,22 @@ class AgentRecords:
             delete = self.sql.agent_delete.where(~self._on_a_call())
             return conn.execute(delete, {"id": agent_id}).rowcount == 1
 
-    def make_available(self, agent_id: str) -> bool:
+    def make_available(self, agent_id: str, *, by_agent: bool = True) -> bool:
         """Mark an agent available unless it has an active call (``False``: one more customer would
         be handed to it mid-call); ``NotFound`` for an unknown agent. Atomic against a call being
-        handed to it meanwhile, as :meth:`delete_agent`."""
+        handed to it meanwhile, as :meth:`delete_agent`.
+
+        ``by_agent``: the agent's own choice, which ends its being away even mid-call (it is then made
+        available when the call ends). Otherwise callhold's (its call ended): ``False`` also if the
+        agent is away, which it stays.
+        """
         with self._locked() as conn:
             if not self._lock_agent(conn, agent_id):
                 raise NotFound("agent", agent_id)
-            free = self.sql.agent_set_available.where(~self._on_a_call())
-            return conn.execute(free, {"key": agent_id, "value": True}).rowcount == 1
+            if by_agent:
+                conn.execute(self.sql.agent_update, {"key": agent_id, "away": False})
+            free = self.sql.agent_free.where(~self._on_a_call())
+            return conn.execute(free, {"key": agent_id}).rowcount == 1
 
     def _on_a_call(self) -> Exists:
         """``EXISTS`` an active call of the agent of the row at hand."""
@@ -156,8 +169,16 @@ class AgentRecords:
             return conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1
 
     def set_agent_available(self, agent_id: str, available: bool) -> None:
-        """Set an agent's availability; raises ``NotFound`` for an unknown agent."""
+        """The agent's own choice: available (no longer away), or away -- unavailable, and left so
+        when its call ends (also mid-call: no customer after this one). ``NotFound``."""
+        values = {"key": agent_id, "value": available, "away": not available}
         with self.engine.begin() as conn:
-            result = conn.execute(self.sql.agent_set_available, {"key": agent_id, "value": available})
-            if result.rowcount != 1:
+            if conn.execute(self.sql.agent_choose, values).rowcount != 1:
                 raise NotFound("agent", agent_id)
+
+    def free_agent(self, agent_id: str) -> bool:
+        """Callhold's release of an agent it claimed for a call that did not happen: available
+        again, unless the agent said meanwhile that it is away (``False``; also for an unknown or
+        deleted agent)."""
+        with self.engine.begin() as conn:
+            return conn.execute(self.sql.agent_free, {"key": agent_id}).rowcount == 1

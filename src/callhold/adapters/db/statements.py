@@ -64,6 +64,18 @@ class Statements:
             update(agents).where(agents.c.id == bindparam("key")).values(available=bindparam("value"))
         )
         self.agent_claim: Update = self.agent_set_available.where(agents.c.available.is_(True))
+        # the agent's own choice: available, or away (not to be made available by callhold)
+        self.agent_choose: Update = (
+            update(agents)
+            .where(agents.c.id == bindparam("key"))
+            .values(available=bindparam("value"), away=bindparam("away"))
+        )
+        # callhold's release of an agent it claimed: available again, unless it said it is away
+        self.agent_free: Update = (
+            update(agents)
+            .where(agents.c.id == bindparam("key"), agents.c.away.is_(False))
+            .values(available=True)
+        )
 
         # -- calls; the call row is the lock of a read-decide-write cycle (FOR UPDATE on
         # PostgreSQL; SQLite renders no FOR UPDATE and holds BEGIN IMMEDIATE's write lock instead)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -75,6 +76,9 @@ class AgentRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     endpoint: Mapped[str] = mapped_column(String(200))
     available: Mapped[bool] = mapped_column(Boolean)
+    """Free to be handed a call now: set by the agent, cleared by callhold while it has one."""
+    away: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """The agent set itself unavailable: callhold does not make it available again on its own."""
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     """SHA-256 hex of the agent's API token (the token itself is never stored)."""
 

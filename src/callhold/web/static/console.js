@@ -397,14 +397,22 @@ function renderMe(me) {
   }
   const agent = me.agent;
   $("who-name").textContent = agent.name;
-  $("who-detail").textContent = `${agent.id} · ${agent.endpoint}`;
+  $("who-detail").textContent = `${agent.id} · ${agent.endpoint} · ${agentState(agent)}`;
   switchButton.hidden = false;
-  switchButton.setAttribute("aria-checked", String(agent.available));
+  // The switch is the agent's own choice (taking calls, or away), not whether it is free right now:
+  // an agent on a call is taking calls, and switching off means "no customer after this one".
+  switchButton.setAttribute("aria-checked", String(!agent.away));
   switchButton.dataset.agentId = agent.id;
 }
 
+/** What an agent record says, in a word or three. */
+function agentState(agent) {
+  if (agent.away) return "away";
+  return agent.available ? "available" : "on a call";
+}
+
 async function setAvailable(agentId, available, key) {
-  await act(key, available ? "Becoming available" : "Becoming unavailable", async () => {
+  await act(key, available ? "Taking calls" : "Going away", async () => {
     const agent = await api("PATCH", `/agents/${enc(agentId)}`, { available });
     if (state.me && state.me.agent && state.me.agent.id === agent.id) {
       state.me.agent = agent;
@@ -412,9 +420,10 @@ async function setAvailable(agentId, available, key) {
     }
     const who = isAdmin() ? agent.name : "You";
     const verb = isAdmin() ? "is" : "are";
+    if (agent.away) return `${who} ${verb} away: no customer will be handed over until switched back.`;
     return agent.available
       ? `${who} ${verb} available for calls.`
-      : `${who} ${verb} not available for calls${available ? " (a waiting customer was handed over)" : ""}.`;
+      : `${who} ${verb} taking calls, on a call now: the next customer comes when it ends.`;
   });
 }
 
@@ -803,9 +812,9 @@ function renderAgents(agents) {
       state.agentRows.set(agent.id, row);
     }
     row.name.textContent = agent.name;
-    row.detail.textContent = `${agent.id} · ${agent.endpoint}`;
-    row.toggle.setAttribute("aria-checked", String(agent.available));
-    row.toggle.setAttribute("aria-label", `${agent.name} available`);
+    row.detail.textContent = `${agent.id} · ${agent.endpoint} · ${agentState(agent)}`;
+    row.toggle.setAttribute("aria-checked", String(!agent.away));
+    row.toggle.setAttribute("aria-label", `${agent.name} taking calls`);
     if (list.children[index] !== row.li) list.insertBefore(row.li, list.children[index] || null);
   });
   for (const [id, row] of state.agentRows) {
