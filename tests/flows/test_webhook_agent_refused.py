@@ -122,6 +122,8 @@ async def test_a_new_call_whose_agent_twilio_cannot_dial_waits_for_the_next_agen
     assert not agent_available(h, "carol")
     carol = h.services.store.get_agent("carol")
     assert carol is not None and carol.away  # shown as away, not as on a call
+    carol = h.services.store.get_agent("carol")
+    assert carol is not None and carol.away  # shown as away, not as on a call
     await assert_waits_then_bob_takes_the_call(h, customer)
 
 
