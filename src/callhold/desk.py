@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from callhold import budget
 from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.commands import AddParticipant, RedirectLeg
@@ -192,10 +193,11 @@ class AgentDesk:
         Twilio refuses, release the call and try the next available agent, up to ``attempts`` agents.
 
         Returns the agent connected, or ``None``: the call then has no agent and waits in line, for
-        the next agent to become available.
+        the next agent to become available. Inside a TwiML webhook, no agent is tried once too little
+        of its time is left (:mod:`callhold.budget`): Twilio would drop the caller.
         """
         tried: set[str] = set()
-        while agent is not None and len(tried) < attempts:
+        while agent is not None and len(tried) < attempts and not budget.spent():
             tried.add(agent.id)
             try:
                 await self.add_agent_participant(call, agent)

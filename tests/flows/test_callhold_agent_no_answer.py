@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from callhold import budget
 from callhold.domain.model import Agent, LegRole, LegStatus
 from tests.flows.callhold_harness import Harness, make_harness
 from voicesim import Emulator, VirtualClock
@@ -32,6 +33,12 @@ def available(h: Harness, agent_id: str) -> bool:
     return agent.available
 
 
+def away(h: Harness, agent_id: str) -> bool:
+    agent = h.services.store.get_agent(agent_id)
+    assert agent is not None
+    return agent.away
+
+
 @pytest.mark.parametrize("strategy", ["conference", "legs"])
 @pytest.mark.parametrize("outcome", ["no-answer", "busy"])
 async def test_the_next_free_agent_takes_the_call(
@@ -46,6 +53,7 @@ async def test_the_next_free_agent_takes_the_call(
     assert missed.status is LegStatus(outcome)
     h.assert_talking_to(customer, "bob")
     assert not available(h, "alice") and not available(h, "bob")
+    assert away(h, "alice") and not away(h, "bob")  # alice shows as away, bob as on a call
     assert h.emu.alerts == []
 
 
@@ -67,3 +75,22 @@ async def test_with_nobody_free_the_customer_waits_for_the_next_agent(
     h.clock.raise_errors()
     h.assert_talking_to(customer, "bob")
     assert h.emu.alerts == []
+
+
+async def test_no_agent_is_dialled_once_the_webhook_time_is_spent(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """Twilio drops a caller whose TwiML webhook takes over 15 s: with too little of that time left
+    (earlier agents' requests were slow), no further agent is dialled; the claimed agent is free
+    again and the customer waits in line for the dispatch."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    customer = (await h.call_in()).sid  # nobody free: the customer waits in line
+    alice = h.add_agent("alice")
+    call = h.view(customer).call
+    assert h.services.service.assign_agent(call) == alice
+    participants_before = len(h.emu.calls.all())
+    with budget.spending(budget.MIN_REQUEST / 2):
+        assert await h.services.service.connect_agent(h.view(customer).call, alice) is None
+    assert len(h.emu.calls.all()) == participants_before  # alice was not dialled
+    assert h.view(customer).call.agent_id is None and available(h, "alice") and not away(h, "alice")
+    assert [c.id for c in h.services.service.waiting_calls()] == [customer]

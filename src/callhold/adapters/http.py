@@ -14,7 +14,8 @@ single total limit would raise the same ``TimeoutError`` whether or not Twilio g
 
 The SDK's own ``request`` forwards only a number of seconds to aiohttp, so the request is sent here,
 the way the SDK sends it (same arguments, logging and response object), with aiohttp's
-``ClientTimeout``.
+``ClientTimeout``. Inside a TwiML webhook (:mod:`callhold.budget`) a request gets at most the time
+left, and none is sent with too little left.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import ClientSession, ClientTimeout
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
+
+from callhold import budget
 
 __all__ = ["CONNECT_TIMEOUT", "DEFAULT_TIMEOUT", "RebasedAsyncHttpClient"]
 
@@ -64,6 +67,11 @@ class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         """
         if timeout is None:
             timeout = self.timeout
+        left = budget.remaining()  # inside a TwiML webhook: Twilio waits 15 s for its answer
+        if left is not None:
+            if left < budget.MIN_REQUEST:
+                raise budget.BudgetSpent(f"{left:.1f} s left of the webhook's time: not sent")
+            timeout = left if timeout is None else min(timeout, left)
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers = {**(headers or {}), "Authorization": f"Basic {token}"}

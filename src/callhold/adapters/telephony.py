@@ -18,6 +18,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from callhold.budget import BudgetSpent
 from callhold.domain import paths
 from callhold.domain.commands import (
     AddParticipant,
@@ -64,6 +65,8 @@ class TwilioTelephony:
             raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
         except TwilioException as exc:
             raise TelephonyError(str(exc)) from exc
+        except BudgetSpent as exc:  # never sent: the webhook must answer Twilio first
+            raise TelephonyError(f"no time left to ask Twilio: {exc}") from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             # never sent: no connection came (refused, or none within the connect timeout), or no URL
             raise TelephonyError(f"cannot reach Twilio: {exc!r}") from exc

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI, Response
 
+from callhold import budget
 from callhold.domain import events as ev
 from callhold.domain.errors import Invalid, NotFound
 from callhold.domain.model import (
@@ -242,7 +243,8 @@ async def voice(hook: Webhook) -> Response:
     if agent is not None and call.conference_name is not None:
         view = services.store.load_view(call.id)
         if view.agent_leg is None:
-            agent = await services.service.connect_agent(call, agent)
+            with budget.spending(budget.TWIML_BUDGET):  # Twilio waits 15 s for this answer
+                agent = await services.service.connect_agent(call, agent)
     return twiml_response(services.twiml.connect(call, agent))
 
 
@@ -262,7 +264,8 @@ async def _connect(services: Services, call_id: str) -> Response:
         agent = services.service.assign_agent(call) if call.status is CallState.ACTIVE else None
     needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
     if agent is not None and call.conference_name is not None and needs_agent_leg:
-        agent = await services.service.connect_agent(call, agent)
+        with budget.spending(budget.TWIML_BUDGET):  # Twilio waits 15 s for this answer
+            agent = await services.service.connect_agent(call, agent)
     return twiml_response(services.twiml.connect(call, agent, greet=False))
 
 

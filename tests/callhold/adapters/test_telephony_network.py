@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import select
 import socket
+import time
+from collections.abc import AsyncIterator
 
 import pytest
 from twilio.rest import Client
 
+from callhold import budget
 from callhold.adapters.http import DEFAULT_TIMEOUT, RebasedAsyncHttpClient
 from callhold.adapters.telephony import TwilioTelephony
 from callhold.domain.commands import RedirectLeg
@@ -106,3 +109,52 @@ async def test_a_connection_that_never_comes_is_a_refusal_not_an_unknown_outcome
         listener.close()
     assert not caught.value.uncertain and caught.value.status is None
     assert "cannot reach Twilio" in caught.value.message
+
+
+@contextlib.asynccontextmanager
+async def _silent_twilio() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]]]:
+    """A server that accepts connections and never answers: its base URL and the connections."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", accepted
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_inside_a_webhook_a_request_gets_only_the_time_left() -> None:
+    """Twilio waits 15 s for a TwiML webhook's answer: a REST request made while answering one is cut
+    at the webhook's deadline, not at the client's own (longer) timeout."""
+    async with _silent_twilio() as (base, accepted):
+        http, telephony = _telephony(base, timeout=30)
+        started = time.monotonic()
+        try:
+            with budget.spending(budget.MIN_REQUEST + 0.3), pytest.raises(TelephonyError) as caught:
+                await asyncio.wait_for(
+                    telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x")),
+                    timeout=20,  # the test's own guard
+                )
+        finally:
+            await http.close()
+        assert time.monotonic() - started < 5
+        assert len(accepted) == 1 and caught.value.uncertain  # sent, no answer in the time left
+
+
+async def test_with_too_little_time_left_nothing_is_sent() -> None:
+    async with _silent_twilio() as (base, accepted):
+        http, telephony = _telephony(base, timeout=30)
+        try:
+            with budget.spending(budget.MIN_REQUEST / 2), pytest.raises(TelephonyError) as caught:
+                await telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x"))
+        finally:
+            await http.close()
+        assert accepted == []  # never sent: a plain refusal
+        assert not caught.value.uncertain and "no time left" in caught.value.message
+    assert budget.remaining() is None  # outside a webhook: no deadline
