@@ -104,7 +104,7 @@ class AgentDesk:
         for agent in self.store.list_agents(available=True):
             if agent.id in skip:
                 continue
-            handover = self.store.give_call(call.id, agent.id)
+            handover = self.store.give_call(call.id, agent.id, self.clock.now())
             if handover is Handover.GIVEN:
                 return agent
             if handover is Handover.CALL_TAKEN:
@@ -258,7 +258,7 @@ class AgentDesk:
         """Give ``call`` to the free ``agent_id`` and move its customer to ``connect(call.id)``; if
         Twilio refuses the move, the call waits again, the agent is free again, and the refusal is
         raised. If Twilio never answered (``uncertain``), the hand-over stands."""
-        handover = self.store.give_call(call.id, agent_id)
+        handover = self.store.give_call(call.id, agent_id, self.clock.now())
         if handover is not Handover.GIVEN:
             return handover
         try:
@@ -269,7 +269,8 @@ class AgentDesk:
             if exc.uncertain:
                 # The customer may be on the way to the agent (Twilio fetching /twiml/connect, the
                 # agent being dialled): releasing would free an agent who may be talking to them,
-                # for the next caller. The hand-over stands.
+                # for the next caller. The hand-over stands; if it never happened, the dispatch
+                # sweep finishes it (callhold.handovers).
                 _log.warning("no answer moving call %s to agent %s; kept: %r", call.id, agent_id, exc)
                 return Handover.GIVEN
             _log.warning("could not connect call %s to agent %s: %r", call.id, agent_id, exc)

@@ -38,6 +38,9 @@ class WaitingDispatch:
         async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
             """See ``AgentDesk._hand_over``."""
 
+        async def recover_handovers(self) -> int:
+            """See ``HandoverRecovery.recover_handovers``."""
+
     async def dispatch_waiting(self) -> int:
         """Hand customers who wait while agents are free to those agents; how many were handed.
 
@@ -99,6 +102,7 @@ class WaitingDispatch:
 
         async def sweep() -> None:
             try:
+                await self.recover_handovers()  # a hand-over never carried out (callhold.handovers)
                 await self.dispatch_waiting()
             except Exception:  # the database away for a moment: the next sweep tries again
                 _log.exception("dispatching waiting calls failed")

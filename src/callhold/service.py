@@ -45,6 +45,7 @@ from callhold.domain.model import (
     Strategy,
 )
 from callhold.domain.ports import Clock, HoldStore, Telephony
+from callhold.handovers import HandoverRecovery
 from callhold.hold_timers import HoldTimers, HoldTimings
 from callhold.timers import TimerHandle, Timers
 
@@ -66,7 +67,7 @@ database (Twilio retries a callback that timed out, so duplicates come in bursts
 slow -- when the database can least spare a transaction per duplicate)."""
 
 
-class CallService(AgentDesk, HoldTimers, WaitingDispatch):
+class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery):
     """callhold's use cases, independent of HTTP."""
 
     def __init__(

@@ -130,6 +130,12 @@ class TwilioTelephony:
             raise
         return str(found.call_sid)
 
+    async def live_child_call(self, parent_call_sid: str) -> str | None:
+        """Calls list by ``ParentCallSid`` (newest first), the first not over."""
+        children = await self._call(self.client.calls.list_async(parent_call_sid=parent_call_sid, limit=20))
+        live = [c for c in children if c.status in ("queued", "ringing", "in-progress")]
+        return str(live[0].sid) if live else None
+
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete (kick)."""
         participant = self.client.conferences(command.conference_sid).participants(command.call_sid)

@@ -223,7 +223,8 @@ class Call:
     ``conference_started_at`` is when the call's latest conference started (its ``conference-start``
     Timestamp), kept after it ends: a start event older than that is a late one of an earlier
     conference. ``customer_number`` is the customer's number as Twilio gave it (``From`` of an
-    inbound call, the ``To`` callhold dialled for an outbound one), when known."""
+    inbound call, the ``To`` callhold dialled for an outbound one), when known. ``given_at`` is when
+    the call was last handed to its agent (callhold's clock), to find a hand-over never carried out."""
 
     id: str
     strategy: Strategy
@@ -236,9 +237,10 @@ class Call:
     ended_at: datetime | None = None
     conference_started_at: datetime | None = None
     customer_number: str | None = None
+    given_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _require_utc(self.created_at, self.ended_at, self.conference_started_at)
+        _require_utc(self.created_at, self.ended_at, self.conference_started_at, self.given_at)
 
 
 @dataclass(frozen=True, kw_only=True)

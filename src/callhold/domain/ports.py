@@ -38,6 +38,10 @@ class Telephony(Protocol):
         """The Call SID of the participant labelled ``label`` in the live conference named
         ``conference`` (friendly name), or ``None``."""
 
+    async def live_child_call(self, parent_call_sid: str) -> str | None:
+        """The Call SID of a call that ``parent_call_sid``'s ``<Dial>`` placed and that is not over
+        (queued, ringing or in progress), or ``None``."""
+
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete."""
 
@@ -101,9 +105,10 @@ class HoldStore(Protocol):
     def claim_agent(self, agent_id: str) -> bool:
         """Atomically mark an available agent unavailable; ``False`` if it was not available."""
 
-    def give_call(self, call_id: str, agent_id: str) -> Handover:
-        """Claim an available agent and make it the agent of an active call without one, in one
-        transaction: never an agent claimed for no call, nor a call given a busy agent."""
+    def give_call(self, call_id: str, agent_id: str, at: datetime) -> Handover:
+        """Claim an available agent and make it the agent of an active call without one (given
+        ``at``), in one transaction: never an agent claimed for no call, nor a call given a busy
+        agent."""
 
     def make_available(self, agent_id: str, *, by_agent: bool = True) -> bool:
         """Mark an agent available unless it has an active call (``False``); ``NotFound``.

@@ -38,6 +38,7 @@ def call_of(row: CallRow) -> Call:
         ended_at=row.ended_at,
         conference_started_at=row.conference_started_at,
         customer_number=row.customer_number,
+        given_at=row.given_at,
     )
 
 
@@ -55,6 +56,7 @@ def call_values(call: Call) -> dict[str, object]:
         "ended_at": call.ended_at,
         "conference_started_at": call.conference_started_at,
         "customer_number": call.customer_number,
+        "given_at": call.given_at,
     }
 
 

@@ -294,11 +294,12 @@ class SqlHoldStore(AgentRecords):
                 return None
             return self._decide(conn, self._locked_view(conn, ref), decide)
 
-    def give_call(self, call_id: str, agent_id: str) -> Handover:
+    def give_call(self, call_id: str, agent_id: str, at: datetime) -> Handover:
         """Claim ``agent_id`` (if available) and make it the agent of the call (if active with no
-        agent), in one transaction under the call's lock -- so no agent is ever left claimed for no
-        call (a failure rolls both back), and an agent made available meanwhile either sees the
-        call (:meth:`make_available` refuses) or is claimed after it."""
+        agent) as of ``at`` (``Call.given_at``), in one transaction under the call's lock -- so no
+        agent is ever left claimed for no call (a failure rolls both back), and an agent made
+        available meanwhile either sees the call (:meth:`make_available` refuses) or is claimed
+        after it."""
         with self._locked() as conn:
             transaction = SqlCallTransaction(self.sql, conn, self._locked_view(conn, call_id))
             call = transaction.view.call
@@ -306,7 +307,7 @@ class SqlHoldStore(AgentRecords):
                 return Handover.CALL_TAKEN
             if conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount != 1:
                 return Handover.AGENT_TAKEN
-            transaction.save(replace(transaction.view, call=replace(call, agent_id=agent_id)))
+            transaction.save(replace(transaction.view, call=replace(call, agent_id=agent_id, given_at=at)))
             return Handover.GIVEN
 
     def _locked_view(self, conn: Connection, ref: str) -> CallView:

@@ -103,6 +103,8 @@ class CallRow(Base):
     ended_at: Mapped[datetime | None]
     conference_started_at: Mapped[datetime | None]
     customer_number: Mapped[str | None] = mapped_column(String(NUMBER))
+    given_at: Mapped[datetime | None]
+    """When the call was last handed to its agent (``HoldStore.give_call``)."""
 
 
 class LegRow(Base):

@@ -1,0 +1,152 @@
+"""Hand-overs committed but never carried out: found, checked with Twilio, and finished.
+
+Handing a waiting customer to an agent is two steps: the call is given to the agent in the database
+(``HoldStore.give_call``), then the customer is moved to the agent (Calls update to
+``/twiml/connect/{id}``, which dials the agent). If the instance dies between the two, or Twilio never
+answers the move (``uncertain``: the hand-over is kept, since it may have happened), the customer
+may wait on for ever -- in line or alone in the conference -- with an agent who is never dialled,
+and that agent is never free for anyone else.
+
+The dispatch sweep (:mod:`callhold.dispatch`) calls :meth:`HandoverRecovery.recover_handovers`. A
+call is *stranded* when, by the record: it is active, was given to its agent at least
+:data:`HANDOVER_GRACE` ago (``Call.given_at``: callhold's clock, not Twilio's), its customer is in
+progress and not on hold, and it has no agent leg that is not over nor one that changed since the
+hand-over. The grace covers a hand-over still under way (the move, Twilio fetching the TwiML, the
+agent ringing: each has a timeout well under it).
+
+Twilio is asked before anything is done, because the record can lag behind (a status callback lost
+to a database blip is not retried by Twilio): conference strategy, the participant labelled
+``agent`` in the call's live conference; legs, a live call placed by the customer's ``<Dial>``. If
+there is one, the agent *is* connected: it is recorded as the agent leg and nothing is moved.
+Otherwise the hand-over is finished: under the call's lock, if the call is still stranded and still
+given at the same instant (another instance, or a hand-over made meanwhile, would have changed the
+stamp), ``given_at`` is renewed -- so one instance, once per grace, sends the move -- and the customer
+is moved to ``/twiml/connect/{id}`` again, exactly as the hand-over would have. A refusal leaves it
+for the next sweep (after another grace); a customer gone is the status callbacks' business.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from callhold.domain import paths
+from callhold.domain.commands import RedirectLeg
+from callhold.domain.errors import TelephonyError
+from callhold.domain.machine import Decision
+from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus, Strategy
+from callhold.domain.ports import Clock, HoldStore, Telephony
+
+__all__ = ["HANDOVER_GRACE", "HandoverRecovery", "stranded"]
+
+_log = logging.getLogger("callhold.handovers")
+
+HANDOVER_GRACE = timedelta(seconds=90)
+"""How long after a call was given to its agent it may still have no agent leg: the move (at most
+``CALLHOLD_TWILIO_TIMEOUT``), Twilio fetching ``/twiml/connect`` (15 s) and dialling the agent."""
+
+_CLOCK_SLACK = timedelta(seconds=5)
+"""Twilio's timestamps (a leg's ``status_at``) against callhold's clock (``given_at``)."""
+
+
+def stranded(view: CallView, now: datetime, grace: timedelta = HANDOVER_GRACE) -> bool:
+    """Whether, by the record, ``view``'s call was handed to its agent at least ``grace`` before
+    ``now`` and its customer never reached the agent (see the module's docstring)."""
+    call, customer = view.call, view.customer_leg
+    if call.status is not CallState.ACTIVE or call.agent_id is None or call.given_at is None:
+        return False
+    if now - call.given_at < grace:
+        return False
+    if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
+        return False
+    for leg in view.legs:
+        if leg.role is not LegRole.AGENT:
+            continue
+        if not leg.status.is_terminal:
+            return False  # the agent is being dialled, or talking
+        if leg.status_at is None or leg.status_at >= call.given_at - _CLOCK_SLACK:
+            return False  # an agent leg of this hand-over, over: its own paths took care of it
+    return True
+
+
+class HandoverRecovery:
+    """Finishing stranded hand-overs (a mixin of :class:`~callhold.service.CallService`)."""
+
+    store: HoldStore
+    telephony: Telephony
+    clock: Clock
+
+    if TYPE_CHECKING:
+
+        async def join_agent_leg(
+            self, call_id: str, call_sid: str, parent_call_sid: str | None, *, role: LegRole = LegRole.AGENT
+        ) -> None:
+            """See ``AgentDesk.join_agent_leg``."""
+
+    async def recover_handovers(self) -> int:
+        """Finish the stranded hand-overs (module docstring); how many customers were moved."""
+        now = self.clock.now()
+        moved = 0
+        for call in self.store.list_calls(status=CallState.ACTIVE, limit=1000):
+            if call.agent_id is None or call.given_at is None or now - call.given_at < HANDOVER_GRACE:
+                continue
+            try:
+                if await self._recover(call.id, now):
+                    moved += 1
+            except Exception:  # one call's trouble (the database, Twilio) is not the rest's
+                _log.exception("recovering the hand-over of call %s failed", call.id)
+        return moved
+
+    async def _recover(self, call_id: str, now: datetime) -> bool:
+        view = self.store.load_view(call_id)
+        if not stranded(view, now):
+            return False
+        call = view.call
+        try:
+            live = await self._live_agent_leg(call)
+        except TelephonyError as exc:
+            _log.warning("could not ask Twilio about call %s's agent; next sweep: %r", call.id, exc)
+            return False
+        if live is not None:  # connected after all: the record had lost it
+            _log.warning("call %s: agent leg %s was not on record; recorded", call.id, live)
+            await self.join_agent_leg(
+                call.id, live, call.customer_call_sid if call.strategy is Strategy.LEGS else None
+            )
+            return False
+        if not self._renew(call, now):
+            return False  # changed meanwhile: another instance, or a new hand-over
+        _log.warning(
+            "call %s was given to agent %s but never moved to it: moving it now", call.id, call.agent_id
+        )
+        try:
+            await self.telephony.redirect_leg(
+                RedirectLeg(call_sid=call.customer_call_sid, twiml_path=paths.connect(call.id))
+            )
+        except TelephonyError as exc:
+            _log.warning("could not move call %s to its agent; next sweep: %r", call.id, exc)
+            return False
+        return True
+
+    async def _live_agent_leg(self, call: Call) -> str | None:
+        """What Twilio says of the call's agent: the Call SID of its live leg, or ``None``."""
+        if call.strategy is Strategy.CONFERENCE:
+            assert call.conference_name is not None
+            return await self.telephony.labelled_participant(call.conference_name, "agent")
+        return await self.telephony.live_child_call(call.customer_call_sid)
+
+    def _renew(self, seen: Call, now: datetime) -> bool:
+        """Under the call's lock: if it is still stranded and given at the same instant as ``seen``,
+        stamp it given ``now`` (``True``: this instance moves the customer)."""
+        renewed: list[bool] = []
+
+        def renew(view: CallView) -> Decision:
+            call = view.call
+            if call.agent_id != seen.agent_id or call.given_at != seen.given_at or not stranded(view, now):
+                return Decision(new_state=view)
+            renewed.append(True)
+            return Decision(new_state=replace(view, call=replace(call, given_at=now)))
+
+        self.store.transact(seen.id, renew)
+        return bool(renewed)

@@ -1,0 +1,101 @@
+"""A hand-over committed but never carried out is finished by the dispatch sweep -- after Twilio is
+asked, so that a conversation whose record was lost is recorded, never cut (``callhold.handovers``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from callhold.domain.model import LegRole
+from callhold.handovers import HANDOVER_GRACE
+from callhold.web.app import Services
+from tests.flows.callhold_harness import Harness, make_harness
+from voicesim import Emulator, VirtualClock
+
+EVERY = 15
+
+
+def moves_to_connect(h: Harness) -> int:
+    """How many times voicesim fetched ``/twiml/connect`` (a customer moved to its agent)."""
+    return sum(1 for e in h.emu.events if e.type == "webhook" and "/twiml/connect/" in str(e.data["url"]))
+
+
+async def given_but_never_moved(h: Harness) -> str:
+    """A customer waits in line; alice becomes free, and an instance gives her the call -- then dies
+    before moving the customer to her. Returns the customer's Call SID."""
+    customer = (await h.call_in(seconds=30)).sid  # nobody free: the customer waits in line
+    h.add_agent("alice")
+    h.services.store.give_call(
+        customer, "alice", h.services.service.clock.now()
+    )  # the dead instance's commit
+    return customer
+
+
+def forget_agent_legs(services: Services) -> None:
+    """The agent leg's status callbacks lost (a database blip; Twilio does not retry them)."""
+    legs = services.store.sql.legs
+    with services.store.engine.begin() as conn:
+        conn.execute(delete(legs).where(legs.c.role == LegRole.AGENT.value))
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_a_customer_given_to_an_agent_but_never_moved_reaches_the_agent(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy)
+    customer = await given_but_never_moved(h)
+    sweeping = h.services.service.keep_dispatching(timedelta(seconds=EVERY))
+    try:
+        # Within the grace a hand-over may still be under way: it is left alone.
+        await h.clock.advance(HANDOVER_GRACE.total_seconds() - EVERY)
+        assert moves_to_connect(h) == 0 and h.view(customer).agent_leg is None
+        await h.clock.advance(2 * EVERY + 30)
+    finally:
+        sweeping.cancel()
+    h.clock.raise_errors()
+    h.assert_talking_to(customer, "alice")
+    assert moves_to_connect(h) == 1
+    assert h.emu.alerts == []
+
+
+async def test_two_sweeps_at_once_move_the_customer_once(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """Two instances' sweeps find the same stranded call: the one that renews its stamp under the
+    call's lock moves it; the other sees the stamp changed and does nothing."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    customer = await given_but_never_moved(h)
+    await h.clock.advance(HANDOVER_GRACE.total_seconds() + 1)
+    service = h.services.service
+    assert sorted(await asyncio.gather(service.recover_handovers(), service.recover_handovers())) == [0, 1]
+    await h.clock.advance(30)
+    h.clock.raise_errors()
+    h.assert_talking_to(customer, "alice")
+    assert moves_to_connect(h) == 1
+    assert await service.recover_handovers() == 0  # connected: nothing more to do
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_a_conversation_whose_agent_leg_was_never_recorded_is_recorded_not_cut(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    """By the record alone the call looks stranded; Twilio says the agent is there: its leg is
+    recorded, and the customer is not moved (a redirect would cut the conversation)."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy)
+    customer, agent_leg = await h.connected()
+    forget_agent_legs(h.services)
+    assert h.view(customer).agent_leg is None
+    heard = h.heard(customer)
+    await h.clock.advance(HANDOVER_GRACE.total_seconds() + 1)
+    assert await h.services.service.recover_handovers() == 0
+    await h.clock.advance(1)
+    h.clock.raise_errors()
+    recorded = h.view(customer).agent_leg
+    assert recorded is not None and recorded.call_sid == agent_leg
+    assert h.heard(customer) == heard  # still talking to alice, never interrupted
+    assert moves_to_connect(h) == 0
+    assert h.emu.calls.get(agent_leg).status == "in-progress"  # type: ignore[union-attr]
