@@ -145,10 +145,11 @@ class AgentDesk:
 
         If Twilio refuses because the conference already has the agent participant (an earlier
         attempt of a retried webhook dialled it), that participant is recorded as the agent leg.
-        ``NotConnected`` if Twilio refuses otherwise. The agent is then available again if the failure was
-        Twilio's or the network's (5xx, unreachable), but made away if Twilio refused the
-        agent's endpoint itself (4xx: an invalid number or client name, say): otherwise every new
-        caller would be offered that agent first, and fail. It sets ``available`` again once fixed.
+        ``NotConnected`` if Twilio refuses otherwise: the call is released, and the agent is
+        available again if the failure was Twilio's or the network's (5xx, unreachable), but made
+        away if Twilio refused the agent's endpoint itself (4xx: an invalid number or client name,
+        say): otherwise every new caller would be offered that agent first, and fail. It sets
+        ``available`` again once fixed.
         """
         assert call.conference_name is not None
         command = AddParticipant(
@@ -165,12 +166,13 @@ class AgentDesk:
             _log.warning(
                 "could not dial agent %s (%s): %r",
                 agent.id,
-                "retry later" if transient else "made unavailable",
+                "retry later" if transient else "made away",
                 exc,
             )
-            if transient:
-                self.store.free_agent(agent.id)
-            else:  # away until it sets itself available again (its endpoint fixed)
+            # The call first (it waits for an agent again), then the agent: free again only once it
+            # has no active call -- or away until it sets itself available (its endpoint fixed).
+            self.release_agent(call.id, agent.id, available=transient)
+            if not transient:
                 self.store.set_agent_available(agent.id, False)
             raise NotConnected(f"could not reach agent {agent.id}: {exc.message}") from exc
         await self.join_agent_leg(call.id, call_sid, None)
@@ -203,7 +205,7 @@ class AgentDesk:
                 await self.add_agent_participant(call, agent)
                 return agent
             except NotConnected:
-                self.release_agent(call.id, agent.id, available=False)  # availability set above
+                pass  # released (see add_agent_participant): the next agent
             agent = self.assign_agent(call, skip=tried)
         if agent is not None:  # claimed, but too many tried already: the call waits
             self.release_agent(call.id, agent.id)

@@ -220,23 +220,8 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery):
                 _log.info(
                     "agent %s never answered call %s (%s)", effect.agent_id, effect.call_id, effect.outcome
                 )
-                self._away(effect.agent_id)
             elif isinstance(effect, AgentLeft):
                 _log.info("agent %s left call %s (%s)", effect.agent_id, effect.call_id, effect.policy.value)
-                self._away(effect.agent_id)
-
-    def _away(self, agent_id: str | None) -> None:
-        """An agent that never answered, or dropped out of a hold, is away -- not handed the next
-        customer, not made available when a call ends -- until it sets itself available again: its
-        phone, client or line is likely not there. (Already unavailable: it was claimed for the call.)"""
-        if agent_id is None:
-            return
-        try:
-            self.store.set_agent_available(agent_id, False)
-        except NotFound:
-            pass  # deleted meanwhile
-        except Exception:  # the database away: the agent is unavailable all the same, only not "away"
-            _log.exception("could not mark agent %s away", agent_id)
 
     def prune_callbacks(self) -> int:
         """Forget callback keys older than :data:`CALLBACK_RETENTION`; returns how many."""

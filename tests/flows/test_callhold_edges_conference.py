@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from callhold.domain import events as ev
 from callhold.domain.errors import ConferenceNotStarted
 from callhold.domain.model import CallState, HoldEndReason, HoldState, LegStatus
 from tests.flows.callhold_harness import BASE, Harness, make_harness
@@ -77,6 +78,27 @@ async def test_customer_hangs_up_while_held_closes_the_hold_and_ends_the_agent_c
     agent_record = h.services.store.get_agent("alice")
     assert agent_record is not None and agent_record.available  # free for the next call
     assert h.emu.alerts == []
+
+
+async def test_a_held_customer_hanging_up_does_not_make_the_agent_away_whatever_comes_first(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """The customer's ``<Dial>`` action (its hang-up) may be handled before its status callback --
+    another instance, or Twilio's order: the hold then ends as the call's end, not the agent's drop,
+    and the agent, who did nothing wrong, takes the next customer."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **conference("hangup"))
+    customer, _, _ = await connected_and_held(h)
+    service = h.services.service
+    at = service.clock.now()
+    await service.handle(
+        customer, ev.DialActionReceived(call_sid=customer, dial_call_status="answered", at=at)
+    )
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    assert [x.end_reason for x in h.services.store.list_holds()] == [HoldEndReason.CALL_ENDED]
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None and (alice.available, alice.away) == (True, False)
 
 
 # -- 2. the agent hangs up while the customer is held -------------------------------------------------

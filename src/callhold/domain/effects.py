@@ -49,11 +49,13 @@ class ActionReply:
 
 @dataclass(frozen=True, kw_only=True)
 class AgentLeft:
-    """The agent went away during a hold; the customer is being told (then requeued or hung up)."""
+    """The agent went away during a hold; the customer is being told (then requeued or hung up).
+    ``dropped``: the agent's own leg ended (not the whole call): the agent is made away."""
 
     call_id: str
     agent_id: str | None
     policy: AgentHangupPolicy
+    dropped: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +82,15 @@ class Ignored:
     """The event changed nothing (duplicate, out of order, stale, unknown)."""
 
     reason: str
+
+
+def away_agent(effect: object) -> str | None:
+    """The agent ``effect`` makes away -- one that never answered, or dropped out of a hold: its phone,
+    client or line is likely not there -- or ``None``. The store applies it in the decision's own
+    transaction, so such an agent is never left unavailable, not away, with no call."""
+    if isinstance(effect, AgentMissed) or (isinstance(effect, AgentLeft) and effect.dropped):
+        return effect.agent_id
+    return None
 
 
 Effect = ArmHoldTimers | DisarmHoldTimers | ActionReply | AgentLeft | AgentMissed | Compensating | Ignored

@@ -115,7 +115,12 @@ def agent_gone(
     new_state = end(state, hold, reason, at)
     if policy.agent_hangup is AgentHangupPolicy.REQUEUE:
         new_state = replace(new_state, call=replace(new_state.call, agent_id=None))
-    left = AgentLeft(call_id=state.call.id, agent_id=state.call.agent_id, policy=policy.agent_hangup)
+    left = AgentLeft(
+        call_id=state.call.id,
+        agent_id=state.call.agent_id,
+        policy=policy.agent_hangup,
+        dropped=reason is HoldEndReason.AGENT_HUNG_UP,
+    )
     return new_state, (DisarmHoldTimers(hold_id=hold.id), left)
 
 

@@ -88,7 +88,7 @@ async def get_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Agent
     return AgentOut.of(_agent(services, agent_id))
 
 
-@router.patch("/{agent_id}", response_model=AgentOut, responses=problems(403, 404, 409, 413, 502))
+@router.patch("/{agent_id}", response_model=AgentOut, responses=problems(403, 404, 413, 502))
 async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services: ServicesDep) -> AgentOut:
     """Change an agent (admin); an agent may only set its own ``available``.
 

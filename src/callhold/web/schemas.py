@@ -111,7 +111,10 @@ class AgentOut(BaseModel):
     id: str
     name: str
     endpoint: str
-    available: bool = Field(description="Free to be handed a call now (false while it has one).")
+    available: bool = Field(
+        description="Free to be handed a call now (false while it has a call or is being connected"
+        " to one, and while it is away)."
+    )
     away: bool = Field(
         description=(
             "The agent set itself unavailable (`available: false`), also during a call: callhold then"

@@ -31,7 +31,7 @@ def test_availability_toggles_and_away_on_a_call_means_no_next_customer(console:
     expect(console.calls()).to_have_count(0)  # not alice's call
 
     switch.click()  # available again: the waiting customer is handed to alice
-    console.said("on a call now: the next customer comes when it ends")
+    console.said("You are taking calls: a waiting customer was handed over.")
     live.advance(20)
     console.poll()
     expect(console.state_of(sid)).to_have_text("Connected")
@@ -39,9 +39,9 @@ def test_availability_toggles_and_away_on_a_call_means_no_next_customer(console:
     expect(console.page.locator("#who-detail")).to_contain_text("on a call")
 
     switch.click()  # on a call: away after it
-    console.said("You are away: no customer will be handed over until switched back.")
+    console.said("You are away: no customer will be handed over after this call until switched back.")
     expect(switch).to_have_attribute("aria-checked", "false")
-    expect(console.page.locator("#who-detail")).to_contain_text("away")
+    expect(console.page.locator("#who-detail")).to_contain_text("on a call, away after it")
     second = live.customer_calls()
     live.hang_up(sid)
     live.advance(30)

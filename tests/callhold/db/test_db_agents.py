@@ -12,6 +12,7 @@ from callhold.adapters.db import SqlHoldStore
 from callhold.domain.errors import NotFound
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, Call, CallState, CallView, Leg, LegRole, LegStatus, Strategy
+from callhold.domain.ports import Handover
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SID = "CA" + "1" * 32
@@ -70,3 +71,25 @@ def test_an_agent_not_away_is_freed_by_callhold(store: SqlHoldStore) -> None:
     assert store.free_agent("alice")
     assert (_alice(store).available, _alice(store).away) == (True, False)
     assert not store.free_agent("nobody")
+
+
+def _waiting_call(store: SqlHoldStore, n: int) -> str:
+    sid = "CA" + str(n) * 32
+    call = Call(id=sid, strategy=Strategy.CONFERENCE, customer_call_sid=sid, agent_id=None, created_at=T0)
+    leg = Leg(call_sid=sid, call_id=sid, role=LegRole.CUSTOMER, status=LegStatus.IN_PROGRESS)
+    assert store.insert_call(call, [leg])
+    return sid
+
+
+def test_callhold_never_frees_an_agent_that_has_a_call_by_now(store: SqlHoldStore) -> None:
+    """Claimed for an outbound call, the agent makes itself available meanwhile and is handed a
+    waiting customer; then Twilio refuses the outbound call. Freeing the claim must not make the
+    agent available: it would be handed a second customer mid-call."""
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    first, second = _waiting_call(store, 1), _waiting_call(store, 2)
+    assert store.claim_agent("alice")  # placing an outbound call
+    assert store.make_available("alice")  # the agent, meanwhile
+    assert store.give_call(first, "alice", T0) is Handover.GIVEN
+    assert not store.free_agent("alice")  # the outbound call refused: alice has a call
+    assert store.give_call(second, "alice", T0) is Handover.AGENT_TAKEN
+    assert [c.id for c in store.list_calls(status=CallState.ACTIVE, agent_id="alice")] == [first]

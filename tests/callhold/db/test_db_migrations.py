@@ -198,8 +198,11 @@ def test_the_hold_progress_stamps_round_trip_through_the_records(db_url: str) ->
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
+            calls = table(
+                "calls", *(column(c.name, c.type) for c in CALLS_0002.c), column("agent_id", String)
+            )
             connection.execute(
-                insert(CALLS_0002).values(
+                insert(calls).values(
                     id="call-1",
                     strategy="legs",
                     customer_call_sid="CA" + "c" * 32,
@@ -213,5 +216,48 @@ def test_the_hold_progress_stamps_round_trip_through_the_records(db_url: str) ->
             rows = {row.id: row for row in connection.execute(select(HoldRow.__table__))}
         assert hold_of(rows["h1"]) == hold
         assert hold_of(rows["h0"]) == ended
+    finally:
+        engine.dispose()
+
+
+AGENTS_0006 = table(
+    "agents", column("id"), column("name"), column("endpoint"), column("available"), column("token_hash")
+)
+
+
+def test_0007_makes_unavailable_agents_with_no_call_away(db_url: str) -> None:
+    """Before 0007 "unavailable" meant either "on a call" or "said so": an agent unavailable with no
+    active call said so (or never answered), and must not come out of the upgrade looking busy --
+    with nothing ever to free it."""
+    upgrade(db_url, "0006")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            for agent_id, available in (("on-call", False), ("off", False), ("free", True)):
+                connection.execute(
+                    insert(AGENTS_0006).values(
+                        id=agent_id, name=agent_id, endpoint=f"client:{agent_id}", available=available
+                    )
+                )
+            calls = table(
+                "calls", *(column(c.name, c.type) for c in CALLS_0002.c), column("agent_id", String)
+            )
+            connection.execute(
+                insert(calls).values(
+                    id="call-1",
+                    strategy="conference",
+                    customer_call_sid="CA" + "1" * 32,
+                    agent_id="on-call",
+                    status="active",
+                    created_at=at(0),
+                )
+            )
+        upgrade(db_url)
+        agents = table("agents", column("id"), column("available"), column("away"))
+        with engine.connect() as connection:
+            rows = {
+                row.id: (bool(row.available), bool(row.away)) for row in connection.execute(select(agents))
+            }
+        assert rows == {"on-call": (False, False), "off": (False, True), "free": (True, False)}
     finally:
         engine.dispose()

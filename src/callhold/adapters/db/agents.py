@@ -137,11 +137,14 @@ class AgentRecords:
         available when the call ends). Otherwise callhold's (its call ended): ``False`` also if the
         agent is away, which it stays.
         """
+        if not by_agent:
+            if self.get_agent(agent_id) is None:
+                raise NotFound("agent", agent_id)
+            return self.free_agent(agent_id)
         with self._locked() as conn:
             if not self._lock_agent(conn, agent_id):
                 raise NotFound("agent", agent_id)
-            if by_agent:
-                conn.execute(self.sql.agent_update, {"key": agent_id, "away": False})
+            conn.execute(self.sql.agent_update, {"key": agent_id, "away": False})
             free = self.sql.agent_free.where(~self._on_a_call())
             return conn.execute(free, {"key": agent_id}).rowcount == 1
 
@@ -178,7 +181,11 @@ class AgentRecords:
 
     def free_agent(self, agent_id: str) -> bool:
         """Callhold's release of an agent it claimed for a call that did not happen: available
-        again, unless the agent said meanwhile that it is away (``False``; also for an unknown or
-        deleted agent)."""
-        with self.engine.begin() as conn:
-            return conn.execute(self.sql.agent_free, {"key": agent_id}).rowcount == 1
+        again, unless the agent said meanwhile that it is away, or has an active call by now (it
+        made itself available meanwhile, and was handed a customer), or is unknown (``False``).
+        Atomic against a call being handed to it meanwhile, as :meth:`make_available`."""
+        with self._locked() as conn:
+            if not self._lock_agent(conn, agent_id):
+                return False
+            free = self.sql.agent_free.where(~self._on_a_call())
+            return conn.execute(free, {"key": agent_id}).rowcount == 1

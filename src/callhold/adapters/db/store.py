@@ -31,6 +31,7 @@ from callhold.adapters.db.transaction import (
     row,
     write_leg_status,
 )
+from callhold.domain.effects import away_agent
 from callhold.domain.errors import Conflict, NotFound
 from callhold.domain.machine import Decision
 from callhold.domain.model import (
@@ -317,6 +318,10 @@ class SqlHoldStore(AgentRecords):
         transaction = SqlCallTransaction(self.sql, conn, view)
         decision = decide(view)
         transaction.save(decision.new_state)
+        for effect in decision.effects:  # in the same transaction as the decision that freed the call
+            agent_id = away_agent(effect)
+            if agent_id is not None:
+                conn.execute(self.sql.agent_choose, {"key": agent_id, "value": False, "away": True})
         return decision
 
     # -- statistics -------------------------------------------------------------------------------

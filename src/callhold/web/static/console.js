@@ -139,6 +139,7 @@ const state = {
   actions: 0, // actions finished: a refresh that overlapped one is stale, and is done again
   busy: new Set(), // keys of the requests in flight (their buttons are disabled)
   cards: new Map(), // call id -> CallCard
+  onCall: new Set(), // ids of the agents with an active call, as of the last refresh
   agentRows: new Map(), // agent id -> its row in the admin's list
 };
 
@@ -345,6 +346,7 @@ async function refresh() {
     }
     const syncedAt = performance.now();
     state.me = me;
+    state.onCall = new Set(active.map((call) => call.agent_id).filter(Boolean));
     renderMe(me);
     renderCalls(details.filter(Boolean), syncedAt);
     renderRecent(ended);
@@ -405,14 +407,17 @@ function renderMe(me) {
   switchButton.dataset.agentId = agent.id;
 }
 
-/** What an agent record says, in a word or three. */
+/** An agent's state in a few words: its own choice (away or not), and whether it has a call. */
 function agentState(agent) {
-  if (agent.away) return "away";
-  return agent.available ? "available" : "on a call";
+  const onCall = state.onCall.has(agent.id);
+  if (agent.away) return onCall ? "on a call, away after it" : "away";
+  if (agent.available) return "available";
+  return onCall ? "on a call" : "not available";
 }
 
 async function setAvailable(agentId, available, key) {
   await act(key, available ? "Taking calls" : "Going away", async () => {
+    const hadCall = state.onCall.has(agentId);
     const agent = await api("PATCH", `/agents/${enc(agentId)}`, { available });
     if (state.me && state.me.agent && state.me.agent.id === agent.id) {
       state.me.agent = agent;
@@ -420,10 +425,14 @@ async function setAvailable(agentId, available, key) {
     }
     const who = isAdmin() ? agent.name : "You";
     const verb = isAdmin() ? "is" : "are";
-    if (agent.away) return `${who} ${verb} away: no customer will be handed over until switched back.`;
-    return agent.available
-      ? `${who} ${verb} available for calls.`
-      : `${who} ${verb} taking calls, on a call now: the next customer comes when it ends.`;
+    if (agent.away) {
+      const when = hadCall ? " after this call" : "";
+      return `${who} ${verb} away: no customer will be handed over${when} until switched back.`;
+    }
+    if (agent.available) return `${who} ${verb} available for calls.`;
+    return hadCall
+      ? `${who} ${verb} taking calls, on a call now: the next customer comes when it ends.`
+      : `${who} ${verb} taking calls: a waiting customer was handed over.`;
   });
 }
 
