@@ -9,20 +9,29 @@ and that agent is never free for anyone else.
 
 The dispatch sweep (:mod:`callhold.dispatch`) calls :meth:`HandoverRecovery.recover_handovers`. A
 call is *stranded* when, by the record: it is active, was given to its agent at least
-:data:`HANDOVER_GRACE` ago (``Call.given_at``: callhold's clock, not Twilio's), its customer is in
-progress and not on hold, and it has no agent leg that is not over nor one that changed since the
-hand-over. The grace covers a hand-over still under way (the move, Twilio fetching the TwiML, the
-agent ringing: each has a timeout well under it).
+:data:`HANDOVER_GRACE` ago (``Call.given_at``, by the clock of the instance that gave it: instances'
+clocks must agree, NTP, to well within the grace), its customer is in progress and not on hold, and
+it has no agent leg that is not over (earlier agents' legs, over, do not count whenever they ended).
+The grace covers a hand-over still under way (the move, Twilio fetching the TwiML, the agent
+ringing: each has a timeout well under it). Calls callhold placed (``POST /api/v1/calls``) have no
+stamp until they are handed over: their agent is connected by the customer's own answer TwiML.
 
 Twilio is asked before anything is done, because the record can lag behind (a status callback lost
-to a database blip is not retried by Twilio): conference strategy, the participant labelled
-``agent`` in the call's live conference; legs, a live call placed by the customer's ``<Dial>``. If
-there is one, the agent *is* connected: it is recorded as the agent leg and nothing is moved.
+to a database blip is not retried by Twilio):
+
+* the customer's call: if Twilio says it is over, that is recorded (the call ends, its agent is
+  freed) and nothing is moved -- never a move of a customer who is gone, every grace, for ever;
+* the agent: conference strategy, the participant labelled ``agent`` in the call's live conference;
+  legs, a live call placed by the customer's ``<Dial>`` (every agent leg callhold makes, resumes
+  included, is one). If there is one, the agent *is* connected: it is recorded as the agent leg,
+  with its status as Twilio has it, and nothing is moved.
+
 Otherwise the hand-over is finished: under the call's lock, if the call is still stranded and still
 given at the same instant (another instance, or a hand-over made meanwhile, would have changed the
 stamp), ``given_at`` is renewed -- so one instance, once per grace, sends the move -- and the customer
 is moved to ``/twiml/connect/{id}`` again, exactly as the hand-over would have. A refusal leaves it
-for the next sweep (after another grace); a customer gone is the status callbacks' business.
+for the next sweep (after another grace). The sweep takes the calls one at a time, each with a
+few REST requests: with Twilio slow and many calls stranded, a sweep can take a while.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.commands import RedirectLeg
 from callhold.domain.errors import TelephonyError
@@ -47,9 +57,6 @@ HANDOVER_GRACE = timedelta(seconds=90)
 """How long after a call was given to its agent it may still have no agent leg: the move (at most
 ``CALLHOLD_TWILIO_TIMEOUT``), Twilio fetching ``/twiml/connect`` (15 s) and dialling the agent."""
 
-_CLOCK_SLACK = timedelta(seconds=5)
-"""Twilio's timestamps (a leg's ``status_at``) against callhold's clock (``given_at``)."""
-
 
 def stranded(view: CallView, now: datetime, grace: timedelta = HANDOVER_GRACE) -> bool:
     """Whether, by the record, ``view``'s call was handed to its agent at least ``grace`` before
@@ -61,14 +68,10 @@ def stranded(view: CallView, now: datetime, grace: timedelta = HANDOVER_GRACE) -
         return False
     if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
         return False
-    for leg in view.legs:
-        if leg.role is not LegRole.AGENT:
-            continue
-        if not leg.status.is_terminal:
-            return False  # the agent is being dialled, or talking
-        if leg.status_at is None or leg.status_at >= call.given_at - _CLOCK_SLACK:
-            return False  # an agent leg of this hand-over, over: its own paths took care of it
-    return True
+    # An agent leg not over: the agent is being dialled, or talking. One over was an earlier agent's
+    # (its own paths -- missed, dropped -- take the call from it), or this one's with the call about
+    # to end: either way, Twilio is asked before the customer is moved.
+    return not any(leg.role is LegRole.AGENT and not leg.status.is_terminal for leg in view.legs)
 
 
 class HandoverRecovery:
@@ -84,6 +87,12 @@ class HandoverRecovery:
             self, call_id: str, call_sid: str, parent_call_sid: str | None, *, role: LegRole = LegRole.AGENT
         ) -> None:
             """See ``AgentDesk.join_agent_leg``."""
+
+        async def handle(self, call_id: str, event: ev.Event) -> Decision:
+            """See ``CallService.handle``."""
+
+        async def call_ended(self, call_id: str) -> None:
+            """See ``AgentDesk.call_ended``."""
 
     async def recover_handovers(self) -> int:
         """Finish the stranded hand-overs (module docstring); how many customers were moved."""
@@ -105,15 +114,21 @@ class HandoverRecovery:
             return False
         call = view.call
         try:
+            customer = LegStatus(await self.telephony.call_status(call.customer_call_sid))
+            if customer.is_terminal:  # gone: its last status callback never reached the record
+                _log.warning("call %s: the customer's end was not on record; recorded", call.id)
+                await self._learn(call.id, call.customer_call_sid, customer, now)
+                await self.call_ended(call.id)
+                return False
             live = await self._live_agent_leg(call)
+            if live is not None:  # connected after all: the record had lost it
+                _log.warning("call %s: agent leg %s was not on record; recorded", call.id, live)
+                parent = call.customer_call_sid if call.strategy is Strategy.LEGS else None
+                await self.join_agent_leg(call.id, live, parent)
+                await self._learn(call.id, live, LegStatus(await self.telephony.call_status(live)), now)
+                return False
         except TelephonyError as exc:
-            _log.warning("could not ask Twilio about call %s's agent; next sweep: %r", call.id, exc)
-            return False
-        if live is not None:  # connected after all: the record had lost it
-            _log.warning("call %s: agent leg %s was not on record; recorded", call.id, live)
-            await self.join_agent_leg(
-                call.id, live, call.customer_call_sid if call.strategy is Strategy.LEGS else None
-            )
+            _log.warning("could not ask Twilio about call %s; next sweep: %r", call.id, exc)
             return False
         if not self._renew(call, now):
             return False  # changed meanwhile: another instance, or a new hand-over
@@ -128,6 +143,12 @@ class HandoverRecovery:
             _log.warning("could not move call %s to its agent; next sweep: %r", call.id, exc)
             return False
         return True
+
+    async def _learn(self, call_id: str, call_sid: str, status: LegStatus, now: datetime) -> None:
+        """Record a leg's status as Twilio reported it now (no SequenceNumber: it ranks above the
+        record's, and a later callback still applies)."""
+        event = ev.LegStatusChanged(call_sid=call_sid, status=status, sequence_number=None, timestamp=now)
+        await self.handle(call_id, event)
 
     async def _live_agent_leg(self, call: Call) -> str | None:
         """What Twilio says of the call's agent: the Call SID of its live leg, or ``None``."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from callhold.domain.model import LegRole
 from callhold.handovers import HANDOVER_GRACE
@@ -99,3 +99,75 @@ async def test_a_conversation_whose_agent_leg_was_never_recorded_is_recorded_not
     assert h.heard(customer) == heard  # still talking to alice, never interrupted
     assert moves_to_connect(h) == 0
     assert h.emu.calls.get(agent_leg).status == "in-progress"  # type: ignore[union-attr]
+
+
+async def sweep_for(h: Harness, seconds: float) -> None:
+    sweeping = h.services.service.keep_dispatching(timedelta(seconds=EVERY))
+    try:
+        await h.clock.advance(seconds)
+    finally:
+        sweeping.cancel()
+    h.clock.raise_errors()
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_an_earlier_agents_leg_ended_just_before_does_not_hide_a_stranded_hand_over(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    """alice drops during a hold (the customer is requeued); bob, free 3 s later, is given the call
+    and the move is lost. alice's leg, over, is not bob's: the hand-over is finished."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy)
+    customer, alice_leg = await h.held()
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(3)
+    h.clock.raise_errors()
+    assert h.view(customer).call.agent_id is None
+    h.add_agent("bob", "client:bob")
+    h.services.store.give_call(customer, "bob", h.services.service.clock.now())  # then the instance dies
+    await sweep_for(h, HANDOVER_GRACE.total_seconds() + 2 * EVERY + 30)
+    h.assert_talking_to(customer, "bob")
+    assert moves_to_connect(h) == 1
+
+
+async def test_a_customer_gone_whose_end_was_lost_is_ended_not_moved_for_ever(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """The customer hung up, and its last status callback never reached the record: Twilio is
+    asked, the end is recorded, the agent freed -- no move of a customer who is gone, every grace."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    customer = await given_but_never_moved(h)
+    store = h.services.store
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(2)
+    calls, legs = store.sql.calls, store.sql.legs
+    with store.engine.begin() as conn:  # as if the completed callback had been lost
+        conn.execute(update(calls).where(calls.c.id == customer).values(status="active", ended_at=None))
+        conn.execute(
+            update(legs).where(legs.c.call_sid == customer).values(status="in-progress", status_rank=3)
+        )
+    with store.engine.begin() as conn:  # alice claimed for the call, as before its end
+        conn.execute(update(store.sql.agents).values(available=False, away=False))
+        conn.execute(delete(store.sql.receipts))  # nothing of the end was ever received
+    await sweep_for(h, 10 * HANDOVER_GRACE.total_seconds())
+    assert moves_to_connect(h) == 0 and h.view(customer).call.status.value == "ended"
+    alice = store.get_agent("alice")
+    assert alice is not None and (alice.available, alice.away) == (True, False)
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_an_agent_leg_found_at_twilio_is_recorded_with_its_status_and_the_agent_can_hold(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy)
+    customer, agent_leg = await h.connected()
+    forget_agent_legs(h.services)
+    await h.clock.advance(HANDOVER_GRACE.total_seconds() + 1)
+    assert await h.services.service.recover_handovers() == 0
+    recorded = h.view(customer).agent_leg
+    assert recorded is not None and recorded.call_sid == agent_leg
+    assert recorded.status.value == "in-progress"
+    await h.services.service.hold(customer, by="alice", agent_id="alice")  # NotConnected if still queued
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    hold = h.view(customer).hold
+    assert hold is not None and hold.state.value == "held"

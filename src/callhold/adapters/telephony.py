@@ -130,6 +130,11 @@ class TwilioTelephony:
             raise
         return str(found.call_sid)
 
+    async def call_status(self, call_sid: str) -> str:
+        """Calls fetch: the call's ``Status``."""
+        found = await self._call(self.client.calls(call_sid).fetch_async())
+        return str(found.status)
+
     async def live_child_call(self, parent_call_sid: str) -> str | None:
         """Calls list by ``ParentCallSid`` (newest first), the first not over."""
         children = await self._call(self.client.calls.list_async(parent_call_sid=parent_call_sid, limit=20))

@@ -38,6 +38,9 @@ class Telephony(Protocol):
         """The Call SID of the participant labelled ``label`` in the live conference named
         ``conference`` (friendly name), or ``None``."""
 
+    async def call_status(self, call_sid: str) -> str:
+        """Calls fetch: Twilio's ``Status`` of the call (``queued`` ... ``completed``)."""
+
     async def live_child_call(self, parent_call_sid: str) -> str | None:
         """The Call SID of a call that ``parent_call_sid``'s ``<Dial>`` placed and that is not over
         (queued, ringing or in progress), or ``None``."""
