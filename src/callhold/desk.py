@@ -218,10 +218,12 @@ class AgentDesk:
                 return effect.twiml_path
         return None
 
-    def waiting_calls(self) -> list[Call]:
-        """Active calls with no agent, oldest first (they wait in :data:`WAITING_QUEUE`)."""
-        calls = [c for c in self.store.list_calls(status=CallState.ACTIVE, limit=1000) if c.agent_id is None]
-        return sorted(calls, key=lambda c: c.created_at)
+    def waiting_calls(self, active: list[Call] | None = None) -> list[Call]:
+        """Active calls with no agent, oldest first (they wait in :data:`WAITING_QUEUE`), among
+        ``active`` (default: read now)."""
+        if active is None:
+            active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
+        return sorted((c for c in active if c.agent_id is None), key=lambda c: c.created_at)
 
     async def agent_available(
         self, agent_id: str, *, connect: Callable[[str], str] = paths.connect, by_agent: bool = True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from callhold.domain import paths
 from callhold.domain.errors import TelephonyError
-from callhold.domain.model import Call, CallView, LegRole, LegStatus
+from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus
 from callhold.domain.ports import Clock, Handover, HoldStore
 from callhold.timers import TimerHandle, Timers
 
@@ -32,17 +32,18 @@ class WaitingDispatch:
 
     if TYPE_CHECKING:
 
-        def waiting_calls(self) -> list[Call]:
+        def waiting_calls(self, active: list[Call] | None = None) -> list[Call]:
             """See ``AgentDesk.waiting_calls``."""
 
         async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
             """See ``AgentDesk._hand_over``."""
 
-        async def recover_handovers(self) -> int:
+        async def recover_handovers(self, active: list[Call] | None = None) -> int:
             """See ``HandoverRecovery.recover_handovers``."""
 
-    async def dispatch_waiting(self) -> int:
-        """Hand customers who wait while agents are free to those agents; how many were handed.
+    async def dispatch_waiting(self, active: list[Call] | None = None) -> int:
+        """Hand customers who wait while agents are free to those agents, among the ``active`` calls
+        (default: read now); how many were handed.
 
         The safety net under the paths that move a waiting customer: Twilio refusing (or an instance
         dying before it sent) the redirect of a customer whose agent never answered, or Twilio
@@ -64,7 +65,7 @@ class WaitingDispatch:
         if not free:
             return 0
         handed = 0
-        for call in self.waiting_calls():
+        for call in self.waiting_calls(active):
             if not free:
                 break
             try:
@@ -102,8 +103,9 @@ class WaitingDispatch:
 
         async def sweep() -> None:
             try:
-                await self.recover_handovers()  # a hand-over never carried out (callhold.handovers)
-                await self.dispatch_waiting()
+                active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)  # read once for both
+                await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
+                await self.dispatch_waiting(active)
             except Exception:  # the database away for a moment: the next sweep tries again
                 _log.exception("dispatching waiting calls failed")
             finally:

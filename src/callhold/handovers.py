@@ -58,13 +58,18 @@ HANDOVER_GRACE = timedelta(seconds=90)
 ``CALLHOLD_TWILIO_TIMEOUT``), Twilio fetching ``/twiml/connect`` (15 s) and dialling the agent."""
 
 
+def _given_long_ago(call: Call, now: datetime, grace: timedelta = HANDOVER_GRACE) -> bool:
+    """``call`` is active and was given to its agent at least ``grace`` before ``now``."""
+    if call.status is not CallState.ACTIVE or call.agent_id is None or call.given_at is None:
+        return False
+    return now - call.given_at >= grace
+
+
 def stranded(view: CallView, now: datetime, grace: timedelta = HANDOVER_GRACE) -> bool:
     """Whether, by the record, ``view``'s call was handed to its agent at least ``grace`` before
     ``now`` and its customer never reached the agent (see the module's docstring)."""
-    call, customer = view.call, view.customer_leg
-    if call.status is not CallState.ACTIVE or call.agent_id is None or call.given_at is None:
-        return False
-    if now - call.given_at < grace:
+    customer = view.customer_leg
+    if not _given_long_ago(view.call, now, grace):
         return False
     if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
         return False
@@ -94,12 +99,15 @@ class HandoverRecovery:
         async def call_ended(self, call_id: str) -> None:
             """See ``AgentDesk.call_ended``."""
 
-    async def recover_handovers(self) -> int:
-        """Finish the stranded hand-overs (module docstring); how many customers were moved."""
+    async def recover_handovers(self, active: list[Call] | None = None) -> int:
+        """Finish the stranded hand-overs (module docstring) among the ``active`` calls (default:
+        read now); how many customers were moved."""
         now = self.clock.now()
         moved = 0
-        for call in self.store.list_calls(status=CallState.ACTIVE, limit=1000):
-            if call.agent_id is None or call.given_at is None or now - call.given_at < HANDOVER_GRACE:
+        if active is None:
+            active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
+        for call in active:
+            if not _given_long_ago(call, now):  # by the list: the view is loaded only for these
                 continue
             try:
                 if await self._recover(call.id, now):

@@ -67,10 +67,10 @@ class RebasedAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         """
         if timeout is None:
             timeout = self.timeout
-        left = budget.remaining()  # inside a TwiML webhook: Twilio waits 15 s for its answer
+        if budget.spent():  # inside a TwiML webhook: Twilio waits 15 s for its answer
+            raise budget.BudgetSpent(f"under {budget.MIN_REQUEST} s left of the webhook's time: not sent")
+        left = budget.remaining()
         if left is not None:
-            if left < budget.MIN_REQUEST:
-                raise budget.BudgetSpent(f"{left:.1f} s left of the webhook's time: not sent")
             timeout = left if timeout is None else min(timeout, left)
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()

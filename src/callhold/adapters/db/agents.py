@@ -145,8 +145,7 @@ class AgentRecords:
             if not self._lock_agent(conn, agent_id):
                 raise NotFound("agent", agent_id)
             conn.execute(self.sql.agent_update, {"key": agent_id, "away": False})
-            free = self.sql.agent_free.where(~self._on_a_call())
-            return conn.execute(free, {"key": agent_id}).rowcount == 1
+            return self._free(conn, agent_id)
 
     def _on_a_call(self) -> Exists:
         """``EXISTS`` an active call of the agent of the row at hand."""
@@ -185,7 +184,9 @@ class AgentRecords:
         made itself available meanwhile, and was handed a customer), or is unknown (``False``).
         Atomic against a call being handed to it meanwhile, as :meth:`make_available`."""
         with self._locked() as conn:
-            if not self._lock_agent(conn, agent_id):
-                return False
-            free = self.sql.agent_free.where(~self._on_a_call())
-            return conn.execute(free, {"key": agent_id}).rowcount == 1
+            return self._lock_agent(conn, agent_id) and self._free(conn, agent_id)
+
+    def _free(self, conn: Connection, agent_id: str) -> bool:
+        """Under the agent's lock: available, unless away or on an active call."""
+        free = self.sql.agent_free.where(~self._on_a_call())
+        return bool(conn.execute(free, {"key": agent_id}).rowcount == 1)

@@ -60,10 +60,11 @@ class Statements:
         self.agent_update: Update = update(agents).where(agents.c.id == bindparam("key"))
         self.agent_delete: Delete = delete(agents).where(agents.c.id == bindparam("id"))
         self.agent_for_token = select(agents.c.id).where(agents.c.token_hash == bindparam("token_hash"))
-        self.agent_set_available: Update = (
-            update(agents).where(agents.c.id == bindparam("key")).values(available=bindparam("value"))
+        self.agent_claim: Update = (
+            update(agents)
+            .where(agents.c.id == bindparam("key"), agents.c.available.is_(True))
+            .values(available=bindparam("value"))
         )
-        self.agent_claim: Update = self.agent_set_available.where(agents.c.available.is_(True))
         # the agent's own choice: available, or away (not to be made available by callhold)
         self.agent_choose: Update = (
             update(agents)
