@@ -308,32 +308,59 @@ class AgentDesk:
 
     # -- calls going out ---------------------------------------------------------------------
     async def place_outbound(self, agent_id: str, to: str) -> Call:
-        """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent claimed.
+        """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent.
 
         ``NotFound`` for an unknown agent, ``Conflict`` if the agent is not available (busy or away),
-        ``TelephonyError`` if Twilio refuses the call (the agent is released again). If Twilio never
-        answered (``uncertain``), the call may exist: the agent stays claimed -- the call's first status
-        callback names the agent and adopts it -- and is made available again by hand otherwise. An
-        agent deleted while Twilio placed the call: the call is recorded without it and waits for the
-        next agent.
+        ``TelephonyError`` if Twilio refuses the call (the agent is free again, unless it went away).
+
+        The agent is on record as placing the call before Twilio is asked (``Agent.placing_since``),
+        so nothing hands it a customer meanwhile, whatever it says. If Twilio never answered
+        (``uncertain``), the call may exist: the placement stays. Its first status callback, or its
+        answer TwiML, names the agent and adopts it; if neither comes, the dispatch sweep asks
+        Twilio (``callhold.placements``). An agent deleted while Twilio placed the call: the call is
+        recorded without it and waits for the next agent.
         """
         if self.store.get_agent(agent_id) is None:
             raise NotFound("agent", agent_id)
-        if not self.store.claim_agent(agent_id):
+        since = self.clock.now()
+        if not self.store.claim_for_outbound(agent_id, to, since):
             raise Conflict(f"agent {agent_id} is not available")
         try:
-            # The status callback names the agent: a callback Twilio delivers before this create
-            # returns can then adopt the call itself (see ``/webhooks/call-status``).
-            status_path = f"{paths.CALL_STATUS}?{urlencode({'agent': agent_id})}"
-            call_sid = await self.telephony.place_call(to, self.caller_id, OUTBOUND_TWIML_PATH, status_path)
+            # The callbacks and the answer TwiML name the agent: one Twilio delivers before this
+            # create returns (or after its answer was lost) can then adopt the call itself.
+            agent_query = urlencode({"agent": agent_id})
+            call_sid = await self.telephony.place_call(
+                to,
+                self.caller_id,
+                f"{OUTBOUND_TWIML_PATH}?{agent_query}",
+                f"{paths.CALL_STATUS}?{agent_query}",
+            )
         except TelephonyError as exc:
             if not exc.uncertain:  # refused: no call, the agent is free again (unless away meanwhile)
-                self.store.free_agent(agent_id)
+                self.store.end_placement(agent_id, since, free=True)
             raise
+        return self.adopt_outbound(call_sid, agent_id, to, status=LegStatus.QUEUED)
+
+    def adopt_outbound(self, call_sid: str, agent_id: str, to: str | None, *, status: LegStatus) -> Call:
+        """Record the outbound call ``call_sid`` placed for ``agent_id`` (idempotent), which ends the
+        agent's placement. An agent deleted meanwhile: the call is real, so it is recorded all the
+        same, and the customer who answers goes to the next free agent."""
         try:
-            return self.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED, customer_number=to)
+            return self.adopt(call_sid, agent_id=agent_id, status=status, customer_number=to)
         except Conflict:
-            # The agent was deleted while Twilio placed the call: the call is real, so it is
-            # recorded all the same, and the customer who answers goes to the next free agent.
             _log.warning("agent %s deleted while dialling %s; the call waits for an agent", agent_id, to)
-            return self.adopt(call_sid, status=LegStatus.QUEUED, customer_number=to)
+            return self.adopt(call_sid, status=status, customer_number=to)
+
+    def outbound_answered(self, call_id: str) -> None:
+        """The customer of an outbound call answered: its agent is being connected now, a hand-over
+        like any other, stamped (``Call.given_at``, once) so that the dispatch sweep finishes it if it
+        never happens (``callhold.handovers``)."""
+        now = self.clock.now()
+
+        def stamp(view: CallView) -> Decision:
+            call = view.call
+            if call.agent_id is None or call.given_at is not None or call.status is not CallState.ACTIVE:
+                return Decision(new_state=view)
+            return Decision(new_state=replace(view, call=replace(call, given_at=now)))
+
+        self.store.transact(call_id, stamp)

@@ -41,6 +41,9 @@ class WaitingDispatch:
         async def recover_handovers(self, active: list[Call] | None = None) -> int:
             """See ``HandoverRecovery.recover_handovers``."""
 
+        async def recover_placements(self) -> int:
+            """See ``PlacementRecovery.recover_placements``."""
+
     async def dispatch_waiting(self, active: list[Call] | None = None) -> int:
         """Hand customers who wait while agents are free to those agents, among the ``active`` calls
         (default: read now); how many were handed.
@@ -104,8 +107,12 @@ class WaitingDispatch:
         async def sweep() -> None:
             try:
                 active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)  # read once for both
-                await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
+                # Waiting customers first: the recoveries ask Twilio, and a slow Twilio delays them.
                 await self.dispatch_waiting(active)
+                await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
+                await (
+                    self.recover_placements()
+                )  # an outbound call Twilio never answered (callhold.placements)
             except Exception:  # the database away for a moment: the next sweep tries again
                 _log.exception("dispatching waiting calls failed")
             finally:

@@ -47,6 +47,7 @@ from callhold.domain.model import (
 from callhold.domain.ports import Clock, HoldStore, Telephony
 from callhold.handovers import HandoverRecovery
 from callhold.hold_timers import HoldTimers, HoldTimings
+from callhold.placements import PlacementRecovery
 from callhold.timers import TimerHandle, Timers
 
 __all__ = ["OUTBOUND_TWIML_PATH", "WAITING_QUEUE", "CallService", "HoldTimings"]
@@ -67,7 +68,7 @@ database (Twilio retries a callback that timed out, so duplicates come in bursts
 slow -- when the database can least spare a transaction per duplicate)."""
 
 
-class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery):
+class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery, PlacementRecovery):
     """callhold's use cases, independent of HTTP."""
 
     def __init__(

@@ -11,6 +11,7 @@ no status (Twilio sent none); one sent but never answered (a timeout, a dropped 
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from callhold.domain.commands import (
 )
 from callhold.domain.errors import TelephonyError
 from callhold.domain.model import LegRole
+from callhold.domain.ports import PlacedCall
 
 __all__ = ["CONFERENCE_EVENTS", "TwilioTelephony", "participant_status_path"]
 
@@ -140,6 +142,15 @@ class TwilioTelephony:
         children = await self._call(self.client.calls.list_async(parent_call_sid=parent_call_sid, limit=20))
         live = [c for c in children if c.status in ("queued", "ringing", "in-progress")]
         return str(live[0].sid) if live else None
+
+    async def placed_calls(self, to: str, from_: str, since: datetime) -> list[PlacedCall]:
+        """Calls list by ``To``, ``From`` and ``StartTime>`` (a day: Twilio's filter has no finer
+        grain), newest first; at most 50 (one page)."""
+        day = since.astimezone(UTC).date().isoformat()  # YYYY-MM-DD, as Twilio documents the filter
+        calls = await self._call(
+            self.client.calls.list_async(to=to, from_=from_, start_time_after=day, limit=50)
+        )
+        return [PlacedCall(call_sid=str(c.sid), status=str(c.status), start_time=c.start_time) for c in calls]
 
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete (kick)."""

@@ -195,6 +195,9 @@ class Agent:
     ``away``: the agent set itself unavailable (also in the middle of a call): callhold then never
     makes it available on its own -- not when its call ends, nor when a hand-over is undone -- until
     the agent sets itself available again.
+    ``placing_to`` / ``placing_since``: callhold is placing an outbound call to that number for the
+    agent (``POST /api/v1/calls``) and has not recorded it yet. The agent counts as busy until the call
+    is recorded, Twilio refuses it, or -- its answer lost -- Twilio is asked (``callhold.placements``).
     """
 
     id: str
@@ -202,8 +205,11 @@ class Agent:
     endpoint: str
     available: bool = True
     away: bool = False
+    placing_to: str | None = None
+    placing_since: datetime | None = None
 
     def __post_init__(self) -> None:
+        _require_utc(self.placing_since)
         if not _ENDPOINT.fullmatch(self.endpoint):
             raise Invalid(
                 f"agent endpoint must be client:<identity>, +E.164 or sip:..., not {self.endpoint!r}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -19,7 +20,18 @@ from callhold.domain.commands import (
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, Call, CallState, CallView, Hold, HoldState, HoldStats, Leg, LegStatus
 
-__all__ = ["CallTransaction", "Clock", "Handover", "HoldStore", "Telephony"]
+__all__ = ["CallTransaction", "Clock", "Handover", "HoldStore", "PlacedCall", "Telephony"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlacedCall:
+    """A call as Twilio lists it (:meth:`Telephony.placed_calls`)."""
+
+    call_sid: str
+    status: str
+    """Twilio's ``Status``: ``queued`` ... ``completed``."""
+    start_time: datetime | None
+    """When it was dialled (``None`` while queued)."""
 
 
 class Telephony(Protocol):
@@ -53,6 +65,10 @@ class Telephony(Protocol):
 
     async def announce(self, command: Announce) -> None:
         """Participant update ``AnnounceUrl``."""
+
+    async def placed_calls(self, to: str, from_: str, since: datetime) -> list[PlacedCall]:
+        """Calls list by ``To`` and ``From``, started on ``since``'s day (UTC) or later, newest
+        first: calls that may be one callhold placed and never heard of."""
 
     async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """Calls create: dial ``to`` from ``from_``; the answered call runs the TwiML at ``url`` (a callhold
@@ -105,8 +121,17 @@ class HoldStore(Protocol):
     def list_agents(self, *, available: bool | None = None) -> list[Agent]:
         """Agents by id, optionally only the (un)available ones."""
 
-    def claim_agent(self, agent_id: str) -> bool:
-        """Atomically mark an available agent unavailable; ``False`` if it was not available."""
+    def claim_for_outbound(self, agent_id: str, to: str, at: datetime) -> bool:
+        """Atomically mark an available agent unavailable and placing a call to ``to`` since ``at``
+        (busy until the call is recorded with it, or :meth:`end_placement`); ``False`` if it was not
+        available."""
+
+    def end_placement(self, agent_id: str, since: datetime, *, free: bool) -> bool:
+        """Forget the agent's placement since ``since`` (no call came of it) and, with ``free``, make
+        the agent available unless away or on a call; ``False`` if that placement was over already."""
+
+    def placements(self, before: datetime) -> list[Agent]:
+        """Agents with an outbound call being placed since ``before`` or earlier, oldest first."""
 
     def give_call(self, call_id: str, agent_id: str, at: datetime) -> Handover:
         """Claim an available agent and make it the agent of an active call without one (given
@@ -129,7 +154,8 @@ class HoldStore(Protocol):
 
     def insert_call(self, call: Call, legs: Sequence[Leg] = ()) -> bool:
         """Insert a new call with its first legs in one transaction; ``False`` (nothing written) if
-        the call is already recorded."""
+        the call is already recorded. A call with an agent is an outbound call placed for it: the
+        agent's placement is over (the call now keeps it busy)."""
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""

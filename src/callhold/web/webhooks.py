@@ -154,7 +154,7 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
     agent_id = hook.query_text("agent")
     if agent_id and store.get_agent(agent_id) is not None:
         number = _number(hook, "To")  # the customer callhold dialled
-        service.adopt(call_sid, agent_id=agent_id, status=LegStatus.QUEUED, customer_number=number)
+        service.adopt_outbound(call_sid, agent_id, number, status=LegStatus.QUEUED)
         return True
     status = hook.text("CallStatus")
     if hook.text("Direction") == "inbound" and status in _LEG_STATUSES and LegStatus(status).is_terminal:
@@ -281,12 +281,22 @@ async def outbound(hook: Webhook) -> Response:
     """An outbound call we placed for an agent was answered: connect it to that agent.
 
     The call is found by its ``CallSid``: its SID (our call id) exists only once Twilio created it,
-    after the URL was given.
+    after the URL was given. The URL names the agent, so a call whose Calls create answer was lost,
+    and no status callback came either, is adopted here. The answer stamps the hand-over
+    (``CallService.outbound_answered``): if the agent is never connected, the dispatch sweep finishes it.
     """
     call_sid = _sid(hook, "CallSid")
     if call_sid is None:
         return _empty()
-    return await _connect(hook.services, call_sid)
+    services = hook.services
+    agent_id = hook.query_text("agent")
+    store = services.store
+    if agent_id and store.find_call(call_sid=call_sid) is None and store.get_agent(agent_id) is not None:
+        # Twilio's answer to Calls create was lost and no status callback came: the URL says whose.
+        number = _number(hook, "To")
+        services.service.adopt_outbound(call_sid, agent_id, number, status=LegStatus.IN_PROGRESS)
+    services.service.outbound_answered(call_sid)
+    return await _connect(services, call_sid)
 
 
 # -- actions: where a <Dial> or <Enqueue> continues ---------------------------------------------

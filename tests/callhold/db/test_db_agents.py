@@ -4,7 +4,7 @@ made available (it would be handed a second customer mid-call)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +15,7 @@ from callhold.domain.model import Agent, Call, CallState, CallView, Leg, LegRole
 from callhold.domain.ports import Handover
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+TO = "+14155550123"
 SID = "CA" + "1" * 32
 
 
@@ -53,11 +54,12 @@ def test_an_agent_away_is_not_freed_by_callhold_until_it_says_so(store: SqlHoldS
     """The agent's own "not available" outlives callhold's claim: neither releasing a claim nor the
     end of its call makes it available; only its own "available" does."""
     store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
-    assert store.claim_agent("alice")  # callhold claims it for a call
+    assert store.claim_for_outbound("alice", TO, T0)  # callhold claims it for a call
     store.set_agent_available("alice", False)  # the agent, meanwhile: away after this
     assert (_alice(store).available, _alice(store).away) == (False, True)
 
-    assert not store.free_agent("alice")  # the call did not happen: still away
+    assert store.end_placement("alice", T0, free=True)  # the call did not happen: still away
+    assert not store.free_agent("alice")
     assert not store.make_available("alice", by_agent=False)  # its call ended: still away
     assert (_alice(store).available, _alice(store).away) == (False, True)
 
@@ -67,8 +69,9 @@ def test_an_agent_away_is_not_freed_by_callhold_until_it_says_so(store: SqlHoldS
 
 def test_an_agent_not_away_is_freed_by_callhold(store: SqlHoldStore) -> None:
     store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
-    assert store.claim_agent("alice")
-    assert store.free_agent("alice")
+    assert store.claim_for_outbound("alice", TO, T0)
+    assert not store.free_agent("alice")  # placing a call: busy
+    assert store.end_placement("alice", T0, free=True)
     assert (_alice(store).available, _alice(store).away) == (True, False)
     assert not store.free_agent("nobody")
 
@@ -81,15 +84,39 @@ def _waiting_call(store: SqlHoldStore, n: int) -> str:
     return sid
 
 
-def test_callhold_never_frees_an_agent_that_has_a_call_by_now(store: SqlHoldStore) -> None:
-    """Claimed for an outbound call, the agent makes itself available meanwhile and is handed a
-    waiting customer; then Twilio refuses the outbound call. Freeing the claim must not make the
-    agent available: it would be handed a second customer mid-call."""
+def test_an_agent_placing_an_outbound_call_is_handed_no_customer(store: SqlHoldStore) -> None:
+    """Claimed for an outbound call, the agent makes itself available meanwhile: it stays busy (not
+    handed the waiting customer, which would give it two calls), and is made available when the
+    placement ends with no call -- or kept busy by the call once it is recorded."""
     store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
-    first, second = _waiting_call(store, 1), _waiting_call(store, 2)
-    assert store.claim_agent("alice")  # placing an outbound call
-    assert store.make_available("alice")  # the agent, meanwhile
+    first = _waiting_call(store, 1)
+    assert store.claim_for_outbound("alice", TO, T0)  # placing an outbound call
+    assert (_alice(store).placing_to, _alice(store).placing_since) == (TO, T0)
+    assert not store.make_available("alice")  # the agent, meanwhile: not handed anyone yet
+    assert store.give_call(first, "alice", T0) is Handover.AGENT_TAKEN
+    assert [a.id for a in store.placements(T0)] == ["alice"]
+    assert store.placements(T0 - timedelta(seconds=1)) == []
+
+    assert not store.end_placement("alice", T0 + timedelta(seconds=1), free=True)  # not that one
+    assert store.end_placement("alice", T0, free=True)  # Twilio refused the call
+    assert not store.end_placement("alice", T0, free=True)  # over already (another instance)
+    assert (_alice(store).available, _alice(store).placing_to, _alice(store).placing_since) == (
+        True,
+        None,
+        None,
+    )
     assert store.give_call(first, "alice", T0) is Handover.GIVEN
-    assert not store.free_agent("alice")  # the outbound call refused: alice has a call
-    assert store.give_call(second, "alice", T0) is Handover.AGENT_TAKEN
-    assert [c.id for c in store.list_calls(status=CallState.ACTIVE, agent_id="alice")] == [first]
+
+
+def test_recording_the_outbound_call_ends_its_placement(store: SqlHoldStore) -> None:
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    assert store.claim_for_outbound("alice", TO, T0)
+    sid = "CA" + "7" * 32
+    call = Call(id=sid, strategy=Strategy.CONFERENCE, customer_call_sid=sid, agent_id="alice", created_at=T0)
+    assert store.insert_call(
+        call, [Leg(call_sid=sid, call_id=sid, role=LegRole.CUSTOMER, status=LegStatus.QUEUED)]
+    )
+    assert (_alice(store).available, _alice(store).placing_since) == (False, None)
+    assert store.placements(T0) == []
+    assert not store.make_available("alice")  # on the call now
+    assert not store.end_placement("alice", T0, free=True)

@@ -83,8 +83,9 @@ def test_agents_round_trip_and_claim_is_atomic(store: SqlHoldStore) -> None:
     assert store.get_agent("bob") == Agent(id="bob", name="Bob", endpoint="+14155550100")
     assert [a.id for a in store.list_agents()] == ["alice", "bob"]
     assert [a.id for a in store.list_agents(available=True)] == ["bob"]
-    assert store.claim_agent("bob") is True
-    assert store.claim_agent("bob") is False
+    assert store.claim_for_outbound("bob", "+14155550199", datetime(2026, 3, 1, tzinfo=UTC)) is True
+    assert store.claim_for_outbound("bob", "+14155550199", datetime(2026, 3, 1, tzinfo=UTC)) is False
+    assert store.end_placement("bob", datetime(2026, 3, 1, tzinfo=UTC), free=False)
     store.set_agent_available("bob", True)
     assert store.get_agent("bob") == Agent(id="bob", name="Bob", endpoint="+14155550100", available=True)
     assert store.get_agent("nobody") is None

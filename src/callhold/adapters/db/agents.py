@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Exists, select
@@ -129,9 +130,9 @@ class AgentRecords:
             return conn.execute(delete, {"id": agent_id}).rowcount == 1
 
     def make_available(self, agent_id: str, *, by_agent: bool = True) -> bool:
-        """Mark an agent available unless it has an active call (``False``: one more customer would
-        be handed to it mid-call); ``NotFound`` for an unknown agent. Atomic against a call being
-        handed to it meanwhile, as :meth:`delete_agent`.
+        """Mark an agent available unless it has an active call or one is being placed for it
+        (``False``: one more customer would be handed to it mid-call); ``NotFound`` for an unknown
+        agent. Atomic against a call being handed to it meanwhile, as :meth:`delete_agent`.
 
         ``by_agent``: the agent's own choice, which ends its being away even mid-call (it is then made
         available when the call ends). Otherwise callhold's (its call ended): ``False`` also if the
@@ -165,10 +166,33 @@ class AgentRecords:
         lock = select(agents.c.id).where(agents.c.id == agent_id).with_for_update()
         return conn.execute(lock).first() is not None
 
-    def claim_agent(self, agent_id: str) -> bool:
-        """Atomically mark an available agent unavailable; ``False`` if it was not available."""
+    def claim_for_outbound(self, agent_id: str, to: str, at: datetime) -> bool:
+        """Atomically mark an available agent unavailable and placing a call to ``to`` since ``at``;
+        ``False`` if it was not available. Until the placement is over (:meth:`end_placement`, or the
+        call recorded with the agent) callhold never frees the agent, whatever it says meanwhile."""
+        values = {"key": agent_id, "to": to, "since": at}
         with self.engine.begin() as conn:
-            return conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1
+            return conn.execute(self.sql.agent_claim_placing, values).rowcount == 1
+
+    def end_placement(self, agent_id: str, since: datetime, *, free: bool) -> bool:
+        """The placement the agent has had since ``since`` is over with no call recorded (Twilio
+        refused it, or has no such call): forget it and, with ``free``, make the agent available
+        unless away or on a call. ``False`` (nothing changed) if that placement is over already --
+        another instance, or the call recorded meanwhile. Atomic as :meth:`free_agent`."""
+        with self._locked() as conn:
+            if not self._lock_agent(conn, agent_id):
+                return False
+            over = conn.execute(self.sql.agent_placement_over, {"key": agent_id, "since": since})
+            if over.rowcount != 1:
+                return False
+            if free:
+                self._free(conn, agent_id)
+            return True
+
+    def placements(self, before: datetime) -> list[Agent]:
+        """Agents with an outbound call being placed since ``before`` or earlier, oldest first."""
+        with self.engine.connect() as conn:
+            return [agent_of(row(r)) for r in conn.execute(self.sql.agents_placing, {"before": before})]
 
     def set_agent_available(self, agent_id: str, available: bool) -> None:
         """The agent's own choice: available (no longer away), or away -- unavailable, and left so
@@ -187,6 +211,6 @@ class AgentRecords:
             return self._lock_agent(conn, agent_id) and self._free(conn, agent_id)
 
     def _free(self, conn: Connection, agent_id: str) -> bool:
-        """Under the agent's lock: available, unless away or on an active call."""
+        """Under the agent's lock: available, unless away, on an active call or placing one."""
         free = self.sql.agent_free.where(~self._on_a_call())
         return bool(conn.execute(free, {"key": agent_id}).rowcount == 1)

@@ -21,7 +21,15 @@ __all__ = ["agent_of", "call_of", "call_values", "hold_of", "hold_values", "leg_
 
 def agent_of(row: AgentRow) -> Agent:
     """The agent record of a row."""
-    return Agent(id=row.id, name=row.name, endpoint=row.endpoint, available=row.available, away=row.away)
+    return Agent(
+        id=row.id,
+        name=row.name,
+        endpoint=row.endpoint,
+        available=row.available,
+        away=row.away,
+        placing_to=row.placing_to,
+        placing_since=row.placing_since,
+    )
 
 
 def call_of(row: CallRow) -> Call:

@@ -71,10 +71,33 @@ class Statements:
             .where(agents.c.id == bindparam("key"))
             .values(available=bindparam("value"), away=bindparam("away"))
         )
-        # callhold's release of an agent it claimed: available again, unless it said it is away
+        # an available agent claimed for an outbound call, on record as placing it (callhold.placements)
+        self.agent_claim_placing: Update = (
+            update(agents)
+            .where(agents.c.id == bindparam("key"), agents.c.available.is_(True))
+            .values(available=False, placing_to=bindparam("to"), placing_since=bindparam("since"))
+        )
+        # the placement over: this one (``since``), or whichever it is (the call is recorded)
+        self.agent_placed: Update = (
+            update(agents).where(agents.c.id == bindparam("key")).values(placing_to=None, placing_since=None)
+        )
+        self.agent_placement_over: Update = self.agent_placed.where(
+            agents.c.placing_since == bindparam("since")
+        )
+        self.agents_placing = (
+            select(agents)
+            .where(agents.c.placing_since.is_not(None), agents.c.placing_since <= bindparam("before"))
+            .order_by(agents.c.placing_since)
+        )
+        # callhold's release of an agent it claimed: available again, unless it said it is away or an
+        # outbound call is being placed for it
         self.agent_free: Update = (
             update(agents)
-            .where(agents.c.id == bindparam("key"), agents.c.away.is_(False))
+            .where(
+                agents.c.id == bindparam("key"),
+                agents.c.away.is_(False),
+                agents.c.placing_since.is_(None),
+            )
             .values(available=True)
         )
 

@@ -67,7 +67,8 @@ class SqlHoldStore(AgentRecords):
         written) if the call is already recorded -- by another request or service instance adopting
         the same Twilio call at the same moment. Never a call without its legs: a callback that
         finds the call finds its customer leg too. ``Conflict`` if the database refuses it otherwise
-        (its agent deleted meanwhile)."""
+        (its agent deleted meanwhile). A call with an agent is an outbound call placed for it: the
+        agent's placement ends in the same transaction (the active call keeps the agent busy now)."""
         with self._locked() as conn:
             try:
                 inserted = _insert_new(
@@ -79,6 +80,8 @@ class SqlHoldStore(AgentRecords):
                 return False
             for leg in legs:
                 insert(conn, self.sql.leg_insert, leg_values(leg), f"leg {leg.call_sid}")
+            if call.agent_id is not None:  # an outbound call placed for the agent: placed now
+                conn.execute(self.sql.agent_placed, {"key": call.agent_id})
             return True
 
     def get_call(self, call_id: str) -> Call | None:

@@ -79,6 +79,10 @@ class AgentRow(Base):
     """Free to be handed a call now: set by the agent, cleared by callhold while it has one."""
     away: Mapped[bool] = mapped_column(Boolean, server_default=false())
     """The agent set itself unavailable: callhold does not make it available again on its own."""
+    placing_to: Mapped[str | None] = mapped_column(String(200))
+    """The number callhold is dialling for the agent, until the call is recorded (busy meanwhile)."""
+    placing_since: Mapped[datetime | None]
+    """When that outbound call was requested from Twilio."""
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     """SHA-256 hex of the agent's API token (the token itself is never stored)."""
 

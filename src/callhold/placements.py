@@ -1,0 +1,126 @@
+"""Outbound calls whose placement Twilio never answered: found, checked with Twilio, and settled.
+
+``POST /api/v1/calls`` claims an agent and puts the placement on record (``Agent.placing_to``,
+``Agent.placing_since``) before it asks Twilio to create the call, so that no customer is handed to
+the agent meanwhile. Recording the call (with its agent) ends the placement. That happens when Calls
+create returns the SID; or, if that answer is lost (``uncertain``), when the call's first status
+callback or its answer TwiML arrives, both of which name the agent in their URL.
+
+If none of these ever comes -- Twilio never created the call, or the call and its callbacks were all
+lost to callhold -- the agent would stay claimed for ever. The dispatch sweep (:mod:`callhold.dispatch`)
+calls :meth:`PlacementRecovery.recover_placements` for placements older than
+:data:`PLACEMENT_GRACE`, and asks Twilio (Calls list by ``To``, ``From`` and start day) for calls
+to that number from callhold's caller ID, started since the placement, that callhold has not recorded:
+
+* one is found: it is the call (the oldest, if several: placements are settled oldest first, so two
+  lost placements to the same number take one call each). It is adopted with the agent and its
+  status as Twilio has it; a call that is over ends at once, which frees the agent;
+* none: no call came of it. The placement is forgotten and the agent is available again (unless it
+  went away meanwhile).
+
+Twilio not answering the list leaves the placement for the next sweep. Each step is conditional on
+the placement still being the same one (``HoldStore.end_placement``; adoption is idempotent), so
+several instances sweeping at once settle it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from callhold.domain import events as ev
+from callhold.domain.errors import TelephonyError
+from callhold.domain.machine import Decision
+from callhold.domain.model import Agent, Call, LegStatus
+from callhold.domain.ports import Clock, HoldStore, PlacedCall, Telephony
+
+__all__ = ["PLACEMENT_GRACE", "PlacementRecovery"]
+
+_log = logging.getLogger("callhold.placements")
+
+PLACEMENT_GRACE = timedelta(minutes=3)
+"""How old a placement must be before Twilio is asked about it: well past Calls create's answer
+(``CALLHOLD_TWILIO_TIMEOUT``), the call's first status callback (``initiated``, at once) and its ringing
+(Twilio's ``Timeout``, 60 s by default), and time for the Calls list, which is only eventually
+consistent, to show the call."""
+
+_STATUSES = frozenset(status.value for status in LegStatus)
+
+CLOCK_SKEW = timedelta(minutes=1)
+"""How much earlier than callhold's clock Twilio's ``StartTime`` of the call may read."""
+
+
+class PlacementRecovery:
+    """Settling lost outbound placements (a mixin of :class:`~callhold.service.CallService`)."""
+
+    store: HoldStore
+    telephony: Telephony
+    clock: Clock
+    caller_id: str
+
+    if TYPE_CHECKING:
+
+        def adopt_outbound(self, call_sid: str, agent_id: str, to: str | None, *, status: LegStatus) -> Call:
+            """See ``AgentDesk.adopt_outbound``."""
+
+        async def handle(self, call_id: str, event: ev.Event) -> Decision:
+            """See ``CallService.handle``."""
+
+        async def call_ended(self, call_id: str) -> None:
+            """See ``AgentDesk.call_ended``."""
+
+    async def recover_placements(self) -> int:
+        """Settle the placements older than :data:`PLACEMENT_GRACE` (module docstring); how many."""
+        now = self.clock.now()
+        settled = 0
+        for agent in self.store.placements(now - PLACEMENT_GRACE):
+            try:
+                if await self._settle(agent, now):
+                    settled += 1
+            except Exception:  # one agent's trouble (the database, Twilio) is not the rest's
+                _log.exception("settling the outbound call placed for agent %s failed", agent.id)
+        return settled
+
+    async def _settle(self, agent: Agent, now: datetime) -> bool:
+        to, since = agent.placing_to, agent.placing_since
+        assert to is not None and since is not None
+        try:
+            listed = await self.telephony.placed_calls(to, self.caller_id, since)
+        except TelephonyError as exc:
+            _log.warning(
+                "could not ask Twilio about the call placed for agent %s; next sweep: %r", agent.id, exc
+            )
+            return False
+        found = _oldest_unrecorded(self.store, listed, since)
+        if found is None:
+            if self.store.end_placement(agent.id, since, free=True):
+                _log.warning("no call to %s was placed for agent %s: the agent is free again", to, agent.id)
+                return True
+            return False
+        _log.warning(
+            "the call to %s placed for agent %s (%s) was not on record; recorded", to, agent.id, found
+        )
+        call = self.adopt_outbound(found.call_sid, agent.id, to, status=LegStatus.QUEUED)
+        status = LegStatus(found.status)
+        if status is not LegStatus.QUEUED:  # no SequenceNumber: ranks above the record's, as a callback
+            event = ev.LegStatusChanged(
+                call_sid=found.call_sid, status=status, sequence_number=None, timestamp=now
+            )
+            await self.handle(call.id, event)
+        if status.is_terminal:
+            await self.call_ended(call.id)
+        return True
+
+
+def _oldest_unrecorded(store: HoldStore, listed: list[PlacedCall], since: datetime) -> PlacedCall | None:
+    """The oldest of ``listed`` (newest first, as Twilio lists) started since ``since`` (give or take
+    :data:`CLOCK_SKEW`; a call not started yet counts) that callhold has no record of."""
+    for placed in reversed(listed):
+        if placed.start_time is not None and placed.start_time < since - CLOCK_SKEW:
+            continue
+        if placed.status not in _STATUSES:
+            continue
+        if store.find_call(call_sid=placed.call_sid) is None:
+            return placed
+    return None
