@@ -13,8 +13,8 @@ call is *stranded* when, by the record: it is active, was given to its agent at 
 clocks must agree, NTP, to well within the grace), its customer is in progress and not on hold, and
 it has no agent leg that is not over (earlier agents' legs, over, do not count whenever they ended).
 The grace covers a hand-over still under way (the move, Twilio fetching the TwiML, the agent
-ringing: each has a timeout well under it). Calls callhold placed (``POST /api/v1/calls``) have no
-stamp until they are handed over: their agent is connected by the customer's own answer TwiML.
+ringing: each has a timeout well under it). Calls callhold placed (``POST /api/v1/calls``) are stamped
+when their customer answers (``AgentDesk.outbound_answered``): the answer TwiML connects the agent.
 
 Twilio is asked before anything is done, because the record can lag behind (a status callback lost
 to a database blip is not retried by Twilio):
@@ -30,12 +30,13 @@ Otherwise the hand-over is finished: under the call's lock, if the call is still
 given at the same instant (another instance, or a hand-over made meanwhile, would have changed the
 stamp), ``given_at`` is renewed -- so one instance, once per grace, sends the move -- and the customer
 is moved to ``/twiml/connect/{id}`` again, exactly as the hand-over would have. A refusal leaves it
-for the next sweep (after another grace). The sweep takes the calls one at a time, each with a
-few REST requests: with Twilio slow and many calls stranded, a sweep can take a while.
+for the next sweep (after another grace). The sweep recovers up to :data:`AT_ONCE` calls at a time,
+each with a few REST requests, after the waiting customers are dispatched (:mod:`callhold.dispatch`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -52,6 +53,9 @@ from callhold.domain.ports import Clock, HoldStore, Telephony
 __all__ = ["HANDOVER_GRACE", "HandoverRecovery", "stranded"]
 
 _log = logging.getLogger("callhold.handovers")
+
+AT_ONCE = 8
+"""How many stranded calls one sweep recovers at the same time (each is a few REST requests)."""
 
 HANDOVER_GRACE = timedelta(seconds=90)
 """How long after a call was given to its agent it may still have no agent leg: the move (at most
@@ -101,20 +105,24 @@ class HandoverRecovery:
 
     async def recover_handovers(self, active: list[Call] | None = None) -> int:
         """Finish the stranded hand-overs (module docstring) among the ``active`` calls (default:
-        read now); how many customers were moved."""
+        read now); how many customers were moved. Up to :data:`AT_ONCE` calls at a time, so a slow
+        Twilio delays a sweep by a few requests' time, not by every stranded call's in turn."""
         now = self.clock.now()
-        moved = 0
         if active is None:
             active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
-        for call in active:
-            if not _given_long_ago(call, now):  # by the list: the view is loaded only for these
-                continue
-            try:
-                if await self._recover(call.id, now):
-                    moved += 1
-            except Exception:  # one call's trouble (the database, Twilio) is not the rest's
-                _log.exception("recovering the hand-over of call %s failed", call.id)
-        return moved
+        gate = asyncio.Semaphore(AT_ONCE)
+
+        async def recover(call_id: str) -> bool:
+            async with gate:
+                try:
+                    return await self._recover(call_id, now)
+                except Exception:  # one call's trouble (the database, Twilio) is not the rest's
+                    _log.exception("recovering the hand-over of call %s failed", call_id)
+                    return False
+
+        # by the list: the view is loaded only for these
+        given = [call.id for call in active if _given_long_ago(call, now)]
+        return sum(await asyncio.gather(*(recover(call_id) for call_id in given)))
 
     async def _recover(self, call_id: str, now: datetime) -> bool:
         view = self.store.load_view(call_id)
