@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from twilio.http.response import Response
 
@@ -18,6 +19,7 @@ from tests.twilio_refusals import InterceptingTransport, Sent, telephony_over
 from voicesim import Emulator, VirtualClock
 
 TO = "+15557770000"
+ADMIN = {"Authorization": "Bearer change-me-admin"}
 EVERY = 15
 
 
@@ -69,6 +71,15 @@ def alice(h: Harness) -> tuple[bool, bool, str | None]:
     return agent.available, agent.away, agent.placing_to
 
 
+async def agent_api(h: Harness, agent_id: str) -> dict[str, object]:
+    """``GET /api/v1/agents/{agent_id}`` as the admin."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
+        response = await client.get(f"/api/v1/agents/{agent_id}", headers=ADMIN)
+    assert response.status_code == 200
+    body: dict[str, object] = response.json()
+    return body
+
+
 @pytest.fixture
 def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
     return make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
@@ -109,6 +120,8 @@ async def test_a_placement_twilio_never_carried_out_frees_the_agent_after_asking
     with pytest.raises(TelephonyError) as raised:
         await service.place_outbound("alice", TO)
     assert raised.value.uncertain
+    shown = await agent_api(h, "alice")
+    assert (shown["available"], shown["placing_to"]) == (False, TO)  # the admin sees why
     sweeping = service.keep_dispatching(timedelta(seconds=EVERY))
     try:
         await h.clock.advance(PLACEMENT_GRACE.total_seconds() - EVERY)

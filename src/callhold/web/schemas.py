@@ -121,12 +121,24 @@ class AgentOut(BaseModel):
             " does not make it available when the call ends, until it sets `available: true` again."
         )
     )
+    placing_to: str | None = Field(
+        default=None,
+        description=(
+            "The number callhold is dialling for the agent (`POST /api/v1/calls`) until the call is on"
+            " record: the agent is busy meanwhile. Null when no outbound call is being placed."
+        ),
+    )
 
     @classmethod
     def of(cls, agent: Agent) -> Self:
         """From the domain record."""
         return cls(
-            id=agent.id, name=agent.name, endpoint=agent.endpoint, available=agent.available, away=agent.away
+            id=agent.id,
+            name=agent.name,
+            endpoint=agent.endpoint,
+            available=agent.available,
+            away=agent.away,
+            placing_to=agent.placing_to,
         )
 
 

@@ -13,8 +13,8 @@ async def test_create_returns_the_agent_its_token_and_location(api) -> None:
     assert response.headers["location"] == "/api/v1/agents/alice"
     created = response.json()
     token = created.pop("token")
-    assert created == {**body, "away": True} and len(token) >= 32
-    assert (await api.request("GET", "/agents/alice")).json() == {**body, "away": True}
+    assert created == {**body, "away": True, "placing_to": None} and len(token) >= 32
+    assert (await api.request("GET", "/agents/alice")).json() == {**body, "away": True, "placing_to": None}
 
 
 async def test_create_chooses_an_id_and_defaults_to_available(api) -> None:
@@ -99,6 +99,7 @@ async def test_the_admin_changes_name_and_endpoint(api) -> None:
         "endpoint": "+15559870002",
         "available": True,
         "away": False,
+        "placing_to": None,
     }
     assert_problem(await api.request("PATCH", "/agents/alice", json={"endpoint": "nope"}), 422, "invalid")
     assert_problem(await api.request("PATCH", "/agents/alice", json={"id": "bob"}), 422, "invalid")

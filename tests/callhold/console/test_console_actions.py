@@ -50,6 +50,22 @@ def test_availability_toggles_and_away_on_a_call_means_no_next_customer(console:
     assert live.call(second)["agent_id"] is None  # not handed to alice, who is away
 
 
+def test_an_agent_whose_outbound_call_is_being_placed_reads_calling_that_number(console: ConsolePage) -> None:
+    live = console.live
+    alice = live.agent("alice")
+    console.sign_in(alice)
+    detail = console.page.locator("#who-detail")
+    expect(detail).to_contain_text("available")
+    store = live.services.store
+
+    async def placing() -> None:  # Twilio's answer to Calls create not in yet
+        assert store.claim_for_outbound("alice", "+15557770000", live.services.service.clock.now())
+
+    live.run(placing)
+    console.poll()
+    expect(detail).to_contain_text("calling +15557770000")
+
+
 def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:
     live = console.live
     alice = live.agent("alice")

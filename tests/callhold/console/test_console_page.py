@@ -93,6 +93,7 @@ def test_me_tells_the_admin_from_an_agent_and_refuses_a_wrong_token(live: LiveCa
             "endpoint": "client:alice",
             "available": False,
             "away": True,
+            "placing_to": None,
         },
     }
     for token in ("not-a-token", None):

@@ -412,6 +412,7 @@ function agentState(agent) {
   const onCall = state.onCall.has(agent.id);
   if (agent.away) return onCall ? "on a call, away after it" : "away";
   if (agent.available) return "available";
+  if (!onCall && agent.placing_to) return `calling ${agent.placing_to}`;
   return onCall ? "on a call" : "not available";
 }
 
