@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -66,10 +67,13 @@ class AgentDesk:
         role: LegRole = LegRole.CUSTOMER,
         status: LegStatus = LegStatus.IN_PROGRESS,
         customer_number: str | None = None,
+        placed_since: datetime | None = None,
     ) -> Call:
         """Record a new call whose customer leg is ``call_sid``, in ``status`` (an inbound call
         reaches its voice webhook in progress; one callhold placed starts queued), from
-        ``customer_number`` if known. Idempotent for webhook retries."""
+        ``customer_number`` if known. Idempotent for webhook retries. With ``agent_id``: an outbound
+        call placed for that agent (at ``placed_since``), which it gets only if that placement is
+        still open or the agent is free (``HoldStore.insert_call``): the call returned says."""
         existing = self.store.find_call(call_sid=call_sid)
         if existing is not None:
             return existing
@@ -87,11 +91,13 @@ class AgentDesk:
         # a status callback handled meanwhile elsewhere finds both or neither (then it is retried).
         joined = ev.LegJoined(call_sid=call_sid, role=role, status=status, at=self.clock.now())
         first = decide(CallView(call=call, legs=(), hold=None), joined, self.policy).new_state
-        if not self.store.insert_call(call, first.legs):  # adopted meanwhile (a racing webhook or instance)
-            existing = self.store.find_call(call_sid=call_sid)
-            assert existing is not None
-            return existing
-        return call
+        inserted = self.store.insert_call(call, first.legs, placed_since=placed_since)
+        if inserted and agent_id is None:
+            return call
+        # adopted meanwhile (a racing webhook or instance), or an outbound call: as recorded
+        recorded = self.store.find_call(call_sid=call_sid)
+        assert recorded is not None
+        return recorded
 
     def assign_agent(self, call: Call, *, skip: Collection[str] = ()) -> Agent | None:
         """Claim the first available agent for ``call`` (atomic across service instances), not one
@@ -317,8 +323,7 @@ class AgentDesk:
         so nothing hands it a customer meanwhile, whatever it says. If Twilio never answered
         (``uncertain``), the call may exist: the placement stays. Its first status callback, or its
         answer TwiML, names the agent and adopts it; if neither comes, the dispatch sweep asks
-        Twilio (``callhold.placements``). An agent deleted while Twilio placed the call: the call is
-        recorded without it and waits for the next agent.
+        Twilio (``callhold.placements``).
         """
         if self.store.get_agent(agent_id) is None:
             raise NotFound("agent", agent_id)
@@ -326,30 +331,52 @@ class AgentDesk:
         if not self.store.claim_for_outbound(agent_id, to, since):
             raise Conflict(f"agent {agent_id} is not available")
         try:
-            # The callbacks and the answer TwiML name the agent: one Twilio delivers before this
-            # create returns (or after its answer was lost) can then adopt the call itself.
-            agent_query = urlencode({"agent": agent_id})
+            # The callbacks and the answer TwiML name the agent and the placement: one Twilio delivers
+            # before this create returns (or after its answer was lost) can then adopt the call itself.
+            query = urlencode({"agent": agent_id, "placed": since.isoformat()})
             call_sid = await self.telephony.place_call(
-                to,
-                self.caller_id,
-                f"{OUTBOUND_TWIML_PATH}?{agent_query}",
-                f"{paths.CALL_STATUS}?{agent_query}",
+                to, self.caller_id, f"{OUTBOUND_TWIML_PATH}?{query}", f"{paths.CALL_STATUS}?{query}"
             )
         except TelephonyError as exc:
             if not exc.uncertain:  # refused: no call, the agent is free again (unless away meanwhile)
-                self.store.end_placement(agent_id, since, free=True)
+                await self.placement_over(agent_id, since)
             raise
-        return self.adopt_outbound(call_sid, agent_id, to, status=LegStatus.QUEUED)
+        return await self.adopt_outbound(call_sid, agent_id, to, status=LegStatus.QUEUED, placed_since=since)
 
-    def adopt_outbound(self, call_sid: str, agent_id: str, to: str | None, *, status: LegStatus) -> Call:
-        """Record the outbound call ``call_sid`` placed for ``agent_id`` (idempotent), which ends the
-        agent's placement. An agent deleted meanwhile: the call is real, so it is recorded all the
-        same, and the customer who answers goes to the next free agent."""
+    async def adopt_outbound(
+        self,
+        call_sid: str,
+        agent_id: str,
+        to: str | None,
+        *,
+        status: LegStatus,
+        placed_since: datetime | None,
+    ) -> Call:
+        """Record the outbound call ``call_sid`` placed for ``agent_id`` at ``placed_since`` (if
+        known); idempotent. The agent gets it if that placement is still open, which this ends, or if
+        the agent is free. Otherwise (the placement was settled meanwhile and the agent has another
+        call, or was deleted) the customer who answers goes to the next free agent."""
+        call = self.adopt(
+            call_sid, agent_id=agent_id, status=status, customer_number=to, placed_since=placed_since
+        )
+        if call.agent_id != agent_id:
+            _log.warning(
+                "call %s to %s, placed for agent %s, is recorded for %s", call.id, to, agent_id, call.agent_id
+            )
+            if placed_since is not None:  # recorded already, for no agent or another: no call is left for it
+                await self.placement_over(agent_id, placed_since)
+        return call
+
+    async def placement_over(self, agent_id: str, since: datetime) -> None:
+        """The agent's placement since ``since`` came to no call of its own: it is free again (unless
+        away or on a call) and takes the longest-waiting customer, if any. Nothing if that placement
+        is over already."""
+        if not self.store.end_placement(agent_id, since, free=False):
+            return
         try:
-            return self.adopt(call_sid, agent_id=agent_id, status=status, customer_number=to)
-        except Conflict:
-            _log.warning("agent %s deleted while dialling %s; the call waits for an agent", agent_id, to)
-            return self.adopt(call_sid, status=status, customer_number=to)
+            await self.agent_available(agent_id, by_agent=False)
+        except TelephonyError as exc:
+            _log.warning("agent %s is free but a waiting customer could not be moved: %r", agent_id, exc)
 
     def outbound_answered(self, call_id: str) -> None:
         """The customer of an outbound call answered: its agent is being connected now, a hand-over

@@ -10,13 +10,18 @@ If none of these ever comes -- Twilio never created the call, or the call and it
 lost to callhold -- the agent would stay claimed for ever. The dispatch sweep (:mod:`callhold.dispatch`)
 calls :meth:`PlacementRecovery.recover_placements` for placements older than
 :data:`PLACEMENT_GRACE`, and asks Twilio (Calls list by ``To``, ``From`` and start day) for calls
-to that number from callhold's caller ID, started since the placement, that callhold has not recorded:
+to that number from callhold's caller ID, created within :data:`CLOCK_SKEW` of the placement, that
+callhold has not recorded:
 
 * one is found: it is the call (the oldest, if several: placements are settled oldest first, so two
   lost placements to the same number take one call each). It is adopted with the agent and its
   status as Twilio has it; a call that is over ends at once, which frees the agent;
 * none: no call came of it. The placement is forgotten and the agent is available again (unless it
-  went away meanwhile).
+  went away meanwhile), and takes the longest-waiting customer.
+
+A call that turns up after its placement was settled (Twilio's answer very late) is recorded for the
+agent only if the agent is free by then; otherwise with no agent, for the next one: never a second call
+for a busy agent (``HoldStore.insert_call``).
 
 Twilio not answering the list leaves the placement for the next sweep. Each step is conditional on
 the placement still being the same one (``HoldStore.end_placement``; adoption is idempotent), so
@@ -48,7 +53,7 @@ consistent, to show the call."""
 _STATUSES = frozenset(status.value for status in LegStatus)
 
 CLOCK_SKEW = timedelta(minutes=1)
-"""How much earlier than callhold's clock Twilio's ``StartTime`` of the call may read."""
+"""How far Twilio's ``DateCreated`` of the call may be from callhold's clock at the placement."""
 
 
 class PlacementRecovery:
@@ -61,8 +66,19 @@ class PlacementRecovery:
 
     if TYPE_CHECKING:
 
-        def adopt_outbound(self, call_sid: str, agent_id: str, to: str | None, *, status: LegStatus) -> Call:
+        async def adopt_outbound(
+            self,
+            call_sid: str,
+            agent_id: str,
+            to: str | None,
+            *,
+            status: LegStatus,
+            placed_since: datetime | None,
+        ) -> Call:
             """See ``AgentDesk.adopt_outbound``."""
+
+        async def placement_over(self, agent_id: str, since: datetime) -> None:
+            """See ``AgentDesk.placement_over``."""
 
         async def handle(self, call_id: str, event: ev.Event) -> Decision:
             """See ``CallService.handle``."""
@@ -86,27 +102,23 @@ class PlacementRecovery:
         to, since = agent.placing_to, agent.placing_since
         assert to is not None and since is not None
         try:
-            listed = await self.telephony.placed_calls(to, self.caller_id, since)
+            listed = await self.telephony.placed_calls(to, self.caller_id)
         except TelephonyError as exc:
-            _log.warning(
-                "could not ask Twilio about the call placed for agent %s; next sweep: %r", agent.id, exc
-            )
+            _log.warning("could not ask Twilio about agent %s's outbound call; next sweep: %r", agent.id, exc)
             return False
         found = _oldest_unrecorded(self.store, listed, since)
         if found is None:
-            if self.store.end_placement(agent.id, since, free=True):
-                _log.warning("no call to %s was placed for agent %s: the agent is free again", to, agent.id)
-                return True
-            return False
-        _log.warning(
-            "the call to %s placed for agent %s (%s) was not on record; recorded", to, agent.id, found
+            _log.warning("no call to %s was placed for agent %s: its placement is over", to, agent.id)
+            await self.placement_over(agent.id, since)
+            return True
+        _log.warning("call %s to %s, placed for agent %s, was not on record; recorded", found, to, agent.id)
+        call = await self.adopt_outbound(
+            found.call_sid, agent.id, to, status=LegStatus.QUEUED, placed_since=since
         )
-        call = self.adopt_outbound(found.call_sid, agent.id, to, status=LegStatus.QUEUED)
         status = LegStatus(found.status)
         if status is not LegStatus.QUEUED:  # no SequenceNumber: ranks above the record's, as a callback
-            event = ev.LegStatusChanged(
-                call_sid=found.call_sid, status=status, sequence_number=None, timestamp=now
-            )
+            sid = found.call_sid
+            event = ev.LegStatusChanged(call_sid=sid, status=status, sequence_number=None, timestamp=now)
             await self.handle(call.id, event)
         if status.is_terminal:
             await self.call_ended(call.id)
@@ -114,12 +126,12 @@ class PlacementRecovery:
 
 
 def _oldest_unrecorded(store: HoldStore, listed: list[PlacedCall], since: datetime) -> PlacedCall | None:
-    """The oldest of ``listed`` (newest first, as Twilio lists) started since ``since`` (give or take
-    :data:`CLOCK_SKEW`; a call not started yet counts) that callhold has no record of."""
+    """The oldest of ``listed`` (newest first, as Twilio lists) that Twilio created within
+    :data:`CLOCK_SKEW` of ``since`` -- so not a later call to the same number, placed for another
+    agent and not recorded yet -- and that callhold has no record of."""
     for placed in reversed(listed):
-        if placed.start_time is not None and placed.start_time < since - CLOCK_SKEW:
-            continue
-        if placed.status not in _STATUSES:
+        created = placed.date_created
+        if created is None or abs(created - since) > CLOCK_SKEW or placed.status not in _STATUSES:
             continue
         if store.find_call(call_sid=placed.call_sid) is None:
             return placed

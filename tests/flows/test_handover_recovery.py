@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
+from twilio.http.response import Response
 
 from callhold.domain.model import LegRole
 from callhold.handovers import HANDOVER_GRACE
 from callhold.web.app import Services
-from tests.flows.callhold_harness import Harness, make_harness
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.twilio_refusals import InterceptingTransport, Sent, telephony_over
 from voicesim import Emulator, VirtualClock
 
 EVERY = 15
@@ -171,3 +173,49 @@ async def test_an_agent_leg_found_at_twilio_is_recorded_with_its_status_and_the_
     h.clock.raise_errors()
     hold = h.view(customer).hold
     assert hold is not None and hold.state.value == "held"
+
+
+class SlowFetches(InterceptingTransport):
+    """voicesim's transport, where each Calls fetch yields to the event loop before it is answered
+    (as a real request would): ``most`` counts how many were in flight at once. A fetch of
+    ``failing`` raises, as a bug or an unexpected answer would."""
+
+    def __init__(self, h: Harness, failing: str) -> None:
+        super().__init__(h.emu, lambda method, url, _d: method == "GET" and "/Calls/CA" in url, "tests.slow")
+        self.failing, self.in_flight, self.most = failing, 0, 0
+
+    async def intercept(self, sent: Sent, selected: bool) -> Response:
+        if not selected:
+            return await self.inner.request(*sent)
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            if self.failing in sent[1]:
+                raise RuntimeError("unexpected answer")
+            return await self.inner.request(*sent)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_stranded_calls_are_recovered_together_and_one_failing_spares_the_others(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+    first = (await h.call_in(seconds=30)).sid
+    second = (await h.call_in(seconds=30, customer="+15551230002")).sid
+    h.add_agent("alice")
+    h.add_agent("bob", "client:bob")
+    store, service = h.services.store, h.services.service
+    store.give_call(first, "alice", service.clock.now())  # both hand-overs' moves lost
+    store.give_call(second, "bob", service.clock.now())
+    transport = SlowFetches(h, failing=first)
+    service.telephony = telephony_over(h.emu, transport, BASE)
+    await h.clock.advance(HANDOVER_GRACE.total_seconds() + 1)
+    assert await service.recover_handovers() == 1
+    assert transport.most == 2  # both asked Twilio at the same time
+    await h.clock.advance(30)
+    h.clock.raise_errors()
+    h.assert_talking_to(second, "bob")
+    assert h.view(first).agent_leg is None  # left for the next sweep

@@ -54,7 +54,8 @@ async def test_a_participants_callback_before_the_create_returned_records_the_le
 
 
 async def test_an_outbound_calls_callback_before_the_create_returned_adopts_the_call(h: Harness) -> None:
-    h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob", available=False))
+    h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob"))
+    assert h.services.store.claim_for_outbound("bob", "+15557770000", h.services.service.clock.now())
     assert await status(h, "/webhooks/call-status?agent=bob", NEW_LEG, "initiated", 0) == 204
     view = h.view(NEW_LEG)
     assert view.call.agent_id == "bob" and view.customer_leg is not None

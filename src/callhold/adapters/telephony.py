@@ -11,7 +11,6 @@ no status (Twilio sent none); one sent but never answered (a timeout, a dropped 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -143,14 +142,13 @@ class TwilioTelephony:
         live = [c for c in children if c.status in ("queued", "ringing", "in-progress")]
         return str(live[0].sid) if live else None
 
-    async def placed_calls(self, to: str, from_: str, since: datetime) -> list[PlacedCall]:
-        """Calls list by ``To``, ``From`` and ``StartTime>`` (a day: Twilio's filter has no finer
-        grain), newest first; at most 50 (one page)."""
-        day = since.astimezone(UTC).date().isoformat()  # YYYY-MM-DD, as Twilio documents the filter
-        calls = await self._call(
-            self.client.calls.list_async(to=to, from_=from_, start_time_after=day, limit=50)
-        )
-        return [PlacedCall(call_sid=str(c.sid), status=str(c.status), start_time=c.start_time) for c in calls]
+    async def placed_calls(self, to: str, from_: str) -> list[PlacedCall]:
+        """Calls list by ``To`` and ``From``, newest first; one page of 50. No ``StartTime`` filter:
+        it has a day's grain, and leaves out calls not dialled yet (still ``queued``)."""
+        calls = await self._call(self.client.calls.list_async(to=to, from_=from_, limit=50))
+        return [
+            PlacedCall(call_sid=str(c.sid), status=str(c.status), date_created=c.date_created) for c in calls
+        ]
 
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete (kick)."""

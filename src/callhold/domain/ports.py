@@ -30,8 +30,8 @@ class PlacedCall:
     call_sid: str
     status: str
     """Twilio's ``Status``: ``queued`` ... ``completed``."""
-    start_time: datetime | None
-    """When it was dialled (``None`` while queued)."""
+    date_created: datetime | None
+    """When Twilio created it (``DateCreated``: when the Calls create was handled)."""
 
 
 class Telephony(Protocol):
@@ -66,9 +66,9 @@ class Telephony(Protocol):
     async def announce(self, command: Announce) -> None:
         """Participant update ``AnnounceUrl``."""
 
-    async def placed_calls(self, to: str, from_: str, since: datetime) -> list[PlacedCall]:
-        """Calls list by ``To`` and ``From``, started on ``since``'s day (UTC) or later, newest
-        first: calls that may be one callhold placed and never heard of."""
+    async def placed_calls(self, to: str, from_: str) -> list[PlacedCall]:
+        """Calls list by ``To`` and ``From``, newest first (the latest page): calls that may be one
+        callhold placed and never heard of."""
 
     async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """Calls create: dial ``to`` from ``from_``; the answered call runs the TwiML at ``url`` (a callhold
@@ -152,10 +152,13 @@ class HoldStore(Protocol):
     def save_call(self, call: Call) -> None:
         """Insert or update a call."""
 
-    def insert_call(self, call: Call, legs: Sequence[Leg] = ()) -> bool:
+    def insert_call(
+        self, call: Call, legs: Sequence[Leg] = (), *, placed_since: datetime | None = None
+    ) -> bool:
         """Insert a new call with its first legs in one transaction; ``False`` (nothing written) if
-        the call is already recorded. A call with an agent is an outbound call placed for it: the
-        agent's placement is over (the call now keeps it busy)."""
+        the call is already recorded. A call with an agent is an outbound call placed for it (at
+        ``placed_since``, if known): the agent gets it only if that placement is still open (which
+        ends) or the agent is free (claimed); else the call is recorded with no agent."""
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""

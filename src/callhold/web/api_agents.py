@@ -120,11 +120,14 @@ async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services:
     responses=problems(403, 404, 409),
 )
 async def delete_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Response:
-    """Remove an agent (admin); refused (409) while it has an active call. Its records stay."""
+    """Remove an agent (admin); refused (409) while it has an active call, or one is being placed
+    for it. Its records stay."""
     require_admin(me)
     # One atomic check-and-delete in the store: a call handed to the agent meanwhile keeps it.
     if not services.store.delete_agent(agent_id):
-        _agent(services, agent_id)  # 404 if there was no such agent
+        agent = _agent(services, agent_id)  # 404 if there was no such agent
+        if agent.placing_to is not None:
+            raise Conflict(f"agent {agent_id}: a call to {agent.placing_to} is being placed for it")
         raise Conflict(f"agent {agent_id} has an active call")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -56,6 +56,15 @@ def _empty() -> Response:
     return twiml_response(TwimlBuilder.empty())
 
 
+def _placed(hook: Webhook) -> datetime | None:
+    """When the outbound call was placed, from its URL (``placed``; ``None`` if absent or malformed)."""
+    try:
+        placed = datetime.fromisoformat(hook.query_text("placed"))
+    except ValueError:
+        return None
+    return placed if placed.utcoffset() is not None else None
+
+
 def _sid(hook: Webhook, key: str) -> CallSid | None:
     """The form field ``key`` as a Call SID, or ``None`` (absent or not shaped like one)."""
     try:
@@ -154,7 +163,8 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
     agent_id = hook.query_text("agent")
     if agent_id and store.get_agent(agent_id) is not None:
         number = _number(hook, "To")  # the customer callhold dialled
-        service.adopt_outbound(call_sid, agent_id, number, status=LegStatus.QUEUED)
+        placed = _placed(hook)
+        await service.adopt_outbound(call_sid, agent_id, number, status=LegStatus.QUEUED, placed_since=placed)
         return True
     status = hook.text("CallStatus")
     if hook.text("Direction") == "inbound" and status in _LEG_STATUSES and LegStatus(status).is_terminal:
@@ -293,8 +303,10 @@ async def outbound(hook: Webhook) -> Response:
     store = services.store
     if agent_id and store.find_call(call_sid=call_sid) is None and store.get_agent(agent_id) is not None:
         # Twilio's answer to Calls create was lost and no status callback came: the URL says whose.
-        number = _number(hook, "To")
-        services.service.adopt_outbound(call_sid, agent_id, number, status=LegStatus.IN_PROGRESS)
+        number, placed = _number(hook, "To"), _placed(hook)
+        await services.service.adopt_outbound(
+            call_sid, agent_id, number, status=LegStatus.IN_PROGRESS, placed_since=placed
+        )
     services.service.outbound_answered(call_sid)
     return await _connect(services, call_sid)
 

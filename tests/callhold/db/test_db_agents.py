@@ -20,10 +20,12 @@ SID = "CA" + "1" * 32
 
 
 def test_an_agent_on_an_active_call_is_not_made_available(store: SqlHoldStore) -> None:
-    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice", available=False))
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    assert store.claim_for_outbound("alice", TO, T0)  # an outbound call, recorded for alice
     call = Call(id=SID, strategy=Strategy.CONFERENCE, customer_call_sid=SID, agent_id="alice", created_at=T0)
     leg = Leg(call_sid=SID, call_id=SID, role=LegRole.CUSTOMER, status=LegStatus.IN_PROGRESS)
-    assert store.insert_call(call, [leg])
+    assert store.insert_call(call, [leg], placed_since=T0)
+    assert store.load_view(SID).call.agent_id == "alice"
     assert not store.make_available("alice")
     assert store.get_agent("alice") == Agent(
         id="alice", name="Alice", endpoint="client:alice", available=False

@@ -116,8 +116,8 @@ class AgentRecords:
                 raise NotFound("agent", agent_id)
 
     def delete_agent(self, agent_id: str) -> bool:
-        """Delete an agent unless it has an active call (its ended calls keep their records, with no
-        agent); ``False`` if it has one, or is unknown.
+        """Delete an agent unless it has an active call or one is being placed for it (its ended
+        calls keep their records, with no agent); ``False`` if so, or if it is unknown.
 
         Atomic against a call being handed to the agent meanwhile: the agent's row is locked first
         (:meth:`_lock_agent`), then one ``DELETE ... WHERE NOT EXISTS (active call)`` reads the
@@ -126,7 +126,9 @@ class AgentRecords:
         with self._locked() as conn:
             if not self._lock_agent(conn, agent_id):
                 return False
-            delete = self.sql.agent_delete.where(~self._on_a_call())
+            delete = self.sql.agent_delete.where(
+                ~self._on_a_call(), self.sql.agents.c.placing_since.is_(None)
+            )
             return conn.execute(delete, {"id": agent_id}).rowcount == 1
 
     def make_available(self, agent_id: str, *, by_agent: bool = True) -> bool:

@@ -62,27 +62,49 @@ class SqlHoldStore(AgentRecords):
             if updated.rowcount == 0:
                 insert(conn, self.sql.call_insert, values, f"call {call.id}")
 
-    def insert_call(self, call: Call, legs: Sequence[Leg] = ()) -> bool:
+    def insert_call(
+        self, call: Call, legs: Sequence[Leg] = (), *, placed_since: datetime | None = None
+    ) -> bool:
         """Insert a new call with its first ``legs``, in one transaction: ``False`` (and nothing
         written) if the call is already recorded -- by another request or service instance adopting
         the same Twilio call at the same moment. Never a call without its legs: a callback that
-        finds the call finds its customer leg too. ``Conflict`` if the database refuses it otherwise
-        (its agent deleted meanwhile). A call with an agent is an outbound call placed for it: the
-        agent's placement ends in the same transaction (the active call keeps the agent busy now)."""
+        finds the call finds its customer leg too. ``Conflict`` if the database refuses it otherwise.
+
+        A call with an agent is an outbound call placed for it (``placed_since``: when, if known). The
+        agent is given the call only if that placement is still open -- which it ends -- or, if not (it
+        was settled already, say), if the agent is free, which claims it. Otherwise the call is recorded
+        with no agent and waits for the next one: never a second call for a busy agent.
+        """
+        agent_id = call.agent_id
         with self._locked() as conn:
             try:
-                inserted = _insert_new(
-                    conn, self.sql.call_insert_new, self.sql.call_insert, call_values(call)
-                )
-            except IntegrityError as error:  # not a duplicate: its agent deleted meanwhile, say
+                values = call_values(replace(call, agent_id=None))
+                inserted = _insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, values)
+            except IntegrityError as error:
                 raise Conflict(f"call {call.id}: refused by the database ({error.orig})") from error
             if not inserted:
                 return False
             for leg in legs:
                 insert(conn, self.sql.leg_insert, leg_values(leg), f"leg {leg.call_sid}")
-            if call.agent_id is not None:  # an outbound call placed for the agent: placed now
-                conn.execute(self.sql.agent_placed, {"key": call.agent_id})
+            if agent_id is not None and self._take_placed(conn, agent_id, placed_since):
+                conn.execute(self.sql.call_update, {"key": call.id, "agent_id": agent_id})
             return True
+
+    def _take_placed(self, conn: Connection, agent_id: str, placed_since: datetime | None) -> bool:
+        """Under the agent's lock: end its placement (``placed_since``, or any if ``None``), else claim
+        it if available; ``False`` (nothing changed) if neither -- or if the agent is gone."""
+        if not self._lock_agent(conn, agent_id):
+            return False
+        if placed_since is None:
+            placed = self.sql.agent_placed.where(self.sql.agents.c.placing_since.is_not(None))
+            if conn.execute(placed, {"key": agent_id}).rowcount == 1:
+                return True
+        elif (
+            conn.execute(self.sql.agent_placement_over, {"key": agent_id, "since": placed_since}).rowcount
+            == 1
+        ):
+            return True
+        return bool(conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1)
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""
