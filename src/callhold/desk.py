@@ -367,16 +367,19 @@ class AgentDesk:
                 await self.placement_over(agent_id, placed_since)
         return call
 
-    async def placement_over(self, agent_id: str, since: datetime) -> None:
+    async def placement_over(self, agent_id: str, since: datetime) -> bool:
         """The agent's placement since ``since`` came to no call of its own: it is free again (unless
-        away or on a call) and takes the longest-waiting customer, if any. Nothing if that placement
-        is over already."""
+        away or on a call) and takes the longest-waiting customer, if any. ``False`` (nothing done)
+        if that placement is over already."""
         if not self.store.end_placement(agent_id, since, free=False):
-            return
+            return False
         try:
             await self.agent_available(agent_id, by_agent=False)
+        except NotFound:  # deleted as soon as its placement was over
+            pass
         except TelephonyError as exc:
             _log.warning("agent %s is free but a waiting customer could not be moved: %r", agent_id, exc)
+        return True
 
     def outbound_answered(self, call_id: str) -> None:
         """The customer of an outbound call answered: its agent is being connected now, a hand-over

@@ -13,9 +13,9 @@ calls :meth:`PlacementRecovery.recover_placements` for placements older than
 to that number from callhold's caller ID, created within :data:`CLOCK_SKEW` of the placement, that
 callhold has not recorded:
 
-* one is found: it is the call (the oldest, if several: placements are settled oldest first, so two
-  lost placements to the same number take one call each). It is adopted with the agent and its
-  status as Twilio has it; a call that is over ends at once, which frees the agent;
+* one is found: it is the call (the one created closest to the placement, and not closer to another
+  agent's open placement to the same number). It is adopted with the agent and its status as Twilio
+  has it; a call that is over ends at once, which frees the agent;
 * none: no call came of it. The placement is forgotten and the agent is available again (unless it
   went away meanwhile), and takes the longest-waiting customer.
 
@@ -77,7 +77,7 @@ class PlacementRecovery:
         ) -> Call:
             """See ``AgentDesk.adopt_outbound``."""
 
-        async def placement_over(self, agent_id: str, since: datetime) -> None:
+        async def placement_over(self, agent_id: str, since: datetime) -> bool:
             """See ``AgentDesk.placement_over``."""
 
         async def handle(self, call_id: str, event: ev.Event) -> Decision:
@@ -106,11 +106,13 @@ class PlacementRecovery:
         except TelephonyError as exc:
             _log.warning("could not ask Twilio about agent %s's outbound call; next sweep: %r", agent.id, exc)
             return False
-        found = _oldest_unrecorded(self.store, listed, since)
+        others = [
+            a.placing_since for a in self.store.placements(now) if a.placing_to == to and a.id != agent.id
+        ]
+        found = _closest_unrecorded(self.store, listed, since, [o for o in others if o is not None])
         if found is None:
             _log.warning("no call to %s was placed for agent %s: its placement is over", to, agent.id)
-            await self.placement_over(agent.id, since)
-            return True
+            return await self.placement_over(agent.id, since)
         _log.warning("call %s to %s, placed for agent %s, was not on record; recorded", found, to, agent.id)
         call = await self.adopt_outbound(
             found.call_sid, agent.id, to, status=LegStatus.QUEUED, placed_since=since
@@ -125,14 +127,22 @@ class PlacementRecovery:
         return True
 
 
-def _oldest_unrecorded(store: HoldStore, listed: list[PlacedCall], since: datetime) -> PlacedCall | None:
-    """The oldest of ``listed`` (newest first, as Twilio lists) that Twilio created within
-    :data:`CLOCK_SKEW` of ``since`` -- so not a later call to the same number, placed for another
-    agent and not recorded yet -- and that callhold has no record of."""
-    for placed in reversed(listed):
+def _closest_unrecorded(
+    store: HoldStore, listed: list[PlacedCall], since: datetime, others: list[datetime]
+) -> PlacedCall | None:
+    """Of ``listed``, the call Twilio created closest to ``since`` and within :data:`CLOCK_SKEW` of it
+    -- not closer to one of ``others`` (open placements to the same number for other agents: a call
+    is taken by the placement it is nearest) -- that callhold has no record of."""
+    near = []
+    for placed in listed:
         created = placed.date_created
-        if created is None or abs(created - since) > CLOCK_SKEW or placed.status not in _STATUSES:
+        if created is None or placed.status not in _STATUSES:
             continue
+        gap = abs(created - since)
+        if gap > CLOCK_SKEW or any(abs(created - other) < gap for other in others):
+            continue
+        near.append((gap, placed))
+    for _, placed in sorted(near, key=lambda found: found[0]):
         if store.find_call(call_sid=placed.call_sid) is None:
             return placed
     return None

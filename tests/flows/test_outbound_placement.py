@@ -254,3 +254,28 @@ async def test_an_agent_cannot_be_deleted_while_a_call_is_placed_for_it(h: Harne
     assert refused.status_code == 409
     assert refused.json()["detail"] == f"agent alice: a call to {TO} is being placed for it"
     assert h.services.store.get_agent("alice") is not None
+
+
+async def test_two_lost_placements_to_one_number_each_take_their_own_call(h: Harness) -> None:
+    """alice's placement to TO was never created; bob's, 30 s later, was, but its answer and callbacks
+    were lost (and the customer never answers). alice's settlement must not take bob's call."""
+    service = h.services.service
+    h.add_agent("alice")
+    h.add_agent("bob", "client:bob")
+    h.emu.phones.script(TO, outcome="no-answer")
+    placing(h, Plan(create=False), Plan(callbacks=False, answer=False))
+    with pytest.raises(TelephonyError):
+        await service.place_outbound("alice", TO)
+    await h.clock.advance(30)
+    with pytest.raises(TelephonyError):
+        await service.place_outbound("bob", TO)
+    await h.clock.advance(PLACEMENT_GRACE.total_seconds() - 30 + 1)
+    assert await service.recover_placements() == 1  # alice's only: bob's is within its grace
+    assert alice(h) == (True, False, None)
+    assert h.services.store.list_calls() == []
+    await h.clock.advance(30)
+    assert await service.recover_placements() == 1
+    [call] = h.services.store.list_calls()
+    assert (call.agent_id, call.status) == ("bob", CallState.ENDED)
+    bob = h.services.store.get_agent("bob")
+    assert bob is not None and (bob.available, bob.placing_to) == (True, None)

@@ -9,6 +9,7 @@ and the leg is recorded from the callback itself; the create's own bookkeeping t
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -55,14 +56,16 @@ async def test_a_participants_callback_before_the_create_returned_records_the_le
 
 async def test_an_outbound_calls_callback_before_the_create_returned_adopts_the_call(h: Harness) -> None:
     h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob"))
-    assert h.services.store.claim_for_outbound("bob", "+15557770000", h.services.service.clock.now())
-    assert await status(h, "/webhooks/call-status?agent=bob", NEW_LEG, "initiated", 0) == 204
+    since = h.services.service.clock.now()
+    assert h.services.store.claim_for_outbound("bob", "+15557770000", since)
+    path = f"/webhooks/call-status?{urlencode({'agent': 'bob', 'placed': since.isoformat()})}"
+    assert await status(h, path, NEW_LEG, "initiated", 0) == 204
     view = h.view(NEW_LEG)
     assert view.call.agent_id == "bob" and view.customer_leg is not None
     assert view.customer_leg.status is LegStatus.INITIATED  # the callback itself was applied
     # The create returns and callhold adopts the call: the same call, nothing duplicated.
     assert h.services.service.adopt(NEW_LEG, agent_id="bob", status=LegStatus.QUEUED) == view.call
-    assert await status(h, "/webhooks/call-status?agent=bob", NEW_LEG, "ringing", 1) == 204
+    assert await status(h, path, NEW_LEG, "ringing", 1) == 204
     customer = h.view(NEW_LEG).customer_leg
     assert customer is not None and customer.status is LegStatus.RINGING
 

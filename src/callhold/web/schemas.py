@@ -131,15 +131,8 @@ class AgentOut(BaseModel):
 
     @classmethod
     def of(cls, agent: Agent) -> Self:
-        """From the domain record."""
-        return cls(
-            id=agent.id,
-            name=agent.name,
-            endpoint=agent.endpoint,
-            available=agent.available,
-            away=agent.away,
-            placing_to=agent.placing_to,
-        )
+        """From the domain record (its fields of the same names)."""
+        return cls.model_validate(agent, from_attributes=True)
 
 
 class AgentCreated(AgentOut):

@@ -113,12 +113,32 @@ def test_an_agent_placing_an_outbound_call_is_handed_no_customer(store: SqlHoldS
 def test_recording_the_outbound_call_ends_its_placement(store: SqlHoldStore) -> None:
     store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
     assert store.claim_for_outbound("alice", TO, T0)
-    sid = "CA" + "7" * 32
-    call = Call(id=sid, strategy=Strategy.CONFERENCE, customer_call_sid=sid, agent_id="alice", created_at=T0)
-    assert store.insert_call(
-        call, [Leg(call_sid=sid, call_id=sid, role=LegRole.CUSTOMER, status=LegStatus.QUEUED)]
-    )
+    sid = _outbound(store, 7, T0)
+    assert store.load_view(sid).call.agent_id == "alice"
     assert (_alice(store).available, _alice(store).placing_since) == (False, None)
     assert store.placements(T0) == []
     assert not store.make_available("alice")  # on the call now
     assert not store.end_placement("alice", T0, free=True)
+
+
+def _outbound(store: SqlHoldStore, n: int, placed_since: datetime | None) -> str:
+    """Record outbound call ``n`` placed for alice (at ``placed_since``, if the URL said); its SID."""
+    sid = "CA" + str(n) * 32
+    call = Call(id=sid, strategy=Strategy.CONFERENCE, customer_call_sid=sid, agent_id="alice", created_at=T0)
+    leg = Leg(call_sid=sid, call_id=sid, role=LegRole.CUSTOMER, status=LegStatus.QUEUED)
+    assert store.insert_call(call, [leg], placed_since=placed_since)
+    return sid
+
+
+def test_a_call_that_names_no_placement_never_takes_the_agents_open_one(store: SqlHoldStore) -> None:
+    """A late call of an earlier placement (its URL without ``placed``) while the agent places another:
+    it does not end the open placement -- whose own call is still to come -- and is not the agent's."""
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+    later = T0 + timedelta(minutes=5)
+    assert store.claim_for_outbound("alice", TO, later)
+    old = _outbound(store, 8, None)
+    assert store.load_view(old).call.agent_id is None  # waits for the next agent
+    assert (_alice(store).placing_since, _alice(store).available) == (later, False)
+    own = _outbound(store, 9, later)
+    assert store.load_view(own).call.agent_id == "alice"
+    assert _alice(store).placing_since is None

@@ -72,8 +72,8 @@ class SqlHoldStore(AgentRecords):
 
         A call with an agent is an outbound call placed for it (``placed_since``: when, if known). The
         agent is given the call only if that placement is still open -- which it ends -- or, if not (it
-        was settled already, say), if the agent is free, which claims it. Otherwise the call is recorded
-        with no agent and waits for the next one: never a second call for a busy agent.
+        was settled already, or is not known), if the agent is free, which claims it. Otherwise the
+        call is recorded with no agent and waits for the next one: never a second call for a busy agent.
         """
         agent_id = call.agent_id
         with self._locked() as conn:
@@ -91,18 +91,13 @@ class SqlHoldStore(AgentRecords):
             return True
 
     def _take_placed(self, conn: Connection, agent_id: str, placed_since: datetime | None) -> bool:
-        """Under the agent's lock: end its placement (``placed_since``, or any if ``None``), else claim
-        it if available; ``False`` (nothing changed) if neither -- or if the agent is gone."""
+        """Under the agent's lock: end its placement ``placed_since``, else claim it if available;
+        ``False`` (nothing changed) if neither -- or if the agent is gone. A placement is never ended
+        unidentified (``None``): it may be a newer one, whose own call is still to come."""
         if not self._lock_agent(conn, agent_id):
             return False
-        if placed_since is None:
-            placed = self.sql.agent_placed.where(self.sql.agents.c.placing_since.is_not(None))
-            if conn.execute(placed, {"key": agent_id}).rowcount == 1:
-                return True
-        elif (
-            conn.execute(self.sql.agent_placement_over, {"key": agent_id, "since": placed_since}).rowcount
-            == 1
-        ):
+        over = {"key": agent_id, "since": placed_since}
+        if placed_since is not None and conn.execute(self.sql.agent_placement_over, over).rowcount == 1:
             return True
         return bool(conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1)
 
