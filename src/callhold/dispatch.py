@@ -17,7 +17,7 @@ from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus
 from callhold.domain.ports import Clock, Handover, HoldStore
 from callhold.timers import TimerHandle, Timers
 
-__all__ = ["WaitingDispatch"]
+__all__ = ["WaitingDispatch", "unattended"]
 
 _log = logging.getLogger("callhold.dispatch")
 
@@ -110,9 +110,8 @@ class WaitingDispatch:
                 # Waiting customers first: the recoveries ask Twilio, and a slow Twilio delays them.
                 await self.dispatch_waiting(active)
                 await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
-                await (
-                    self.recover_placements()
-                )  # an outbound call Twilio never answered (callhold.placements)
+                # an outbound call Twilio never answered (callhold.placements)
+                await self.recover_placements()
             except Exception:  # the database away for a moment: the next sweep tries again
                 _log.exception("dispatching waiting calls failed")
             finally:
@@ -123,14 +122,20 @@ class WaitingDispatch:
         return sweeping
 
 
+def unattended(view: CallView) -> bool:
+    """Whether, by the record, ``view``'s customer is in progress, not on hold, and has no agent leg
+    that is not over (being dialled, or talking): nobody is connecting them to an agent."""
+    customer = view.customer_leg
+    if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
+        return False
+    return not any(leg.role is LegRole.AGENT and not leg.status.is_terminal for leg in view.legs)
+
+
 def _waiting_mark(view: CallView) -> tuple[object, ...] | None:
     """What a waiting call looks like, to tell whether it changed between two sweeps; ``None`` if it
     is not one to hand over: its customer not in progress (an outbound call not answered yet cannot
     be moved), on hold, or an agent leg not finished (someone is connecting it)."""
-    customer = view.customer_leg
-    if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
-        return None
-    if any(leg.role is LegRole.AGENT and not leg.status.is_terminal for leg in view.legs):
+    if not unattended(view):
         return None
     return (view.call.conference_sid, *((leg.call_sid, leg.status) for leg in view.legs))
 

@@ -42,6 +42,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from callhold.dispatch import unattended
 from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.commands import RedirectLeg
@@ -72,15 +73,10 @@ def _given_long_ago(call: Call, now: datetime, grace: timedelta = HANDOVER_GRACE
 def stranded(view: CallView, now: datetime, grace: timedelta = HANDOVER_GRACE) -> bool:
     """Whether, by the record, ``view``'s call was handed to its agent at least ``grace`` before
     ``now`` and its customer never reached the agent (see the module's docstring)."""
-    customer = view.customer_leg
-    if not _given_long_ago(view.call, now, grace):
-        return False
-    if customer is None or customer.status is not LegStatus.IN_PROGRESS or view.open_hold is not None:
-        return False
     # An agent leg not over: the agent is being dialled, or talking. One over was an earlier agent's
     # (its own paths -- missed, dropped -- take the call from it), or this one's with the call about
     # to end: either way, Twilio is asked before the customer is moved.
-    return not any(leg.role is LegRole.AGENT and not leg.status.is_terminal for leg in view.legs)
+    return _given_long_ago(view.call, now, grace) and unattended(view)
 
 
 class HandoverRecovery:

@@ -106,10 +106,12 @@ class PlacementRecovery:
         except TelephonyError as exc:
             _log.warning("could not ask Twilio about agent %s's outbound call; next sweep: %r", agent.id, exc)
             return False
-        others = [
-            a.placing_since for a in self.store.placements(now) if a.placing_to == to and a.id != agent.id
+        others = [  # the other agents' open placements to that number
+            other_since
+            for other in self.store.placements(now)
+            if other.placing_to == to and other.id != agent.id and (other_since := other.placing_since)
         ]
-        found = _closest_unrecorded(self.store, listed, since, [o for o in others if o is not None])
+        found = _closest_unrecorded(self.store, listed, since, others)
         if found is None:
             _log.warning("no call to %s was placed for agent %s: its placement is over", to, agent.id)
             return await self.placement_over(agent.id, since)

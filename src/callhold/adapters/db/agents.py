@@ -140,14 +140,11 @@ class AgentRecords:
         available when the call ends). Otherwise callhold's (its call ended): ``False`` also if the
         agent is away, which it stays.
         """
-        if not by_agent:
-            if self.get_agent(agent_id) is None:
-                raise NotFound("agent", agent_id)
-            return self.free_agent(agent_id)
         with self._locked() as conn:
             if not self._lock_agent(conn, agent_id):
                 raise NotFound("agent", agent_id)
-            conn.execute(self.sql.agent_update, {"key": agent_id, "away": False})
+            if by_agent:
+                conn.execute(self.sql.agent_update, {"key": agent_id, "away": False})
             return self._free(conn, agent_id)
 
     def _on_a_call(self) -> Exists:

@@ -63,7 +63,7 @@ class Statements:
         self.agent_claim: Update = (
             update(agents)
             .where(agents.c.id == bindparam("key"), agents.c.available.is_(True))
-            .values(available=bindparam("value"))
+            .values(available=False)
         )
         # the agent's own choice: available, or away (not to be made available by callhold)
         self.agent_choose: Update = (
@@ -77,12 +77,11 @@ class Statements:
             .where(agents.c.id == bindparam("key"), agents.c.available.is_(True))
             .values(available=False, placing_to=bindparam("to"), placing_since=bindparam("since"))
         )
-        # the placement over: this one (``since``), or whichever it is (the call is recorded)
-        self.agent_placed: Update = (
-            update(agents).where(agents.c.id == bindparam("key")).values(placing_to=None, placing_since=None)
-        )
-        self.agent_placement_over: Update = self.agent_placed.where(
-            agents.c.placing_since == bindparam("since")
+        # the placement since ``since`` over
+        self.agent_placement_over: Update = (
+            update(agents)
+            .where(agents.c.id == bindparam("key"), agents.c.placing_since == bindparam("since"))
+            .values(placing_to=None, placing_since=None)
         )
         self.agents_placing = (
             select(agents)

@@ -99,7 +99,7 @@ class SqlHoldStore(AgentRecords):
         over = {"key": agent_id, "since": placed_since}
         if placed_since is not None and conn.execute(self.sql.agent_placement_over, over).rowcount == 1:
             return True
-        return bool(conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount == 1)
+        return bool(conn.execute(self.sql.agent_claim, {"key": agent_id}).rowcount == 1)
 
     def get_call(self, call_id: str) -> Call | None:
         """One call by id, or ``None``."""
@@ -326,7 +326,7 @@ class SqlHoldStore(AgentRecords):
             call = transaction.view.call
             if call.status is CallState.ENDED or call.agent_id is not None:
                 return Handover.CALL_TAKEN
-            if conn.execute(self.sql.agent_claim, {"key": agent_id, "value": False}).rowcount != 1:
+            if conn.execute(self.sql.agent_claim, {"key": agent_id}).rowcount != 1:
                 return Handover.AGENT_TAKEN
             transaction.save(replace(transaction.view, call=replace(call, agent_id=agent_id, given_at=at)))
             return Handover.GIVEN
