@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
@@ -49,9 +48,7 @@ class Readiness(BaseModel):
 @functools.cache
 def schema_head() -> str:
     """The migration head this release ships (read from the package's migrations once)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert head is not None
     return head
 

@@ -106,6 +106,31 @@ function part(root, name) {
   return root.querySelector(`[data-part="${name}"]`);
 }
 
+/** Show `items` in `container`, in order, each by an entry kept across refreshes in `entries` (its
+ * `item[key]` -> the entry, whose element is `entry.node`): `make(item)` builds a missing entry,
+ * `fill(entry, item)` updates it. Only what is out of place is moved (moving a node would take the
+ * focus away from its fields); the entries of items no longer there are removed. */
+function reconcile(container, entries, items, key, make, fill) {
+  const seen = new Set();
+  items.forEach((item, index) => {
+    seen.add(item[key]);
+    let entry = entries.get(item[key]);
+    if (!entry) {
+      entry = make(item);
+      entries.set(item[key], entry);
+    }
+    fill(entry, item);
+    const node = container.children[index];
+    if (node !== entry.node) container.insertBefore(entry.node, node || null);
+  });
+  for (const [id, entry] of entries) {
+    if (!seen.has(id)) {
+      entry.node.remove();
+      entries.delete(id);
+    }
+  }
+}
+
 /** `seconds` as m:ss (h:mm:ss from an hour). */
 function clock(seconds) {
   const total = Math.max(0, Math.floor(seconds));
@@ -252,6 +277,18 @@ async function signIn(token) {
   state.ticker = setInterval(tick, TICK_MS);
   $("main").focus();
   refresh();
+}
+
+/** Sign in with `token`, one attempt at a time; a token that fails is not kept (a saved one is forgotten). */
+function trySignIn(token) {
+  exclusive("sign-in", async () => {
+    try {
+      await signIn(token);
+    } catch (error) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showSignInError(error);
+    }
+  });
 }
 
 /** Forget the token and everything shown; `error` (optional) says why, on the sign-in form. */
@@ -464,6 +501,10 @@ class CallCard {
     });
   }
 
+  get node() {
+    return this.root;
+  }
+
   update(detail, syncedAt) {
     this.detail = detail;
     const root = this.root;
@@ -536,19 +577,11 @@ class CallCard {
   }
 
   renderLegs(detail) {
-    const body = part(this.root, "legs");
     const conference = detail.strategy === "conference";
-    const seen = new Set();
-    detail.legs.forEach((leg, index) => {
-      seen.add(leg.call_sid);
-      let row = this.legRows.get(leg.call_sid);
-      if (!row) {
-        row = this.legRow(leg);
-        this.legRows.set(leg.call_sid, row);
-      }
+    const fill = (row, leg) => {
       const ended = ENDED_LEG.has(leg.status);
       const role = ROLES[leg.role] || leg.role;
-      row.tr.classList.toggle("is-ended", ended);
+      row.node.classList.toggle("is-ended", ended);
       row.role.textContent = role;
       row.status.textContent = leg.status;
       row.status.dataset.status = leg.status;
@@ -561,14 +594,8 @@ class CallCard {
       row.mute.dataset.muted = String(leg.muted);
       row.remove.hidden = !(live && leg.role === "third_party");
       row.remove.setAttribute("aria-label", `Remove ${role.toLowerCase()} ${leg.call_sid}`);
-      if (body.children[index] !== row.tr) body.insertBefore(row.tr, body.children[index] || null);
-    });
-    for (const [sid, row] of this.legRows) {
-      if (!seen.has(sid)) {
-        row.tr.remove();
-        this.legRows.delete(sid);
-      }
-    }
+    };
+    reconcile(part(this.root, "legs"), this.legRows, detail.legs, "call_sid", (leg) => this.legRow(leg), fill);
   }
 
   legRow(leg) {
@@ -584,7 +611,7 @@ class CallCard {
     row.remove.dataset.busyKey = `leg:${this.id}:${sid}`;
     row.mute.addEventListener("click", () => this.mute(sid, row.mute.dataset.muted !== "true"));
     row.remove.addEventListener("click", () => this.removeParty(sid));
-    row.tr = el(
+    row.node = el(
       "tr",
       {},
       row.role,
@@ -683,27 +710,14 @@ class CallCard {
 }
 
 function renderCalls(details, syncedAt) {
-  const container = $("calls");
-  const seen = new Set();
-  details.forEach((detail, index) => {
-    seen.add(detail.id);
-    let card = state.cards.get(detail.id);
-    if (!card) {
-      card = new CallCard(detail.id);
-      state.cards.set(detail.id, card);
-    }
-    card.update(detail, syncedAt);
-    // Move only what is out of place: moving a node would take the focus away from its fields.
-    if (container.children[index] !== card.root) {
-      container.insertBefore(card.root, container.children[index] || null);
-    }
-  });
-  for (const [id, card] of state.cards) {
-    if (!seen.has(id)) {
-      card.root.remove();
-      state.cards.delete(id);
-    }
-  }
+  reconcile(
+    $("calls"),
+    state.cards,
+    details,
+    "id",
+    (detail) => new CallCard(detail.id),
+    (card, detail) => card.update(detail, syncedAt),
+  );
   $("no-calls").hidden = details.length > 0;
   syncBusy();
 }
@@ -795,7 +809,7 @@ function switchTrack() {
 function agentRow(agent) {
   const toggle = el(
     "button",
-    { type: "button", class: "switch switch-small", attrs: { role: "switch", "aria-checked": "false" } },
+    { type: "button", class: "switch", attrs: { role: "switch", "aria-checked": "false" } },
     switchTrack(),
   );
   toggle.dataset.busyKey = `availability:${agent.id}`;
@@ -807,32 +821,17 @@ function agentRow(agent) {
     detail: el("span", { class: "agent-detail" }),
     toggle,
   };
-  row.li = el("li", { class: "agent" }, row.name, row.detail, toggle);
+  row.node = el("li", { class: "agent" }, row.name, row.detail, toggle);
   return row;
 }
 
 function renderAgents(agents) {
-  const list = $("agents");
-  const seen = new Set();
-  agents.forEach((agent, index) => {
-    seen.add(agent.id);
-    let row = state.agentRows.get(agent.id);
-    if (!row) {
-      row = agentRow(agent);
-      state.agentRows.set(agent.id, row);
-    }
+  reconcile($("agents"), state.agentRows, agents, "id", agentRow, (row, agent) => {
     row.name.textContent = agent.name;
     row.detail.textContent = `${agent.id} · ${agent.endpoint} · ${agentState(agent)}`;
     row.toggle.setAttribute("aria-checked", String(!agent.away));
     row.toggle.setAttribute("aria-label", `${agent.name} taking calls`);
-    if (list.children[index] !== row.li) list.insertBefore(row.li, list.children[index] || null);
   });
-  for (const [id, row] of state.agentRows) {
-    if (!seen.has(id)) {
-      row.li.remove();
-      state.agentRows.delete(id);
-    }
-  }
   $("agents-panel").hidden = false;
   $("no-agents").hidden = agents.length > 0;
   // The agent picker is rebuilt only when the agents change: rebuilding would close it under the mouse.
@@ -874,13 +873,7 @@ function start() {
       showSignInError({ title: "No token", detail: "Paste your API token first." });
       return;
     }
-    exclusive("sign-in", async () => {
-      try {
-        await signIn(token);
-      } catch (error) {
-        showSignInError(error);
-      }
-    });
+    trySignIn(token);
   });
   $("sign-out").addEventListener("click", () => signOut());
   $("notice-dismiss").addEventListener("click", clearNotice);
@@ -894,14 +887,7 @@ function start() {
   });
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
-    exclusive("sign-in", async () => {
-      try {
-        await signIn(saved);
-      } catch (error) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        showSignInError(error);
-      }
-    });
+    trySignIn(saved);
   } else {
     $("token").focus();
   }
