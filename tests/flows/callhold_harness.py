@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from callhold.config import Settings
@@ -15,6 +16,16 @@ from voicesim import Call, Emulator, VirtualClock
 
 BASE = "http://callhold.test"
 NUMBER, CUSTOMER = "+15550001000", "+15551230001"
+ADMIN = {"Authorization": "Bearer change-me-admin"}  # the default admin token's header
+
+
+def heard(emu: Emulator, call_sid: str) -> list[tuple[str, str, str]]:
+    """(kind, context, detail or voices) of each segment ``call_sid`` heard, for compact assertions."""
+    out = []
+    for seg in emu.media.segments(call_sid):
+        detail = ",".join(seg.voices) if seg.kind in ("conference", "call") else seg.detail
+        out.append((seg.kind, seg.context, detail))
+    return out
 
 
 @dataclass
@@ -81,11 +92,12 @@ class Harness:
 
     def heard(self, call_sid: str) -> list[tuple[str, str, str]]:
         """(kind, context, detail or voices) of each segment, for compact assertions."""
-        out = []
-        for seg in self.emu.media.segments(call_sid):
-            detail = ",".join(seg.voices) if seg.kind in ("conference", "call") else seg.detail
-            out.append((seg.kind, seg.context, detail))
-        return out
+        return heard(self.emu, call_sid)
+
+    async def api(self, method: str, path: str, body: dict[str, object] | None = None) -> httpx.Response:
+        """``method /api/v1{path}`` (JSON ``body``, if any) as the admin."""
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE) as client:
+            return await client.request(method, f"/api/v1{path}", json=body, headers=ADMIN)
 
     def spans(self, call_sid: str) -> list[tuple[str, str, float]]:
         """(kind, context, seconds) of each finished segment."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from twilio.http.response import Response
 
@@ -20,7 +19,6 @@ from tests.twilio_refusals import InterceptingTransport, Sent, telephony_over
 from voicesim import Emulator, VirtualClock
 
 TO = "+15557770000"
-ADMIN = {"Authorization": "Bearer change-me-admin"}
 EVERY = 15
 
 
@@ -81,8 +79,7 @@ def alice(h: Harness) -> tuple[bool, bool, str | None]:
 
 async def agent_api(h: Harness, agent_id: str) -> dict[str, object]:
     """``GET /api/v1/agents/{agent_id}`` as the admin."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
-        response = await client.get(f"/api/v1/agents/{agent_id}", headers=ADMIN)
+    response = await h.api("GET", f"/agents/{agent_id}")
     assert response.status_code == 200
     body: dict[str, object] = response.json()
     return body
@@ -249,8 +246,7 @@ async def test_an_agent_cannot_be_deleted_while_a_call_is_placed_for_it(h: Harne
     placing(h, Plan(create=False))
     with pytest.raises(TelephonyError):
         await h.services.service.place_outbound("alice", TO)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
-        refused = await client.delete("/api/v1/agents/alice", headers=ADMIN)
+    refused = await h.api("DELETE", "/agents/alice")
     assert refused.status_code == 409
     assert refused.json()["detail"] == f"agent alice: a call to {TO} is being placed for it"
     assert h.services.store.get_agent("alice") is not None

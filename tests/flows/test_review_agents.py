@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import delete, event
 from sqlalchemy.exc import OperationalError
@@ -28,7 +27,6 @@ from tests.flows.callhold_signed import Courier
 from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
-ADMIN = {"Authorization": "Bearer change-me-admin"}
 CALL_UPDATE = re.compile(r"/Calls/CA\w{32}\.json$")
 
 
@@ -52,11 +50,6 @@ def available(h: Harness, agent_id: str) -> bool:
     return agent.available
 
 
-async def api(h: Harness, method: str, path: str, body: dict[str, object]) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
-        return await client.request(method, f"/api/v1{path}", json=body, headers=ADMIN)
-
-
 async def waiting_customer(h: Harness) -> str:
     """A customer waiting in line (no agent was free when it called)."""
     h.services.store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob", available=False))
@@ -70,7 +63,7 @@ async def test_the_agent_who_becomes_available_gets_the_waiting_customer_itself(
     customer = await waiting_customer(h)
     h.services.store.save_agent(Agent(id="aaron", name="Aaron", endpoint="client:aaron", available=False))
     # bob says he is available: bob gets the customer, not aaron (who is not available).
-    assert (await api(h, "PATCH", "/agents/bob", {"available": True})).status_code == 200
+    assert (await h.api("PATCH", "/agents/bob", {"available": True})).status_code == 200
     await assert_connected_to(h, customer, "bob")
     assert not available(h, "bob") and not available(h, "aaron")
 
@@ -89,16 +82,16 @@ async def assert_connected_to(h: Harness, customer: str, agent_id: str) -> None:
 async def test_an_agent_created_available_takes_the_waiting_customer(h: Harness) -> None:
     customer = await waiting_customer(h)
     body = {"id": "aaron", "name": "Aaron", "endpoint": "client:aaron"}
-    created = await api(h, "POST", "/agents", body)
+    created = await h.api("POST", "/agents", body)
     assert created.status_code == 201
     assert created.json()["available"] is False  # already busy with the customer
     await assert_connected_to(h, customer, "aaron")
     assert h.services.service.waiting_calls() == []
     # A second agent created available finds nobody waiting, and stays available.
     body = {"id": "carol", "name": "Carol", "endpoint": "client:carol"}
-    assert (await api(h, "POST", "/agents", body)).json()["available"] is True
+    assert (await h.api("POST", "/agents", body)).json()["available"] is True
     # Creating an existing id again is refused and changes nothing.
-    again = await api(h, "POST", "/agents", {"id": "aaron", "name": "Other", "endpoint": "client:x"})
+    again = await h.api("POST", "/agents", {"id": "aaron", "name": "Other", "endpoint": "client:x"})
     assert again.status_code == 409
     assert h.services.store.get_agent("aaron") == Agent(
         id="aaron", name="Aaron", endpoint="client:aaron", available=False
@@ -118,7 +111,7 @@ async def test_renaming_a_busy_agent_does_not_make_it_available(h: Harness) -> N
     h.add_agent()
     call = await h.call_in()
     assert h.view(call.sid).call.agent_id == "alice" and not available(h, "alice")
-    changed = await api(h, "PATCH", "/agents/alice", {"name": "Alice B", "endpoint": "client:alice2"})
+    changed = await h.api("PATCH", "/agents/alice", {"name": "Alice B", "endpoint": "client:alice2"})
     assert changed.status_code == 200
     assert changed.json()["name"] == "Alice B" and changed.json()["available"] is False
     assert h.services.store.get_agent("alice") == Agent(
@@ -133,7 +126,7 @@ async def test_a_customer_twilio_cannot_move_waits_again_and_the_agent_is_not_le
     service = h.services.service
     working = service.telephony
     service.telephony = telephony_over(h.emu, unavailable(h), BASE)
-    response = await api(h, "PATCH", "/agents/bob", {"available": True})
+    response = await h.api("PATCH", "/agents/bob", {"available": True})
     assert response.status_code == 502 and response.json()["twilio_code"] == 20503
     assert h.view(customer).call.agent_id is None
     assert [c.id for c in service.waiting_calls()] == [customer]
@@ -142,7 +135,7 @@ async def test_a_customer_twilio_cannot_move_waits_again_and_the_agent_is_not_le
     assert h.heard(customer)[-1][1] == "queue-wait"  # never left the line
     # Twilio works again: the next availability connects them.
     service.telephony = working
-    assert (await api(h, "PATCH", "/agents/bob", {"available": True})).status_code == 200
+    assert (await h.api("PATCH", "/agents/bob", {"available": True})).status_code == 200
     await h.clock.advance(10)
     h.clock.raise_errors()
     assert h.view(customer).call.agent_id == "bob" and h.heard(customer)[-1][0] == "conference"

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
 import pytest
 from twilio.http.response import Response
 
@@ -44,9 +43,6 @@ def lose_first(h: Harness, selects: Selector, wait: float = 0.0) -> AnswerLost:
     transport = AnswerLost(h, selects, wait)
     h.services.service.telephony = telephony_over(h.emu, transport, BASE)
     return transport
-
-
-ADMIN = {"Authorization": "Bearer change-me-admin"}
 
 
 def form(data: Mapping[str, object], key: str) -> str:
@@ -147,12 +143,6 @@ async def test_a_refused_outbound_call_frees_its_agent(
     assert agent is not None and agent.available
 
 
-async def api(h: Harness, method: str, path: str, body: dict[str, object] | None = None) -> httpx.Response:
-    """``method /api/v1{path}`` as the admin."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=h.app), base_url=BASE) as client:
-        return await client.request(method, f"/api/v1{path}", json=body, headers=ADMIN)
-
-
 @pytest.fixture
 def conf(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
     return make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
@@ -163,13 +153,13 @@ async def test_a_hold_confirmed_by_twilios_events_is_a_success_though_its_answer
 ) -> None:
     customer, _ = await conf.connected()
     lose_first(conf, lambda _m, url, data: "/Participants/" in url and form(data, "Hold") == "true", wait=3)
-    held = await api(conf, "POST", f"/calls/{customer}/hold", {})
+    held = await conf.api("POST", f"/calls/{customer}/hold", {})
     assert held.status_code == 200, held.text  # not a 502 "failed" for a hold in effect
     assert held.json()["state"] == "held"
     resumed_lost = lose_first(
         conf, lambda _m, url, data: "/Participants/" in url and form(data, "Hold") == "false", wait=3
     )
-    resumed = await api(conf, "POST", f"/calls/{customer}/resume")
+    resumed = await conf.api("POST", f"/calls/{customer}/resume")
     assert resumed_lost.lost and resumed.status_code == 200, resumed.text
     assert (resumed.json()["state"], resumed.json()["end_reason"]) == ("ended", "resumed")
     conf.assert_talking_to(customer, "alice")
@@ -206,7 +196,7 @@ async def test_a_party_dialled_with_no_answer_is_reported_as_unknown_not_refused
     dialling again -- a 502 "refused" would invite a retry that dials them twice."""
     customer, _ = await conf.connected()
     lose_first(conf, lambda method, url, _data: method == "POST" and url.endswith("/Participants.json"))
-    added = await api(conf, "POST", f"/calls/{customer}/participants", {"to": "+15559990000"})
+    added = await conf.api("POST", f"/calls/{customer}/participants", {"to": "+15559990000"})
     assert added.status_code == 504, added.text
     problem = added.json()
     assert problem["type"].endswith("/telephony-uncertain") and problem["title"] == "Gateway Timeout"

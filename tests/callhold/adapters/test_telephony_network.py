@@ -35,6 +35,24 @@ def _telephony(base_url: str, timeout: float | None = None) -> tuple[RebasedAsyn
     return http, TwilioTelephony(Client("AC" + "0" * 32, "token", http_client=http), "http://callhold.test")
 
 
+@contextlib.asynccontextmanager
+async def _silent_twilio() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]]]:
+    """A server that accepts connections and never answers: its base URL and the connections."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", accepted
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_connection_refused_becomes_a_telephony_error() -> None:
     http, telephony = _telephony(f"http://127.0.0.1:{_closed_port()}")
     try:
@@ -50,27 +68,17 @@ async def test_connection_refused_becomes_a_telephony_error() -> None:
 async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() -> None:
     """A connection Twilio accepts but never answers (a network partition, a stuck proxy): without a
     timeout the SDK's ``None`` is aiohttp's "no limit", and the hold would wait for ever."""
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)  # read nothing, answer nothing
-
-    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    http, telephony = _telephony(f"http://127.0.0.1:{port}", timeout=0.2)
-    try:
-        with pytest.raises(TelephonyError) as caught:
-            await asyncio.wait_for(
-                telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x")),
-                timeout=30,  # the test's own guard: the client's timeout must fire long before
-            )
-    finally:
-        await http.close()
-        for writer in accepted:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-    assert len(accepted) == 1  # it did connect: Twilio reached, then silent
+    async with _silent_twilio() as (base, accepted):
+        http, telephony = _telephony(base, timeout=0.2)
+        try:
+            with pytest.raises(TelephonyError) as caught:
+                await asyncio.wait_for(
+                    telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x")),
+                    timeout=30,  # the test's own guard: the client's timeout must fire long before
+                )
+        finally:
+            await http.close()
+        assert len(accepted) == 1  # it did connect: Twilio reached, then silent
     # The request was sent: Twilio may have carried it out, so the outcome is unknown.
     assert caught.value.uncertain and caught.value.status is None  # Twilio sent no status
     assert "no answer from Twilio" in caught.value.message
@@ -109,24 +117,6 @@ async def test_a_connection_that_never_comes_is_a_refusal_not_an_unknown_outcome
         listener.close()
     assert not caught.value.uncertain and caught.value.status is None
     assert "cannot reach Twilio" in caught.value.message
-
-
-@contextlib.asynccontextmanager
-async def _silent_twilio() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]]]:
-    """A server that accepts connections and never answers: its base URL and the connections."""
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
-
-    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", accepted
-    finally:
-        for writer in accepted:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_inside_a_webhook_a_request_gets_only_the_time_left() -> None:

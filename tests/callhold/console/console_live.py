@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from tests.flows.callhold_harness import heard
 
 from callhold.config import Settings
 from callhold.web.app import Services, create_app
@@ -101,14 +102,10 @@ class LiveCallhold:
     def heard(self, call_sid: str) -> list[tuple[str, str, str]]:
         """(kind, context, detail or voices) of each segment of what ``call_sid`` heard."""
 
-        async def heard() -> list[tuple[str, str, str]]:
-            out = []
-            for seg in self.emu.media.segments(call_sid):
-                detail = ",".join(seg.voices) if seg.kind in ("conference", "call") else seg.detail
-                out.append((seg.kind, seg.context, detail))
-            return out
+        async def what_was_heard() -> list[tuple[str, str, str]]:
+            return heard(self.emu, call_sid)
 
-        return self.run(heard)
+        return self.run(what_was_heard)
 
     # -- over HTTP, like any client ------------------------------------------------------------------
     def request(self, method: str, path: str, token: str | None = ADMIN, **kwargs: Any) -> httpx.Response:
@@ -130,6 +127,12 @@ class LiveCallhold:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    def leg(self, call_id: str, role: str) -> dict[str, Any]:
+        """The first leg of ``call_id`` in ``role`` (``customer``, ``agent``, ``third_party``), as
+        ``GET /calls/{id}`` shows it."""
+        legs: list[dict[str, Any]] = self.call(call_id)["legs"]
+        return next(leg for leg in legs if leg["role"] == role)
 
 
 @contextmanager

@@ -79,13 +79,13 @@ def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:
     live.advance(1)
     console.poll()
     expect(customer).to_contain_text("Muted")
-    assert next(leg for leg in live.call(sid)["legs"] if leg["role"] == "customer")["muted"] is True
+    assert live.leg(sid, "customer")["muted"] is True
     customer.get_by_role("button", name="Unmute customer").click()
     console.said("Unmuted")
     live.advance(1)
     console.poll()
     expect(customer).not_to_contain_text("Muted")
-    assert next(leg for leg in live.call(sid)["legs"] if leg["role"] == "customer")["muted"] is False
+    assert live.leg(sid, "customer")["muted"] is False
 
     party = card.get_by_label("Add a third party")
     party.fill("12345")  # not a number Twilio can dial: the API's 422 and its field error
@@ -104,7 +104,7 @@ def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:
     console.poll()
     third = console.leg_row(sid, "Third party")
     expect(third).to_contain_text("in-progress")
-    third_sid = next(leg for leg in live.call(sid)["legs"] if leg["role"] == "third_party")["call_sid"]
+    third_sid = live.leg(sid, "third_party")["call_sid"]
     expect(third).to_contain_text(third_sid)
 
     third.get_by_role("button", name=f"Remove third party {third_sid}").click()
@@ -140,7 +140,7 @@ def test_a_legs_call_holds_and_resumes_and_offers_no_conference_only_action(cons
     console.resume(sid)
     console.said("is back")
     live.advance(10)
-    agent_leg = next(leg for leg in live.call(sid)["legs"] if leg["role"] == "agent")["call_sid"]
+    agent_leg = live.leg(sid, "agent")["call_sid"]
     assert live.heard(sid)[-1] == ("call", "", agent_leg)
     console.poll()
     expect(console.state_of(sid)).to_have_text("Connected")

@@ -14,7 +14,7 @@ def test_an_agent_signs_in_and_sees_their_live_call(console: ConsolePage) -> Non
     live = console.live
     alice = live.agent("alice")
     sid = live.customer_calls()
-    agent_leg = next(leg for leg in live.call(sid)["legs"] if leg["role"] == "agent")["call_sid"]
+    agent_leg = live.leg(sid, "agent")["call_sid"]
 
     console.sign_in(alice)
 
@@ -73,7 +73,7 @@ def test_hold_plays_music_to_the_customer_with_a_timer_and_resume_brings_them_ba
     console.resume(sid)
     console.said("is back")
     live.advance(3)
-    agent_leg = next(leg for leg in live.call(sid)["legs"] if leg["role"] == "agent")["call_sid"]
+    agent_leg = live.leg(sid, "agent")["call_sid"]
     assert live.heard(sid)[-1] == ("conference", "", agent_leg)  # the customer hears alice again
     assert live.call(sid)["hold"]["end_reason"] == "resumed"
     console.poll()

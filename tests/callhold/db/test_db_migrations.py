@@ -198,11 +198,8 @@ def test_the_hold_progress_stamps_round_trip_through_the_records(db_url: str) ->
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            calls = table(
-                "calls", *(column(c.name, c.type) for c in CALLS_0002.c), column("agent_id", String)
-            )
             connection.execute(
-                insert(calls).values(
+                insert(CALLS_0002).values(
                     id="call-1",
                     strategy="legs",
                     customer_call_sid="CA" + "c" * 32,
@@ -223,6 +220,7 @@ def test_the_hold_progress_stamps_round_trip_through_the_records(db_url: str) ->
 AGENTS_0006 = table(
     "agents", column("id"), column("name"), column("endpoint"), column("available"), column("token_hash")
 )
+CALLS_0006 = table("calls", *(column(c.name, c.type) for c in CALLS_0002.c), column("agent_id", String))
 
 
 def test_0007_makes_unavailable_agents_with_no_call_away(db_url: str) -> None:
@@ -239,11 +237,8 @@ def test_0007_makes_unavailable_agents_with_no_call_away(db_url: str) -> None:
                         id=agent_id, name=agent_id, endpoint=f"client:{agent_id}", available=available
                     )
                 )
-            calls = table(
-                "calls", *(column(c.name, c.type) for c in CALLS_0002.c), column("agent_id", String)
-            )
             connection.execute(
-                insert(calls).values(
+                insert(CALLS_0006).values(
                     id="call-1",
                     strategy="conference",
                     customer_call_sid="CA" + "1" * 32,
