@@ -58,12 +58,16 @@ def _hold_out(services: ServicesDep, view: CallView) -> HoldOut:
     return HoldOut.of(view.hold, services.service.clock.now())
 
 
-@router.get("", response_model=list[CallOut], responses=problems())
+@router.get("", response_model=list[CallDetail] | list[CallOut], responses=problems())
 async def list_calls(
     me: Me, services: ServicesDep, filters: Annotated[CallFilters, Query()]
-) -> list[CallOut]:
+) -> list[CallDetail] | list[CallOut]:
     """Calls, newest first: all of them (admin) or the agent's own, each with ``hold_state``: the
-    state of its open hold, else of its latest (null if it was never held)."""
+    state of its open hold, else of its latest (null if it was never held). With ``detail=true``
+    each is a call detail (its legs and that hold), as ``GET /calls/{sid}`` gives it."""
+    if filters.detail:
+        views = services.store.list_views(status=filters.status, agent_id=me.agent_id, limit=filters.limit)
+        return [_detail(services, view) for view in views]
     calls = services.store.list_calls(
         status=filters.status, agent_id=me.agent_id, limit=filters.limit, with_hold=True
     )

@@ -299,6 +299,11 @@ class CallFilters(_Request):
 
     status: CallState | None = Field(None, description="Only active or ended calls")
     limit: int = Field(100, ge=1, le=1000, description="At most this many, newest first")
+    detail: bool = Field(
+        False,
+        description="Each call with its legs and its current (or last) hold, as GET /calls/{sid} "
+        "gives it: one request for a page of calls, where a client would otherwise ask once per call",
+    )
 
 
 class HoldFilters(_Request):

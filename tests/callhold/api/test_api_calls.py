@@ -39,6 +39,28 @@ async def test_listed_calls_carry_the_state_of_their_open_else_latest_hold(api) 
     assert await states() == ("ended", "ended")  # the latest hold, ended
 
 
+async def test_listed_with_detail_each_call_is_what_its_own_get_gives(api) -> None:
+    first, alice = await api.live_call("alice")
+    second, bob = await api.live_call("bob")
+    assert (await api.request("POST", f"/calls/{first}/hold", alice)).status_code == 200
+
+    async def listed(*token: str, **params: object) -> list[dict[str, object]]:
+        response = await api.request("GET", "/calls", *token, params={"detail": "true", **params})
+        assert response.status_code == 200, response.text
+        body: list[dict[str, object]] = response.json()
+        return body
+
+    one_by_one = [(await api.request("GET", f"/calls/{sid}")).json() for sid in (second, first)]
+    assert await listed() == one_by_one  # newest first, legs and hold as GET /calls/{sid}
+    assert one_by_one[1]["hold"]["state"] == "held" and len(one_by_one[1]["legs"]) == 2
+    assert await listed(alice) == [one_by_one[1]]  # an agent: its own calls only
+    assert await listed(bob, status="active") == [one_by_one[0]]
+    assert await listed(status="ended") == []
+    plain = (await api.request("GET", "/calls")).json()
+    assert "legs" not in plain[0] and plain[0]["hold_state"] == one_by_one[0]["hold_state"]
+    assert_problem(await api.request("GET", "/calls", params={"detail": "maybe"}), 422, "invalid")
+
+
 async def test_a_call_shows_its_legs_and_is_found_by_any_leg_sid(api) -> None:
     sid, _ = await api.live_call()
     call = (await api.request("GET", f"/calls/{sid}")).json()

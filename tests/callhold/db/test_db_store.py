@@ -135,6 +135,29 @@ def test_list_calls_with_the_state_of_each_ones_open_else_latest_hold(store: Sql
     assert [(c.id, s) for c, s in ended] == [("call-1", HoldState.HELD)]
 
 
+def test_list_views_gives_each_call_as_load_view_does(store: SqlHoldStore) -> None:
+    seed(store, "call-1")
+    seed(store, "call-2", n=1)
+    seed(store, "call-3", n=2)
+    store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob"))
+    store.save_call(replace(store.get_call("call-3"), agent_id="bob"))  # type: ignore[arg-type]
+    store.save_hold(hold("call-1", "h1", HoldState.ENDED, 20, 30))
+    store.save_hold(hold("call-1", "h2", HoldState.HELD, 10))  # open, though it started earlier
+    store.save_hold(hold("call-2", "h3", HoldState.ENDED, 1, 2))
+    store.save_hold(hold("call-2", "h4", HoldState.ENDED, 3, 4))
+    views = store.list_views()
+    assert views == [store.load_view(call_id) for call_id in ("call-3", "call-2", "call-1")]
+    assert [(v.call.id, v.hold and v.hold.id, len(v.legs)) for v in views] == [
+        ("call-3", None, 2),
+        ("call-2", "h4", 2),
+        ("call-1", "h2", 2),
+    ]
+    assert [v.call.id for v in store.list_views(agent_id="alice", limit=1)] == ["call-2"]
+    store.save_call(replace(views[2].call, status=CallState.ENDED, ended_at=at(60)))
+    assert [v.call.id for v in store.list_views(status=CallState.ENDED)] == ["call-1"]
+    assert store.list_views(agent_id="nobody") == []
+
+
 def test_an_agent_on_an_active_call_is_not_deleted(store: SqlHoldStore) -> None:
     call = seed(store)
     assert store.delete_agent("alice") is False

@@ -121,6 +121,11 @@ class Statements:
         self.leg = select(legs).where(legs.c.call_sid == bindparam("call_sid"))
         self.leg_call_id = select(legs.c.call_id).where(legs.c.call_sid == bindparam("call_sid"))
         self.legs_of_call = select(legs).where(legs.c.call_id == bindparam("call_id")).order_by(legs.c.id)
+        self.legs_of_calls = (
+            select(legs)
+            .where(legs.c.call_id.in_(bindparam("call_ids", expanding=True)))
+            .order_by(legs.c.call_id, legs.c.id)
+        )
         self.leg_insert: Insert = insert(legs)
         self.leg_flags: Update = (
             update(legs)
@@ -188,16 +193,16 @@ class Statements:
             .correlate(calls)
         )
         self.hold_columns = tuple(column.name for column in holds.c)
-        view: Select[Any] = (
-            select(calls, *(column.label(f"hold_{column.name}") for column in hold.c))
-            .select_from(
-                calls.outerjoin(
-                    hold, hold.c.id == func.coalesce(open_id.scalar_subquery(), latest_id.scalar_subquery())
-                )
+        views: Select[Any] = select(
+            calls, *(column.label(f"hold_{column.name}") for column in hold.c)
+        ).select_from(
+            calls.outerjoin(
+                hold, hold.c.id == func.coalesce(open_id.scalar_subquery(), latest_id.scalar_subquery())
             )
-            .where(calls.c.id == call_id)
         )
-        self.view = view
+        #: Calls with their holds, filtered and ordered by the caller (``SqlHoldStore.list_views``).
+        self.views = views
+        self.view = views.where(calls.c.id == call_id)
         self.call_lock: Select[Any] | None = None
         if dialect != "sqlite":
             self.call_lock = self.call_id_of_ref.with_for_update()

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, overload
 
-from sqlalchemy import Connection, CursorResult, func, select
+from sqlalchemy import Connection, CursorResult, Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.agents import AgentRecords
@@ -28,6 +28,7 @@ from callhold.adapters.db.transaction import (
     insert,
     leg_values,
     load_view,
+    load_views,
     row,
     write_leg_status,
 )
@@ -168,18 +169,34 @@ class SqlHoldStore(AgentRecords):
                 latest_state.correlate(calls).scalar_subquery(),
             )
             query = select(calls, hold_state.label("hold_state"))
-        query = query.order_by(calls.c.created_at.desc(), calls.c.id).limit(limit)
-        if status is not None:
-            query = query.where(calls.c.status == status.value)
-        if agent_id is not None:
-            query = query.where(calls.c.agent_id == agent_id)
         with self.engine.connect() as conn:
-            found = conn.execute(query).all()
+            found = conn.execute(self._page(query, status, agent_id, limit)).all()
         if not with_hold:
             return [call_of(row(r)) for r in found]
         return [(call_of(row(r)), None if r.hold_state is None else HoldState(r.hold_state)) for r in found]
 
     # -- legs -------------------------------------------------------------------------------------
+
+    def list_views(
+        self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
+    ) -> list[CallView]:
+        """Calls as :meth:`list_calls` lists them, each with its legs and its open hold, else its
+        latest (as :meth:`load_view` gives one): two statements for the whole page."""
+        query = self._page(self.sql.views, status, agent_id, limit)
+        with self.engine.connect() as conn:
+            return load_views(self.sql, conn, query)
+
+    def _page(
+        self, query: Select[Any], status: CallState | None, agent_id: str | None, limit: int
+    ) -> Select[Any]:
+        """``query`` over calls, filtered, newest first, at most ``limit``."""
+        calls = self.sql.calls
+        query = query.order_by(calls.c.created_at.desc(), calls.c.id).limit(limit)
+        if status is not None:
+            query = query.where(calls.c.status == status.value)
+        if agent_id is not None:
+            query = query.where(calls.c.agent_id == agent_id)
+        return query
 
     def save_leg(self, leg: Leg) -> None:
         """Insert a leg, or update it (its status only by the monotonic rule). Not under the call's

@@ -6,7 +6,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Row
+from sqlalchemy import Connection, CursorResult, Row, Select
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.records import call_of, call_values, hold_of, hold_values, leg_of
@@ -64,10 +64,25 @@ def load_view(sql: Statements, conn: Connection, ref: str, *, lock: bool) -> Cal
     found = conn.execute(sql.view, {"ref": ref}).first()
     if found is None:
         raise NotFound("call", ref)
-    call = call_of(row(found))
-    legs = tuple(leg_of(row(r)) for r in conn.execute(sql.legs_of_call, {"call_id": call.id}))
+    legs = tuple(leg_of(row(r)) for r in conn.execute(sql.legs_of_call, {"call_id": found.id}))
+    return _view_of(sql, found, legs)
+
+
+def load_views(sql: Statements, conn: Connection, query: Select[Any]) -> list[CallView]:
+    """The views of the calls ``query`` (``Statements.views``, filtered and ordered) finds, in its
+    order: two statements, however many calls."""
+    found = conn.execute(query).all()
+    legs: dict[str, list[Leg]] = {r.id: [] for r in found}
+    if legs:
+        for r in conn.execute(sql.legs_of_calls, {"call_ids": list(legs)}):
+            legs[r.call_id].append(leg_of(row(r)))
+    return [_view_of(sql, r, tuple(legs[r.id])) for r in found]
+
+
+def _view_of(sql: Statements, found: Row[Any], legs: tuple[Leg, ...]) -> CallView:
+    """A ``Statements.view(s)`` row and the call's legs, as the domain's view."""
     hold = hold_of(_hold_part(sql, found)) if found.hold_id is not None else None
-    return CallView(call=call, legs=legs, hold=hold)
+    return CallView(call=call_of(row(found)), legs=legs, hold=hold)
 
 
 def _hold_part(sql: Statements, found: Row[Any]) -> Any:
