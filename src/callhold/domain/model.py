@@ -16,6 +16,7 @@ from callhold.domain.errors import Invalid
 
 __all__ = [
     "NO_SEQUENCE",
+    "NUMBER_MAX",
     "QUEUE_NAME_MAX",
     "TERMINAL_RANK",
     "Agent",
@@ -45,6 +46,10 @@ NO_SEQUENCE = -1
 
 QUEUE_NAME_MAX = 64
 """Twilio's limit on a queue's friendly name (errors 14204/14205)."""
+
+NUMBER_MAX = 200
+"""The longest customer number recorded: a phone number, ``client:name`` or SIP URI, as Twilio
+gives it (a longer one is not recorded rather than cut)."""
 
 
 class _Sid(str):

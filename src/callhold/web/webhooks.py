@@ -31,6 +31,7 @@ from callhold import budget
 from callhold.domain import events as ev
 from callhold.domain.errors import Invalid, NotFound
 from callhold.domain.model import (
+    NUMBER_MAX,
     CallSid,
     CallState,
     ConferenceSid,
@@ -45,8 +46,6 @@ from callhold.web.routers import BOTH, router, twiml_response
 __all__ = ["install", "router"]
 
 _LEG_STATUSES = frozenset(s.value for s in LegStatus)
-#: The longest customer number recorded (the column's size).
-_MAX_NUMBER = 200
 #: At most 18 digits: any such number fits a signed 64-bit INTEGER column.
 _MAX_SEQUENCE_DIGITS = 18
 
@@ -92,7 +91,7 @@ def _number(hook: Webhook, key: str) -> str | None:
     character that is not printable (a NUL, which PostgreSQL text refuses; a bidi override, which
     would make the number an agent reads on the console differ from the caller's)."""
     raw = hook.text(key)
-    return raw if 0 < len(raw) <= _MAX_NUMBER and raw.isprintable() else None
+    return raw if 0 < len(raw) <= NUMBER_MAX and raw.isprintable() else None
 
 
 def _sequence(hook: Webhook) -> int | None:

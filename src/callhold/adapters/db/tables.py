@@ -22,13 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from callhold.domain.model import utc
+from callhold.domain.model import NUMBER_MAX, utc
 
 __all__ = ["AgentRow", "Base", "CallRow", "CallbackReceiptRow", "HoldRow", "LegRow", "UTCDateTime"]
 
 SID = 34  # two letters + 32 hex digits
 ID = 64
-NUMBER = 200  # a phone number, client:name or SIP URI, as Twilio gives it
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -106,7 +105,7 @@ class CallRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
     conference_started_at: Mapped[datetime | None]
-    customer_number: Mapped[str | None] = mapped_column(String(NUMBER))
+    customer_number: Mapped[str | None] = mapped_column(String(NUMBER_MAX))
     given_at: Mapped[datetime | None]
     """When the call was last handed to its agent (``HoldStore.give_call``)."""
 
