@@ -7,15 +7,14 @@ connected and one of them has ``startConferenceOnEnter``; then ``in-progress``. 
 through the API (reference §2.2). Each remaining participant's ``<Dial>`` then ends and its call
 continues: the action with ``DialCallStatus=answered`` (no DialCallSid/DialCallDuration), else the
 next verb, else hang-up. What participants hear lives in :mod:`voicesim.conference_audio`; the
-Participants resource in :mod:`voicesim.conference_participants`.
+Participants resource in :mod:`voicesim.conference_participants`; ``<Dial><Conference>`` (how a
+call joins and leaves, ``hangupOnStar``, ``timeLimit``, an interrupted Dial) in
+:mod:`voicesim.conference_dial`.
 
 Choices where the sources are silent:
 
 * Q4 -- a kicked participant's ``<Dial>`` ends like a conference end; an API-created participant
   hangs up. ReasonParticipantLeft for a kick is ``participant_updated_via_api``.
-* A participant whose call hangs up or is redirected while in the conference leaves
-  (``participant_hung_up`` / ``participant_updated_via_api``); like any interrupted ``<Dial>``
-  (Q2a, Q2b) its action is requested with ``DialCallStatus=answered`` and the reply discarded.
 * A waitUrl that cannot be fetched (11xxx) means the participant is not added (reference §8.10):
   it leaves with ``participant_add_failed`` and its ``<Dial>`` ends with ``DialCallStatus=failed``.
   Bad waitUrl TwiML (13238, 12100, ...) is recorded and plays silence.
@@ -25,7 +24,6 @@ Choices where the sources are silent:
 * ``beep``: everyone in the mix (not a held participant) hears a 0.5 s "beep" segment when a
   participant with ``true``/``onEnter`` enters and one with ``true``/``onExit`` (and BeepOnExit)
   leaves; the duration is voicesim's choice.
-* ``timeLimit`` and ``hangupOnStar`` are not applied to conferences.
 """
 
 from __future__ import annotations
@@ -33,26 +31,26 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from voicesim.calls import Call, HungUp, Redirected, Source
+from voicesim.calls import Call, Source
 from voicesim.conference_announcements import announce
 from voicesim.conference_audio import WAIT, Channel, refresh, start_channel, stop_channels
 from voicesim.conference_events import send_event
 from voicesim.conference_model import Conference, ConferenceError, Participant, check_method, check_url
 from voicesim.media import Audio
-from voicesim.process import Signal, Wait
-from voicesim.webhooks import WebhookRequest
+from voicesim.process import Signal
 
 if TYPE_CHECKING:
     from voicesim.emulator import Emulator
     from voicesim.twiml.interpreter import Session
     from voicesim.twiml.verbs import Conference as ConferenceNoun
-    from voicesim.twiml.verbs import Dial
+    from voicesim.twiml.verbs import Dial, Verb
 
 __all__ = ["Conferences"]
 
 #: How long the entry/exit beep lasts (chosen; Twilio does not document it).
 BEEP_SECONDS = 0.5
 
+#: ReasonParticipantLeft for a participant that was never added (its waitUrl failed, say).
 ADD_FAILED = "participant_add_failed"
 #: Webhook failures (not TwiML errors) that stop a participant from being added (reference §8.10).
 _FETCH_FAILURES = frozenset({11100, 11200, 11205, 11206, 11210, 11215})
@@ -360,65 +358,10 @@ class Conferences:
         send_event(emu, conference, "conference-end", extra=extra)
 
     # -- <Dial><Conference> ------------------------------------------------------------------
-    async def dial(self, session: Session, verb: Dial, noun: ConferenceNoun) -> Source | None:
-        """``<Dial><Conference>``: join, wait until the conference (or this participant) is done."""
-        emu, call = session.emu, session.call
-        conference = self._active.get(noun.name)
-        label = noun.participant_label
-        if conference is not None and label is not None and label in conference.labels:
-            emu.alert(16025, f"Participant label {label!r} is already in use", call_sid=call.sid)
-            return None  # the call goes on to the next verb (reference §1.6)
-        if conference is not None and len(conference.participants) >= conference.max_participants:
-            emu.alert(16020, f"Conference {noun.name!r} is full", call_sid=call.sid)
-            return _action(session, verb, "failed")
-        coached = conference.participants.get(noun.coach) if conference and noun.coach else None
-        if noun.coach is not None and (
-            coached is None
-            or coached.status != "connected"
-            or conference is None
-            or conference.status != "in-progress"
-        ):
-            emu.alert(13240, f"coach: {noun.coach} is not in the in-progress conference", call_sid=call.sid)
-            return _action(session, verb, "failed")
-        if coached is not None and coached.hold:
-            emu.alert(16027, f"coach: {noun.coach} is on hold", call_sid=call.sid)
-            return _action(session, verb, "failed")
-        conference = self.open(noun.name)
-        participant = self.admit(
-            conference,
-            call,
-            status_callback=session.resolve(noun.status_callback) if noun.status_callback else None,
-            status_callback_method=noun.status_callback_method,
-            status_callback_events=frozenset(noun.status_callback_event or ("start", "end")),
-            max_participants=noun.max_participants,
-            label=label,
-            muted=noun.muted,
-            beep=noun.beep,
-            start_conference_on_enter=noun.start_conference_on_enter,
-            end_conference_on_exit=noun.end_conference_on_exit,
-            wait_url=session.resolve(noun.wait_url) if noun.wait_url else noun.wait_url,
-            wait_method=noun.wait_method,
-            coaching=noun.coach is not None,
-            call_sid_to_coach=noun.coach,
-        )
-        self.connect(participant)
-        try:
-            reason = await Wait(participant.left)
-        except (HungUp, Redirected) as interrupt:
-            hung_up = isinstance(interrupt, HungUp)
-            self.leave(participant, "participant_hung_up" if hung_up else "participant_updated_via_api")
-            if verb.action:  # requested, reply discarded (Q2a, Q2b)
-                params = session.params((("DialCallStatus", "answered"),))
-                url = session.resolve(verb.action)
-                await emu.fetch(WebhookRequest(url, verb.method, params, "action-discarded", call.sid))
-            raise
-        if not call.is_terminal:
-            session.hear("silence")
-        return _action(session, verb, "failed" if reason == ADD_FAILED else "answered")
+    async def dial(
+        self, session: Session, verb: Dial, noun: ConferenceNoun, following: Verb | None = None
+    ) -> Source | None:
+        """``<Dial><Conference>`` (see :func:`voicesim.conference_dial.run_dial_conference`)."""
+        from voicesim.conference_dial import run_dial_conference
 
-
-def _action(session: Session, verb: Dial, status: str) -> Source | None:
-    """Where the call goes after its ``<Dial><Conference>``: the action, else the next verb."""
-    if not verb.action:
-        return None
-    return Source(url=session.resolve(verb.action), method=verb.method, params=(("DialCallStatus", status),))
+        return await run_dial_conference(self, session, verb, noun, following)

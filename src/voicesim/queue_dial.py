@@ -13,7 +13,9 @@ a child: whatever ends the bridge on this side, the member continues with its En
   gets the Dial parameters plus ``QueueSid``, ``QueueTime`` and ``DequeingCallSid`` (§3.2, §4.3).
 * The member is redirected during the bridge: ``completed`` without ``DialCallDuration`` (Q1).
 * This call is redirected or hangs up: the bridge ends (the member carries on), the action is requested
-  and its TwiML thrown away, then the new TwiML runs (§3.3, Q2b).
+  and its TwiML thrown away, then the new TwiML runs (§3.3, Q2b). With no action, a redirected call whose
+  next verb is a ``<Redirect>`` requests that URL and throws the reply away (Q2a), as plain ``<Dial>``
+  does: both go through :func:`voicesim.twiml.dial.request_discarded`.
 * The member goes away before the bridge is made: ``no-answer`` (chosen, sources silent).
 """
 
@@ -24,17 +26,19 @@ from typing import TYPE_CHECKING
 from voicesim.calls import HungUp, Redirected, Source
 from voicesim.process import Signal, Wait
 from voicesim.queue_flows import Dequeued, QueueBridge
-from voicesim.webhooks import WebhookRequest
+from voicesim.twiml.dial import request_discarded
 
 if TYPE_CHECKING:
     from voicesim.queues import CallQueue, Member, Queues
     from voicesim.twiml.interpreter import Session
-    from voicesim.twiml.verbs import Dial, Queue
+    from voicesim.twiml.verbs import Dial, Queue, Verb
 
 __all__ = ["run_dial_queue"]
 
 
-async def run_dial_queue(queues: Queues, session: Session, verb: Dial, noun: Queue) -> Source | None:
+async def run_dial_queue(
+    queues: Queues, session: Session, verb: Dial, noun: Queue, following: Verb | None = None
+) -> Source | None:
     """Execute ``<Dial><Queue>`` on the session's call."""
     emu = session.emu
     queue = queues.find(noun.name)
@@ -61,7 +65,8 @@ async def run_dial_queue(queues: Queues, session: Session, verb: Dial, noun: Que
     except (Redirected, HungUp) as interrupt:
         if bridge is not None:
             bridge.end("dequeuer-redirected" if isinstance(interrupt, Redirected) else "dequeuer-hangup")
-        await _lost_action(session, verb, queue, bridge)
+        lost = "completed" if bridge is not None and bridge.bridged_at is not None else "canceled"
+        await request_discarded(session, verb, interrupt, following, _params(session, lost, queue, bridge))
         raise
     return _action(session, verb, status, queue, bridge)
 
@@ -137,15 +142,3 @@ def _action(
         return None
     params = _params(session, status, queue, bridge)
     return Source(url=session.resolve(verb.action), method=verb.method, params=params)
-
-
-async def _lost_action(session: Session, verb: Dial, queue: CallQueue, bridge: QueueBridge | None) -> None:
-    """This call moved on mid-Dial: request the action and throw its TwiML away (§3.3, Q2b)."""
-    if not verb.action:
-        return
-    status = "completed" if bridge is not None and bridge.bridged_at is not None else "canceled"
-    params = _params(session, status, queue, bridge)
-    url, call_sid = session.resolve(verb.action), session.call.sid
-    await session.emu.fetch(
-        WebhookRequest(url, verb.method, session.params(params), "action-discarded", call_sid)
-    )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from voicesim.emulator import Emulator
     from voicesim.queue_flows import QueueBridge
     from voicesim.twiml.interpreter import Session
-    from voicesim.twiml.verbs import Dial, Enqueue, Queue
+    from voicesim.twiml.verbs import Dial, Enqueue, Queue, Verb
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -315,8 +315,10 @@ class Queues:
 
         return await run_enqueue(self, session, verb)
 
-    async def dial(self, session: Session, verb: Dial, noun: Queue) -> Source | None:
+    async def dial(
+        self, session: Session, verb: Dial, noun: Queue, following: Verb | None = None
+    ) -> Source | None:
         """``<Dial><Queue>`` on the session's call (see :func:`voicesim.queue_dial.run_dial_queue`)."""
         from voicesim.queue_dial import run_dial_queue
 
-        return await run_dial_queue(self, session, verb, noun)
+        return await run_dial_queue(self, session, verb, noun, following)

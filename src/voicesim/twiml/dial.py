@@ -12,10 +12,14 @@ The parent's flow runs :func:`run_dial`; each child leg runs :func:`child_flow`.
   away -- or, with no action and a ``<Redirect>`` next, that URL is requested and thrown away (Q2a)
   -- then the parent runs the new TwiML;
 * the **parent hangs up**: the child is hung up and the action requested, its TwiML ignored (Q2b).
+
+:func:`request_discarded` makes those lost requests for every ``<Dial>``, whatever its noun
+(``<Conference>`` and ``<Queue>`` call it too).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     from voicesim.emulator import Emulator
     from voicesim.twiml.interpreter import Session
 
-__all__ = ["DialAttempt", "child_flow", "run_dial"]
+__all__ = ["DialAttempt", "child_flow", "request_discarded", "run_dial"]
 
 #: Up to this many ``<Number>``/``<Client>`` nouns ring at once (reference §3.1).
 MAX_PARALLEL = 10
@@ -80,9 +84,9 @@ async def run_dial(session: Session, verb: Dial, following: Verb | None) -> Sour
     emu, parent = session.emu, session.call
     first = verb.nouns[0]
     if isinstance(first, Conference):
-        return await emu.conferences.dial(session, verb, first)
+        return await emu.conferences.dial(session, verb, first, following)
     if isinstance(first, Queue):
-        return await emu.queues.dial(session, verb, first)
+        return await emu.queues.dial(session, verb, first, following)
     attempt = DialAttempt(parent, verb, Signal(emu.clock), Signal(emu.clock))
     session.hear("ringback")
     for noun in verb.nouns[:MAX_PARALLEL]:
@@ -150,16 +154,32 @@ async def _interrupted(
             continue  # it already left the bridge for its own TwiML in this instant (reference §3.3)
         emu.calls.complete(child, "completed" if child is attempt.winner else "canceled", by="dial")
     params = _action_params(emu, attempt, "completed" if bridged else "canceled")
+    await request_discarded(session, attempt.verb, interrupt, following, params)
+
+
+async def request_discarded(
+    session: Session,
+    verb: Dial,
+    interrupt: Interrupt,
+    following: Verb | None,
+    params: Sequence[tuple[str, str]],
+) -> None:
+    """The request a ``<Dial>`` interrupted on its own call still makes; the reply is ignored.
+
+    With an action: the action, with ``params`` (reference §3.3, Q2a; Q2b when the call hung up).
+    Without one, when the call was redirected (not hung up) and the next verb is a
+    ``<Redirect>``: that URL, with the standard parameters only (Q2a). Else nothing.
+    """
     url: str | None = None
     method = "POST"
-    if attempt.verb.action:
-        url, method = session.resolve(attempt.verb.action), attempt.verb.method
+    if verb.action:
+        url, method = session.resolve(verb.action), verb.method
     elif isinstance(interrupt, Redirected) and isinstance(following, Redirect) and following.url:
         url, method, params = session.resolve(following.url), following.method, ()
     if url is None:
         return
-    # The request is made; whatever TwiML comes back is ignored (reference §3.3, Q2a, Q2b).
-    await emu.fetch(WebhookRequest(url, method, session.params(params), "action-discarded", session.call.sid))
+    request = WebhookRequest(url, method, session.params(params), "action-discarded", session.call.sid)
+    await session.emu.fetch(request)
 
 
 def _action_params(emu: Emulator, attempt: DialAttempt, status: str) -> tuple[tuple[str, str], ...]:
