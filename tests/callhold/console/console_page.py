@@ -14,7 +14,7 @@ from console_live import LiveCallhold
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-POLL_MS = 2000  # the console's refresh period (console.js)
+POLL_MS = 2000  # the console's refresh period (session.js)
 
 
 def expect(target: Any, message: str | None = None) -> Any:
@@ -57,10 +57,28 @@ class ConsolePage:
     def poll(self) -> None:
         """Let the console's timer fire once (its next refresh), and wait for that refresh to end."""
         self.settled()
-        done = int(self.page.locator("body").get_attribute("data-refreshes") or "0")
+        done = self.refreshes()
         self.page.clock.run_for(POLL_MS)
         expect(self.page.locator("body")).to_have_attribute("data-refreshes", str(done + 1))
         self.settled()
+
+    def set_hidden(self, hidden: bool) -> None:
+        """Hide the tab (or show it again) as the console sees it. Headless Chromium never hides a
+        tab, so the document's ``hidden`` and ``visibilityState`` are overridden and the
+        ``visibilitychange`` event is dispatched, as a browser does when the user switches tabs."""
+        self.page.evaluate(
+            """(hidden) => {
+                const state = hidden ? "hidden" : "visible";
+                Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+                Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""",
+            hidden,
+        )
+
+    def refreshes(self) -> int:
+        """How many refreshes the page has completed."""
+        return int(self.page.locator("body").get_attribute("data-refreshes") or "0")
 
     def tick(self, seconds: float) -> None:
         """Let ``seconds`` pass in the page after a :meth:`poll`: its hold timers tick on, and no

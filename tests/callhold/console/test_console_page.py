@@ -38,27 +38,46 @@ def test_the_page_and_its_assets_carry_a_strict_content_security_policy(live: Li
     assert policy["connect-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
     assert "unsafe" not in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    for asset, media_type in [("console.js", "text/javascript"), ("console.css", "text/css")]:
+    assets = {path.name for path in STATIC.iterdir()} - {"console.html"}
+    assert {"console.js", "console.css", "session.js", "callcard.js"} <= assets
+    for asset in sorted(assets):
+        media_type = {".js": "text/javascript", ".css": "text/css"}[Path(asset).suffix]
         response = httpx.get(f"{live.base_url}/console/{asset}")
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith(media_type)
+        assert response.status_code == 200, asset
+        assert response.headers["content-type"] == f"{media_type}; charset=utf-8"
         assert response.headers["content-security-policy"] == page.headers["content-security-policy"]
+        assert response.headers["cache-control"] == page.headers["cache-control"] == "no-cache"
+        assert response.headers["x-content-type-options"] == "nosniff"
         assert response.content == (STATIC / asset).read_bytes()
-    assert httpx.get(f"{live.base_url}/console/nothing.js").status_code == 404
+    for missing in ("nothing.js", "console.html", "console.py", "..%2Fconsole.py", "%2e%2e", "static/dom.js"):
+        response = httpx.get(f"{live.base_url}/console/{missing}")
+        assert response.status_code == 404, missing
+        assert response.headers["content-type"] == "application/problem+json", missing
 
 
 def test_the_page_has_no_inline_script_or_style_and_the_script_writes_no_markup() -> None:
     parser = _Tags()
     parser.feed((STATIC / "console.html").read_text())
+    scripts, preloaded = [], set()
     for tag, attrs in parser.tags:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
         assert "style" not in attrs, (tag, attrs)
         if tag == "script":
-            assert attrs.get("src") == "/console/console.js", attrs
+            scripts.append(attrs)
+        if tag == "link" and attrs.get("rel") == "modulepreload":
+            preloaded.add(attrs.get("href"))
+    assert scripts == [{"type": "module", "src": "/console/console.js"}]
     assert "<script>" not in (STATIC / "console.html").read_text()
-    script = (STATIC / "console.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
-        assert sink not in script, sink
+    modules = sorted(STATIC.glob("*.js"))
+    sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")
+    # Every module the entry point imports is fetched at once, not one import level at a time.
+    assert preloaded == {f"/console/{module.name}" for module in modules} - {"/console/console.js"}
+    for module in modules:
+        script = module.read_text()
+        for sink in sinks:
+            assert sink not in script, (module.name, sink)
+        for imported in re.findall(r'^import .* from "([^"]+)";$', script, re.MULTILINE):
+            assert re.fullmatch(r"\./[a-z]+\.js", imported) and (STATIC / imported).exists(), imported
 
 
 def test_data_from_the_api_is_shown_as_text_never_run_as_markup(console: ConsolePage) -> None:
