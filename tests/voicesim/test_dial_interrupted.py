@@ -71,6 +71,19 @@ async def test_redirected_without_action_requests_the_next_redirect_and_discards
 
 
 @pytest.mark.parametrize("noun", list(NOUNS))
+async def test_an_empty_redirect_next_requests_the_document_again_and_discards_it(
+    world: World, noun: str
+) -> None:
+    await agent_dials(world, noun)  # the customer's side, as for the others
+    agent = world.call_in(AGENT.replace("7", "8"), f"<Dial>{NOUNS[noun]}</Dial><Redirect/>")
+    await world.clock.advance(10)
+    world.emu.calls.redirect(agent, Source(url=f"{BASE}/new"))
+    await world.clock.advance(5)
+    assert requested(world, agent) == ["/voice", "/new"]  # Q2a: <Redirect/> is this document again
+    assert said(world, agent) == ["New task"]
+
+
+@pytest.mark.parametrize("noun", list(NOUNS))
 async def test_redirected_with_action_requests_only_the_action(world: World, noun: str) -> None:
     agent = await agent_dials(world, noun, 'action="/dial-after"')
     world.emu.calls.redirect(agent, Source(url=f"{BASE}/new"))

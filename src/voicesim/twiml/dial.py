@@ -174,8 +174,10 @@ async def request_discarded(
     method = "POST"
     if verb.action:
         url, method = session.resolve(verb.action), verb.method
-    elif isinstance(interrupt, Redirected) and isinstance(following, Redirect) and following.url:
-        url, method, params = session.resolve(following.url), following.method, ()
+    elif isinstance(interrupt, Redirected) and isinstance(following, Redirect):
+        target = session.redirect_source(following)  # an empty <Redirect/>: this document again
+        if target is not None and target.url is not None:
+            url, method, params = target.url, target.method, ()
     if url is None:
         return
     request = WebhookRequest(url, method, session.params(params), "action-discarded", session.call.sid)

@@ -151,11 +151,7 @@ class Session:
         elif isinstance(verb, Gather):
             return await self.gather(verb)
         elif isinstance(verb, Redirect):
-            if verb.url:
-                return Source(url=self.resolve(verb.url), method=verb.method)
-            if self.doc_source is not None:
-                return self.doc_source
-            return None
+            return self.redirect_source(verb)
         elif isinstance(verb, Hangup):
             raise EndOfCall
         elif isinstance(verb, Reject):
@@ -215,6 +211,12 @@ class Session:
             return None
         cache[url] = audio_seconds(reply.body)
         return cache[url]
+
+    def redirect_source(self, verb: Redirect) -> Source | None:
+        """Where ``<Redirect>`` goes: its URL, or with none the current document again."""
+        if verb.url:
+            return Source(url=self.resolve(verb.url), method=verb.method)
+        return self.doc_source
 
     async def gather(self, verb: Gather) -> Source | None:
         """Collect DTMF while playing the nested verbs, then request the action."""
