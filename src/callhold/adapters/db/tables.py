@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from callhold.domain.model import NUMBER_MAX, utc
+from callhold.domain.model import NUMBER_MAX, QUEUE_NAME_MAX, utc
 
 __all__ = ["AgentRow", "Base", "CallRow", "CallbackReceiptRow", "HoldRow", "LegRow", "UTCDateTime"]
 
@@ -78,7 +78,7 @@ class AgentRow(Base):
     """Free to be handed a call now: set by the agent, cleared by callhold while it has one."""
     away: Mapped[bool] = mapped_column(Boolean, server_default=false())
     """The agent set itself unavailable: callhold does not make it available again on its own."""
-    placing_to: Mapped[str | None] = mapped_column(String(200))
+    placing_to: Mapped[str | None] = mapped_column(String(NUMBER_MAX))
     """The number callhold is dialling for the agent, until the call is recorded (busy meanwhile)."""
     placing_since: Mapped[datetime | None]
     """When that outbound call was requested from Twilio."""
@@ -158,7 +158,7 @@ class HoldRow(Base):
     requested_by: Mapped[str] = mapped_column(String(ID))
     reason: Mapped[str | None] = mapped_column(String(500))
     music_url: Mapped[str | None] = mapped_column(String(2000))
-    queue_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    queue_name: Mapped[str | None] = mapped_column(String(QUEUE_NAME_MAX), unique=True)
     started_at: Mapped[datetime] = mapped_column(index=True)
     confirmed_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
