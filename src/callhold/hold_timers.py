@@ -147,5 +147,5 @@ class HoldTimers:
                 again = self.clock.now() + self.policy.recovery_grace
                 self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(again, check))
 
-        due = max(self.clock.now(), hold.last_progress_at + self.policy.recovery_grace)
+        due = max(self.clock.now(), self.policy.recovery_due(hold))
         self._recovery_checks[hold_id] = (hold.last_progress_at, self.timers.call_at(due, check))

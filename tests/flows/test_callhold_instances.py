@@ -7,6 +7,7 @@ instance that died before sending its Twilio commands is completed by the next i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,13 @@ from callhold.domain.machine import decide
 from callhold.domain.model import HoldEndReason, HoldState
 from callhold.web.app import Services, create_app
 from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.twilio_refusals import RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
 AGENT_REMINDER = "Reminder: your customer has been on hold for 25 seconds."
 MAX_HOLD_NOTICE = "The maximum hold time has been reached. Please take your customer off hold."
 HOLD_AUDIO = {"conference": "hold", "legs": "queue-wait"}
+CALL_UPDATE = re.compile(r"/Calls/CA\w{32}\.json$")
 SETTINGS: dict[str, object] = {"agent_reminder_after": 25, "max_hold": 60, "max_hold_action": "announce"}
 
 
@@ -94,3 +97,41 @@ async def test_a_hold_whose_instance_died_before_sending_it_is_completed_after_a
     assert h.emu.media.segments(customer)[-1].voices == (agent,)
     assert h.emu.media.segments(agent)[-1].voices == (customer,)
     assert voicesim.alerts == []
+
+
+async def test_a_recovery_twilio_keeps_refusing_backs_off_then_completes_the_hold(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """An outage: every re-sent first step is refused. callhold re-sends it after 30 s, 30 s, 60 s,
+    then every 2 minutes -- not every 30 s -- and completes the hold once Twilio answers again."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="legs", **SETTINGS)
+    customer, _ = await h.connected()
+    service = h.services.service
+    request = ev.HoldRequested(hold_id="h" * 32, by="alice", at=service.clock.now())
+    h.services.store.transact(customer, lambda view: decide(view, request, service.policy))
+    stuck_at = voicesim_clock.now()  # the instance that committed it died before sending anything
+
+    second = another_instance(h, tmp_path, "legs")
+    refused_at: list[float] = []
+
+    def outage(method: str, url: str, _: object) -> bool:
+        if method == "POST" and CALL_UPDATE.search(url):
+            refused_at.append(round(voicesim_clock.now() - stuck_at))
+            return True
+        return False
+
+    working = second.service.telephony
+    second.service.telephony = telephony_over(h.emu, RefusingTransport(h.emu, outage), BASE)
+    assert second.service.rearm_timers() == 1
+    await voicesim_clock.advance(400)
+    assert refused_at == [30, 60, 120, 240, 360]
+    hold = second.service.view(customer).hold
+    assert hold is not None and hold.state is HoldState.HOLDING
+    assert h.heard(customer)[-1][0] == "call"  # nothing moved: still talking to the agent
+
+    second.service.telephony = working  # Twilio is back
+    await voicesim_clock.advance(90)  # the next recovery, at 480 s
+    voicesim_clock.raise_errors()
+    hold = second.service.view(customer).hold
+    assert hold is not None and hold.state is HoldState.HELD
+    assert h.heard(customer)[-1][1] == HOLD_AUDIO["legs"]

@@ -175,18 +175,35 @@ class HoldPolicy:
     ``max_hold_retry_after``: a ``MaxHoldReached`` sooner than this after the maximum-hold action is a
     duplicate (another instance's timer, a restart catching up); a refused auto-resume is retried by a
     later one (the service's ``HoldTimings.retry_after`` must not be shorter). ``recovery_grace``: how
-    long a hold stays ``holding``/``resuming`` (or since its last recovery) before ``HoldRecoveryDue``
-    re-sends its commands: longer than any Twilio call, so a hold in flight elsewhere is left alone.
+    long a hold stays ``holding``/``resuming`` before ``HoldRecoveryDue`` re-sends its commands:
+    longer than any Twilio call, so a hold in flight elsewhere is left alone. A recovery that does not
+    move the hold on is followed by the next after a wait that doubles, up to
+    ``recovery_backoff_max`` (:meth:`recovery_due`).
     """
 
     agent_hangup: AgentHangupPolicy = AgentHangupPolicy.REQUEUE
     max_hold: MaxHoldPolicy = MaxHoldPolicy.AUTO_RESUME
     max_hold_retry_after: timedelta = timedelta(seconds=30)
     recovery_grace: timedelta = timedelta(seconds=30)
+    recovery_backoff_max: timedelta = timedelta(minutes=2)
+
+    def recovery_due(self, hold: Hold) -> datetime:
+        """When ``HoldRecoveryDue`` may re-send the commands of ``hold`` (``holding``/``resuming``).
+
+        The grace after callhold last issued them; after a recovery, as long again as the hold has
+        been in its state (30 s, 30 s, 60 s, then every ``recovery_backoff_max``: 2 minutes), so a
+        Twilio outage or a step Twilio keeps refusing is not met with a request per held call every
+        30 s, while a party waiting on it waits at most that long once Twilio answers again.
+        Computed from the hold alone, so every instance agrees on it.
+        """
+        waited = hold.last_progress_at - hold.in_state_since
+        return hold.last_progress_at + min(max(self.recovery_grace, waited), self.recovery_backoff_max)
 
     def __post_init__(self) -> None:
         if self.max_hold_retry_after <= timedelta(0) or self.recovery_grace <= timedelta(0):
             raise Invalid("max_hold_retry_after and recovery_grace must be positive")
+        if self.recovery_backoff_max < self.recovery_grace:
+            raise Invalid("recovery_backoff_max must be at least recovery_grace")
 
 
 _ENDPOINT = re.compile(r"client:[A-Za-z0-9_.@-]{1,121}|\+[1-9][0-9]{6,14}|sips?:\S+")

@@ -13,11 +13,12 @@ events idempotent, whichever instance sends them and however many times:
   ignored, one that comes later is the retry and resumes again (stamping the time again).
 * :class:`~callhold.domain.events.HoldRecoveryDue`: an instance that stops between saving a hold as
   ``holding``/``resuming`` and sending (or confirming) its commands leaves the hold in that state. Once
-  the hold has been in it for ``policy.recovery_grace`` (counted from ``Hold.state_since``, or from the
-  last recovery), the commands of that state are sent again (the whole hold plan for ``holding``, the
-  resume plan for ``resuming``; participant hold updates are idempotent, a repeated redirect only
-  restarts the music or re-enters the same per-hold queue) and ``Hold.recovered_at`` is stamped, so a
-  second instance recovering at the same time does nothing. Their outcomes then drive the hold forward
+  the hold has been in it for ``policy.recovery_grace`` (counted from ``Hold.state_since``; after a
+  recovery that did not move it on, a doubling wait: ``HoldPolicy.recovery_due``), the commands of
+  that state are sent again (the whole hold plan for ``holding``, the resume plan for ``resuming``;
+  participant hold updates are idempotent, a repeated redirect only restarts the music or re-enters
+  the same per-hold queue) and ``Hold.recovered_at`` is stamped, so a second instance recovering at
+  the same time does nothing. Their outcomes then drive the hold forward
   as usual (``CommandSucceeded`` step by step). If callhold already knows a party is gone, the hold ends
   by the hang-up rules instead, with no command to a dead leg; one that Twilio reports gone (21220/20404)
   is a hang-up as always.
@@ -86,8 +87,8 @@ def recover(state: CallView, event: ev.HoldRecoveryDue, policy: HoldPolicy) -> D
     hold = state.open_hold
     if hold is None or hold.id != event.hold_id or hold.state not in (HoldState.HOLDING, HoldState.RESUMING):
         return ignored(state, f"hold {event.hold_id} has no commands in flight")
-    since = hold.last_progress_at
-    if event.at < since + policy.recovery_grace:
+    if event.at < policy.recovery_due(hold):
+        since = hold.last_progress_at
         return ignored(state, f"hold {hold.id} is {hold.state} since {since}: maybe in flight elsewhere")
     customer = live(state.customer_leg)
     if state.call.status is CallState.ENDED or customer is None:

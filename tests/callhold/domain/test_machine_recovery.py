@@ -34,7 +34,7 @@ from machine_rules import (
 from callhold.domain import events as ev
 from callhold.domain.commands import Command
 from callhold.domain.effects import AgentLeft, ArmHoldTimers, Compensating, DisarmHoldTimers, Ignored
-from callhold.domain.errors import TelephonyError
+from callhold.domain.errors import Invalid, TelephonyError
 from callhold.domain.machine import DEFAULT_POLICY, Decision, decide
 from callhold.domain.model import (
     CallState,
@@ -307,6 +307,35 @@ def test_a_refused_first_step_of_a_recovered_hold_keeps_it_holding(state: CallVi
     assert hold_of(decide(state, refused(first, 41))).state is END
     # the next recovery sends it again
     assert decide(recovered, recovery(70)).commands[0] == first
+
+
+def test_recoveries_that_move_nothing_back_off_doubling_up_to_the_maximum() -> None:
+    """A legs first step Twilio keeps refusing (an outage): re-sent after 30 s, then 30, 60, then
+    every ``recovery_backoff_max`` (2 minutes); each early recovery (another instance's timer) is
+    ignored."""
+    state, sent_at, t = stuck(LEGS, H, 0), [], 0.0
+    while t < 3600:
+        t += 1
+        decision = decide(state, recovery(t))
+        if decision.commands:
+            sent_at.append(t)
+            state = decide(decision.new_state, refused(AGENT_TO_MUSIC, t)).new_state
+    gaps = [b - a for a, b in zip([0.0, *sent_at], sent_at, strict=False)]
+    assert gaps[:3] == [30, 30, 60]
+    assert set(gaps[3:]) == {DEFAULT_POLICY.recovery_backoff_max.total_seconds()}  # 120 s
+
+
+def test_a_recovery_after_the_hold_moved_on_waits_only_the_grace() -> None:
+    """The wait grows only while the hold stays in one state: a new state starts at the grace again."""
+    recovered = hold_of(decide(stuck(LEGS, H, 0), recovery(30)))  # a recovery while holding, at 30
+    resuming = with_hold(stuck(LEGS, RES, 500), recovered_at=recovered.recovered_at)
+    assert decide(resuming, recovery(529)).commands == ()
+    assert decide(resuming, recovery(530)).commands == (AGENT_TO_DEQUEUE,)
+
+
+def test_the_backoff_maximum_is_at_least_the_grace() -> None:
+    with pytest.raises(Invalid):
+        HoldPolicy(recovery_grace=timedelta(minutes=5), recovery_backoff_max=timedelta(minutes=1))
 
 
 def test_a_refused_recovered_conference_hold_is_undone_not_retried_forever() -> None:
