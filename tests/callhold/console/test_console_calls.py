@@ -168,3 +168,24 @@ def test_hold_with_the_agents_music_then_a_resume_someone_else_made_shows_the_40
     expect(console.state_of(sid)).to_have_text("Connected")
     alert.get_by_role("button", name="Dismiss the error").click()
     expect(alert).to_be_hidden()
+
+
+def test_after_a_hand_over_the_new_agent_sees_itself_connected(console: ConsolePage) -> None:
+    """The call keeps the first agent's ended leg, listed before the new agent's: the card goes by
+    the latest agent leg."""
+    live = console.live
+    live.agent("alice")
+    sid = live.customer_calls()
+    alices_leg = live.leg(sid, "agent")["call_sid"]
+    assert live.request("POST", f"/calls/{sid}/hold", json={"reason": "one moment"}).status_code == 200
+    live.advance(3)
+    bob = live.agent("bob", available=False)
+    live.hang_up(alices_leg, wait=10)  # alice drops while the customer is held: requeued
+    live.request("PATCH", "/agents/alice", json={"available": False})
+    live.request("PATCH", "/agents/bob", json={"available": True})
+    live.advance(30)
+    agent_legs = [leg for leg in live.call(sid)["legs"] if leg["role"] == "agent"]
+    assert [leg["status"] for leg in agent_legs] == ["completed", "in-progress"]
+
+    console.sign_in(bob)
+    expect(console.state_of(sid)).to_have_text("Connected")

@@ -128,3 +128,35 @@ def test_signing_out_leaves_nothing_for_the_next_token_to_see_before_its_first_r
     expect(page.locator("#recent code")).to_have_attribute("title", alices)
     expect(page.locator("#stat-holds")).to_have_text("0")
     expect(page.locator("#who-detail")).to_have_text("alice · client:alice · away")
+
+
+def test_a_request_of_a_signed_out_session_does_not_free_the_next_ones_button(console: ConsolePage) -> None:
+    """The admin's call request is still out when it signs out; alice signs in and asks for a call
+    too. The admin's answer arriving must not enable alice's Call button while hers is out."""
+    live, page = console.live, console.page
+    alice = live.agent("alice", available=False)  # so that no call is placed for anyone
+    held: list[Any] = []
+    page.route(
+        lambda url: urlsplit(url).path == f"{API}/calls",
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
+    call = page.get_by_role("button", name="Call", exact=True)
+    console.sign_in(ADMIN)
+    page.get_by_label("Number to call").fill("+15557770001")
+    call.click()
+    expect(call).to_be_disabled()
+    page.get_by_role("button", name="Sign out").click()
+    console.sign_in(alice)
+    expect(call).to_be_enabled()  # a new session: nothing of its own in flight
+    page.get_by_label("Number to call").fill("+15557770002")
+    call.click()
+    expect(call).to_be_disabled()
+    assert len(held) == 2
+
+    with page.expect_event("requestfinished", lambda request: request.method == "POST"):
+        held[0].continue_()  # the admin's request answers (a 409 nobody sees: that session is gone)
+    console.poll()
+    expect(call).to_be_disabled()  # alice's own request is still out
+    with page.expect_event("requestfinished", lambda request: request.method == "POST"):
+        held[1].continue_()
+    expect(call).to_be_enabled()

@@ -94,7 +94,9 @@ class CallCard {
       kind = "resuming";
       label = "Taking off hold…";
     } else {
-      const agentLeg = this.detail ? this.detail.legs.find((leg) => leg.role === "agent") : null;
+      // The latest agent leg (legs come in joining order): after a hand-over, the earlier agent's
+      // ended leg stays listed before the one now on the call.
+      const agentLeg = this.detail ? this.detail.legs.findLast((leg) => leg.role === "agent") : null;
       if (agentLeg && agentLeg.status === "in-progress") {
         kind = "connected";
         label = "Connected";

@@ -69,8 +69,11 @@ export async function exclusive(key, work) {
   try {
     await work();
   } finally {
-    state.busy.delete(key);
-    if (generation === state.generation) syncBusy();
+    // A request of a session signed out since is not this session's: its key may be busy again.
+    if (generation === state.generation) {
+      state.busy.delete(key);
+      syncBusy();
+    }
   }
 }
 
