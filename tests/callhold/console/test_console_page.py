@@ -55,6 +55,21 @@ def test_the_page_and_its_assets_carry_a_strict_content_security_policy(live: Li
         assert response.headers["content-type"] == "application/problem+json", missing
 
 
+def test_a_browser_that_has_a_file_already_gets_a_304_without_its_body(live: LiveCallhold) -> None:
+    for path in ("/console", "/console/console.js", "/console/console.css"):
+        first = httpx.get(f"{live.base_url}{path}")
+        etag = first.headers["etag"]
+        assert first.status_code == 200 and first.content and etag.startswith('"')
+        for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+            again = httpx.get(f"{live.base_url}{path}", headers={"If-None-Match": sent})
+            assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+            assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+        changed = httpx.get(f"{live.base_url}{path}", headers={"If-None-Match": '"other"'})
+        assert changed.status_code == 200 and changed.content == first.content
+    tags = {httpx.get(f"{live.base_url}/console/{name}").headers["etag"] for name in ("api.js", "dom.js")}
+    assert len(tags) == 2  # one per content
+
+
 def test_the_page_has_no_inline_script_or_style_and_the_script_writes_no_markup() -> None:
     parser = _Tags()
     parser.feed((STATIC / "console.html").read_text())
