@@ -175,8 +175,6 @@ class SqlHoldStore(AgentRecords):
             return [call_of(row(r)) for r in found]
         return [(call_of(row(r)), None if r.hold_state is None else HoldState(r.hold_state)) for r in found]
 
-    # -- legs -------------------------------------------------------------------------------------
-
     def list_views(
         self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
     ) -> list[CallView]:
@@ -197,6 +195,8 @@ class SqlHoldStore(AgentRecords):
         if agent_id is not None:
             query = query.where(calls.c.agent_id == agent_id)
         return query
+
+    # -- legs -------------------------------------------------------------------------------------
 
     def save_leg(self, leg: Leg) -> None:
         """Insert a leg, or update it (its status only by the monotonic rule). Not under the call's
