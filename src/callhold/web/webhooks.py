@@ -159,11 +159,7 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
             return False
         await service.join_agent_leg(call.id, call_sid, None, role=LegRole(role))
         return True
-    agent_id = hook.query_text("agent")
-    if agent_id and store.get_agent(agent_id) is not None:
-        number = _number(hook, "To")  # the customer callhold dialled
-        placed = _placed(hook)
-        await service.adopt_outbound(call_sid, agent_id, number, status=LegStatus.QUEUED, placed_since=placed)
+    if await _adopt_placed(hook, call_sid, LegStatus.QUEUED):
         return True
     status = hook.text("CallStatus")
     if hook.text("Direction") == "inbound" and status in _LEG_STATUSES and LegStatus(status).is_terminal:
@@ -173,6 +169,18 @@ async def _record_new_leg(hook: Webhook, call_sid: str) -> bool:
         service.adopt(call_sid, customer_number=_number(hook, "From"))
         return True
     return False
+
+
+async def _adopt_placed(hook: Webhook, call_sid: str, status: LegStatus) -> bool:
+    """Adopt ``call_sid`` as the outbound call placed for the agent its URL names (``agent``, and
+    ``placed``: when), to the customer callhold dialled (``To``); ``False`` if it names no known agent."""
+    agent_id = hook.query_text("agent")
+    services = hook.services
+    if not agent_id or services.store.get_agent(agent_id) is None:
+        return False
+    number, placed = _number(hook, "To"), _placed(hook)
+    await services.service.adopt_outbound(call_sid, agent_id, number, status=status, placed_since=placed)
+    return True
 
 
 @router.post("/webhooks/conference", status_code=204)
@@ -298,14 +306,9 @@ async def outbound(hook: Webhook) -> Response:
     if call_sid is None:
         return _empty()
     services = hook.services
-    agent_id = hook.query_text("agent")
-    store = services.store
-    if agent_id and store.find_call(call_sid=call_sid) is None and store.get_agent(agent_id) is not None:
+    if services.store.find_call(call_sid=call_sid) is None:
         # Twilio's answer to Calls create was lost and no status callback came: the URL says whose.
-        number, placed = _number(hook, "To"), _placed(hook)
-        await services.service.adopt_outbound(
-            call_sid, agent_id, number, status=LegStatus.IN_PROGRESS, placed_since=placed
-        )
+        await _adopt_placed(hook, call_sid, LegStatus.IN_PROGRESS)
     services.service.outbound_answered(call_sid)
     return await _connect(services, call_sid)
 
