@@ -44,6 +44,9 @@ class WaitingDispatch:
         async def recover_placements(self) -> int:
             """See ``PlacementRecovery.recover_placements``."""
 
+        async def release_hold_queues_due(self) -> int:
+            """See ``HoldQueues.release_hold_queues_due``."""
+
     async def dispatch_waiting(self, active: list[Call] | None = None) -> int:
         """Hand customers who wait while agents are free to those agents, among the ``active`` calls
         (default: read now); how many were handed.
@@ -112,6 +115,7 @@ class WaitingDispatch:
                 await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
                 # an outbound call Twilio never answered (callhold.placements)
                 await self.recover_placements()
+                await self.release_hold_queues_due()  # legs holds' queues, once over (callhold.hold_queues)
             except Exception:  # the database away for a moment: the next sweep tries again
                 _log.exception("dispatching waiting calls failed")
             finally:

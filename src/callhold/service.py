@@ -46,6 +46,7 @@ from callhold.domain.model import (
 )
 from callhold.domain.ports import Clock, HoldStore, Telephony
 from callhold.handovers import HandoverRecovery
+from callhold.hold_queues import HoldQueues
 from callhold.hold_timers import HoldTimers, HoldTimings
 from callhold.placements import PlacementRecovery
 from callhold.timers import TimerHandle, Timers
@@ -68,7 +69,7 @@ database (Twilio retries a callback that timed out, so duplicates come in bursts
 slow -- when the database can least spare a transaction per duplicate)."""
 
 
-class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery, PlacementRecovery):
+class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery, PlacementRecovery, HoldQueues):
     """callhold's use cases, independent of HTTP."""
 
     def __init__(
@@ -97,6 +98,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery, Plac
         self._recovery_checks: dict[str, tuple[datetime, TimerHandle]] = {}
         self._recent_callbacks: dict[str, None] = {}  # insertion-ordered: the oldest goes first
         self._waiting_seen: dict[str, tuple[object, ...]] = {}  # the last sweep's waiting calls
+        self._queues_released_at: datetime | None = None  # this instance's last hold-queue release
         if self.policy.max_hold_retry_after > timedelta(seconds=self.timings.retry_after):
             # the domain would take the retry for a duplicate, and nothing would re-arm it
             raise ValueError(

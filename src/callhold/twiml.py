@@ -183,7 +183,9 @@ class TwimlBuilder:
         response = VoiceResponse()
         dial = Dial(action=self.url(f"/twiml/action/{call.id}"), method="POST", timeout=30)
         dial.queue(
-            hold.queue_name or f"hold-{hold.id}", url=self.url(paths.legs_bridged(hold.id)), method="POST"
+            hold.queue_name or queue_name_for(hold.id),
+            url=self.url(paths.legs_bridged(hold.id)),
+            method="POST",
         )
         response.append(dial)
         response.redirect(self.url(f"/twiml/action/{call.id}"), method="POST")

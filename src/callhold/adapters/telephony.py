@@ -30,7 +30,7 @@ from callhold.domain.commands import (
 )
 from callhold.domain.errors import TelephonyError
 from callhold.domain.model import LegRole
-from callhold.domain.ports import PlacedCall
+from callhold.domain.ports import PlacedCall, Queue
 
 __all__ = ["CONFERENCE_EVENTS", "TwilioTelephony", "participant_status_path"]
 
@@ -149,6 +149,18 @@ class TwilioTelephony:
         return [
             PlacedCall(call_sid=str(c.sid), status=str(c.status), date_created=c.date_created) for c in calls
         ]
+
+    async def queues(self, limit: int) -> list[Queue]:
+        """Queues list, pages of 100 (Twilio's ``PageSize`` maximum is 1000), up to ``limit``."""
+        found = await self._call(self.client.queues.list_async(limit=limit, page_size=100))
+        return [
+            Queue(sid=str(q.sid), friendly_name=str(q.friendly_name), current_size=int(q.current_size or 0))
+            for q in found
+        ]
+
+    async def delete_queue(self, queue_sid: str) -> None:
+        """Queue delete."""
+        await self._call(self.client.queues(queue_sid).delete_async())
 
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete (kick)."""

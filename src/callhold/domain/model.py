@@ -15,6 +15,7 @@ from typing import Self
 from callhold.domain.errors import Invalid
 
 __all__ = [
+    "HOLD_QUEUE_PREFIX",
     "NO_SEQUENCE",
     "NUMBER_MAX",
     "QUEUE_NAME_MAX",
@@ -36,6 +37,7 @@ __all__ = [
     "LegStatus",
     "MaxHoldPolicy",
     "Strategy",
+    "hold_of_queue",
     "leg_status_advances",
     "queue_name_for",
     "utc",
@@ -315,12 +317,22 @@ def leg_status_advances(
     return sequence_number > leg.sequence_number
 
 
+HOLD_QUEUE_PREFIX = "hold-"
+"""How the name of a legs-strategy hold's own queue starts (:func:`queue_name_for`)."""
+
+
 def queue_name_for(hold_id: str) -> str:
     """The queue that a legs-strategy hold puts its customer in: unique to the hold, at most 64 chars."""
-    name = f"hold-{hold_id}"
+    name = f"{HOLD_QUEUE_PREFIX}{hold_id}"
     if len(name) > QUEUE_NAME_MAX:
         raise Invalid(f"hold id too long for a queue name: {hold_id!r}")
     return name
+
+
+def hold_of_queue(queue_name: str) -> str | None:
+    """The hold id a queue named by :func:`queue_name_for` belongs to; ``None`` for any other name."""
+    hold_id = queue_name.removeprefix(HOLD_QUEUE_PREFIX)
+    return hold_id if hold_id and hold_id != queue_name else None
 
 
 @dataclass(frozen=True, kw_only=True)

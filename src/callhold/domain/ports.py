@@ -20,7 +20,7 @@ from callhold.domain.commands import (
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, Call, CallState, CallView, Hold, HoldState, HoldStats, Leg, LegStatus
 
-__all__ = ["CallTransaction", "Clock", "Handover", "HoldStore", "PlacedCall", "Telephony"]
+__all__ = ["CallTransaction", "Clock", "Handover", "HoldStore", "PlacedCall", "Queue", "Telephony"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +32,16 @@ class PlacedCall:
     """Twilio's ``Status``: ``queued`` ... ``completed``."""
     date_created: datetime | None
     """When Twilio created it (``DateCreated``: when the Calls create was handled)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Queue:
+    """A call queue as Twilio lists it (:meth:`Telephony.queues`)."""
+
+    sid: str
+    friendly_name: str
+    current_size: int
+    """How many calls wait in it."""
 
 
 class Telephony(Protocol):
@@ -69,6 +79,12 @@ class Telephony(Protocol):
     async def placed_calls(self, to: str, from_: str) -> list[PlacedCall]:
         """Calls list by ``To`` and ``From``, newest first (the latest page): calls that may be one
         callhold placed and never heard of."""
+
+    async def queues(self, limit: int) -> list[Queue]:
+        """Queues list: up to ``limit`` of the account's call queues."""
+
+    async def delete_queue(self, queue_sid: str) -> None:
+        """Queue delete (Twilio deletes only an empty queue)."""
 
     async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
         """Calls create: dial ``to`` from ``from_``; the answered call runs the TwiML at ``url`` (a callhold

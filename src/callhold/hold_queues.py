@@ -1,0 +1,102 @@
+"""Legs-strategy hold queues deleted once nobody needs them.
+
+A legs hold puts its customer in a queue of its own (``hold-<hold id>``,
+:func:`~callhold.domain.model.queue_name_for`), which Twilio creates on the ``<Enqueue>`` and then
+keeps: "Queues persist. To optimize fetch operations, inactive Queues should be deleted" (Twilio's
+Queue resource docs). Left alone, every legs hold would leave a queue in the account for ever.
+
+The dispatch sweep (:mod:`callhold.dispatch`) calls :meth:`HoldQueues.release_hold_queues_due`, which
+every :data:`RELEASE_EVERY` reads the account's queues (up to :data:`QUEUES_READ`) and deletes each
+one that
+
+* is named like a hold's queue, and that hold is on record here (a queue named so that callhold has
+  no record of -- another deployment on the same account, say -- is left alone);
+* is empty; and
+* whose hold **and call** are over. After a resume the customer is still bridged *from* that queue
+  (the agent's ``<Dial><Queue>``), and Twilio requests the customer's ``<Enqueue>`` action, with
+  the queue's SID, only when that bridge ends; Twilio does not say what deleting a queue under a live
+  bridge does, so callhold waits for the call to end.
+
+Nothing is recorded: the queues list is the state, so a restart, a crashed instance or a refused
+delete is made good by the next release. Several instances releasing at once is harmless: a queue
+already deleted answers 404, taken as done. Twilio not answering the list or a delete leaves the
+rest for the next release.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from callhold.domain.errors import TelephonyError
+from callhold.domain.model import CallState, Strategy, hold_of_queue, queue_name_for
+from callhold.domain.ports import Clock, HoldStore, Queue, Telephony
+
+__all__ = ["DELETES_PER_RELEASE", "QUEUES_READ", "RELEASE_EVERY", "HoldQueues"]
+
+_log = logging.getLogger("callhold.hold_queues")
+
+RELEASE_EVERY = timedelta(minutes=5)
+"""How often an instance's dispatch sweep releases hold queues: a queue costs nothing while it waits,
+and each release lists the account's queues."""
+
+QUEUES_READ = 1000
+"""The most queues one release reads (10 pages)."""
+
+DELETES_PER_RELEASE = 100
+"""The most queues one release deletes (one REST request each); the rest wait for the next."""
+
+
+class HoldQueues:
+    """Releasing the queues of legs holds (a mixin of :class:`~callhold.service.CallService`)."""
+
+    store: HoldStore
+    clock: Clock
+    telephony: Telephony
+    _queues_released_at: datetime | None
+
+    async def release_hold_queues_due(self) -> int:
+        """:meth:`release_hold_queues` if :data:`RELEASE_EVERY` has passed since this instance's
+        last release (or there was none); how many queues went."""
+        now = self.clock.now()
+        last = self._queues_released_at
+        if last is not None and now - last < RELEASE_EVERY:
+            return 0
+        self._queues_released_at = now  # a failed release waits its turn too: no hammering Twilio
+        return await self.release_hold_queues()
+
+    async def release_hold_queues(self) -> int:
+        """Delete the queues of holds and calls that are over (see the module's docstring); how many
+        went (deleted now, or found already deleted)."""
+        try:
+            queues = await self.telephony.queues(QUEUES_READ)
+        except TelephonyError as exc:
+            _log.warning("listing queues failed, hold queues are released next time: %s", exc)
+            return 0
+        released = 0
+        for queue in queues:
+            if released >= DELETES_PER_RELEASE:
+                break
+            if not self._releasable(queue):
+                continue
+            try:
+                await self.telephony.delete_queue(queue.sid)
+            except TelephonyError as exc:
+                if exc.status != 404:  # 404: another instance deleted it first
+                    _log.warning("deleting queue %s (%s) failed: %s", queue.sid, queue.friendly_name, exc)
+                    continue
+            _log.info("deleted queue %s (%s): its hold and call are over", queue.sid, queue.friendly_name)
+            released += 1
+        return released
+
+    def _releasable(self, queue: Queue) -> bool:
+        hold_id = hold_of_queue(queue.friendly_name)
+        if hold_id is None or queue.current_size:
+            return False
+        hold = self.store.get_hold(hold_id)
+        if hold is None or hold.strategy is not Strategy.LEGS or hold.is_open:
+            return False
+        if (hold.queue_name or queue_name_for(hold.id)) != queue.friendly_name:
+            return False
+        call = self.store.get_call(hold.call_id)
+        return call is not None and call.status is CallState.ENDED
