@@ -244,8 +244,10 @@ class HoldStore(Protocol):
         for a duplicate key; ``NotFound`` (nothing recorded) if no call matches ``ref`` (a call id, a
         leg SID, or with ``conference`` a Conference SID or friendly name)."""
 
-    def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> Sequence[HoldStats]:
-        """Holds count, total and longest seconds for each call with holds."""
+    def stats_per_call(
+        self, now: datetime, *, call_id: str | None = None, agent_id: str | None = None
+    ) -> Sequence[HoldStats]:
+        """Holds count, total and longest seconds for each call with holds (``agent_id``'s only)."""
 
     def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> Sequence[HoldStats]:
         """Holds count, total and longest seconds for each agent with holds."""

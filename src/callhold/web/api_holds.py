@@ -1,7 +1,7 @@
 """``/api/v1/holds`` and ``/api/v1/stats``: the hold records and their totals.
 
 An agent's token sees only its own holds (those requested while it was the call's agent) and the
-totals of its own calls; the admin sees everything.
+totals of its own holds, per call too; the admin sees everything.
 """
 
 from __future__ import annotations
@@ -45,13 +45,12 @@ async def list_holds(
 @router.get("/stats", response_model=Stats, responses=problems(403))
 async def stats(me: Me, services: ServicesDep, filters: Annotated[StatsFilters, Query()]) -> Stats:
     """Holds count, total and longest hold seconds, per call and per agent (open holds count up to
-    now). An agent gets its own totals and those of the calls it held."""
+    now). With ``agent_id`` (always, for an agent's token: its own) only that agent's holds count,
+    per call too: a call handed on to another agent does not show that agent's holds, as ``/holds``
+    does not."""
     store, now = services.store, services.service.clock.now()
     only_agent = _agent_filter(me, filters.agent_id)
-    per_call = store.stats_per_call(now, call_id=filters.call_id)
-    if not me.is_admin:
-        mine = {hold.call_id for hold in store.list_holds(agent_id=me.agent_id, limit=100_000)}
-        per_call = [entry for entry in per_call if entry.subject in mine]
+    per_call = store.stats_per_call(now, call_id=filters.call_id, agent_id=only_agent)
     per_agent = store.stats_per_agent(now, agent_id=only_agent)
     return Stats(
         as_of=now,

@@ -322,7 +322,9 @@ class StatsFilters(_Request):
     """``GET /stats`` filters."""
 
     call_id: CallSidStr | None = Field(None, description="Only this call's totals")
-    agent_id: AgentId | None = Field(None, description="Only this agent's totals")
+    agent_id: AgentId | None = Field(
+        None, description="Only this agent's holds count: its totals, and per call its own holds"
+    )
 
 
 # -- statistics ------------------------------------------------------------------------------------

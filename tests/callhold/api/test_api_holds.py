@@ -63,6 +63,31 @@ async def test_agents_see_only_their_own_holds_and_stats(api) -> None:
     assert {s["agent_id"]: s["total_seconds"] for s in everyone["agents"]} == {"alice": 30.0, "bob": 12.0}
 
 
+async def test_an_agents_call_totals_count_only_its_own_holds_after_a_hand_over(api) -> None:
+    sid, alice = await api.live_call("alice")
+    assert (await api.request("POST", f"/calls/{sid}/hold", alice)).status_code == 200
+    await api.clock.advance(10)
+    agent_leg = api.services.service.view(sid).agent_leg
+    api.emu.hang_up(agent_leg.call_sid)  # alice drops during the hold: the customer goes back in line
+    await api.clock.advance(5)
+    bob = await api.agent("bob")  # and is handed to bob, who holds it for 100 s
+    await api.clock.advance(20)
+    assert api.services.service.view(sid).call.agent_id == "bob"
+    await hold_for(api, sid, 100, bob)
+
+    alices = (await api.request("GET", "/holds", alice)).json()
+    assert [(h["agent_id"], h["duration_seconds"]) for h in alices] == [("alice", 10.0)]
+    stats = (await api.request("GET", "/stats", alice)).json()
+    # the call's totals as alice sees them: her hold only, as /holds shows her -- not bob's
+    assert stats["calls"] == [{"call_id": sid, "holds": 1, "total_seconds": 10.0, "longest_seconds": 10.0}]
+    everything = (await api.request("GET", "/stats")).json()
+    assert everything["calls"] == [
+        {"call_id": sid, "holds": 2, "total_seconds": 110.0, "longest_seconds": 100.0}
+    ]
+    bobs = (await api.request("GET", "/stats", params={"agent_id": "bob"})).json()
+    assert bobs["calls"] == [{"call_id": sid, "holds": 1, "total_seconds": 100.0, "longest_seconds": 100.0}]
+
+
 async def test_hold_filters(api) -> None:
     sid, _ = await api.live_call("alice")
     await hold_for(api, sid, 30)  # started at 00:00:20

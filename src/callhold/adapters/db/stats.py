@@ -13,14 +13,18 @@ __all__ = ["hold_stats"]
 _ENDED = HoldState.ENDED.value
 
 
-def hold_stats(engine: Engine, holds: Table, now: datetime, column: str, only: str | None) -> list[HoldStats]:
+def hold_stats(
+    engine: Engine, holds: Table, now: datetime, column: str, only: str | None, *, agent_id: str | None = None
+) -> list[HoldStats]:
     """Per value of ``holds.column`` (``call_id`` or ``agent_id``; only ``only`` if given): the number
-    of holds, their total and longest seconds. Ended holds count their recorded duration (summed by
-    the database); open ones count up to ``now``."""
+    of holds, their total and longest seconds, counting only ``agent_id``'s holds if given. Ended
+    holds count their recorded duration (summed by the database); open ones count up to ``now``."""
     key = holds.c[column]
     where: list[ColumnElement[bool]] = [key.is_not(None)]
     if only is not None:
         where.append(key == only)
+    if agent_id is not None:
+        where.append(holds.c.agent_id == agent_id)
     seconds = holds.c.duration_seconds
     ended = (
         select(

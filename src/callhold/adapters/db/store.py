@@ -363,9 +363,12 @@ class SqlHoldStore(AgentRecords):
 
     # -- statistics -------------------------------------------------------------------------------
 
-    def stats_per_call(self, now: datetime, *, call_id: str | None = None) -> list[HoldStats]:
-        """Holds count, total and longest seconds per call (open holds count up to ``now``)."""
-        return hold_stats(self.engine, self.sql.holds, now, "call_id", call_id)
+    def stats_per_call(
+        self, now: datetime, *, call_id: str | None = None, agent_id: str | None = None
+    ) -> list[HoldStats]:
+        """Holds count, total and longest seconds per call (open holds count up to ``now``); with
+        ``agent_id``, of that agent's holds only (a call it held counts only its own holds)."""
+        return hold_stats(self.engine, self.sql.holds, now, "call_id", call_id, agent_id=agent_id)
 
     def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> list[HoldStats]:
         """Holds count, total and longest seconds per agent (the call's agent when it was held)."""
