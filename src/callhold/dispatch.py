@@ -44,6 +44,9 @@ class WaitingDispatch:
         async def recover_placements(self) -> int:
             """See ``PlacementRecovery.recover_placements``."""
 
+        def rearm_timers(self) -> int:
+            """See ``HoldTimers.rearm_timers``."""
+
         async def release_hold_queues_due(self) -> int:
             """See ``HoldQueues.release_hold_queues_due``."""
 
@@ -109,6 +112,7 @@ class WaitingDispatch:
 
         async def sweep() -> None:
             try:
+                self.rearm_timers()  # holds whose instance stopped for good (callhold.hold_timers)
                 active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)  # read once for both
                 # Waiting customers first: the recoveries ask Twilio, and a slow Twilio delays them.
                 await self.dispatch_waiting(active)

@@ -3,7 +3,8 @@ between states. A mixin of :class:`~callhold.service.CallService` (kept apart to
 it uses the service's store, clock, timers and ``handle``.
 
 Timers live in each process; what they do is decided by the domain under the call's lock, once per
-hold however many instances run (the hold is stamped). A restart re-arms them (:meth:`rearm_timers`).
+hold however many instances run (the hold is stamped). A restart re-arms them, and so does every
+dispatch sweep, for holds another instance armed and took with it (:meth:`rearm_timers`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from callhold.domain import events as ev
 from callhold.domain.errors import CallholdError
 from callhold.domain.machine import Decision
-from callhold.domain.model import Hold, HoldPolicy, HoldState
+from callhold.domain.model import Hold, HoldPolicy, HoldState, MaxHoldPolicy
 from callhold.domain.ports import Clock, HoldStore
 from callhold.timers import TimerHandle, Timers
 
@@ -52,13 +53,26 @@ class HoldTimers:
         async def handle(self, call_id: str, event: ev.Event) -> Decision:
             """See ``CallService.handle``."""
 
-    def _arm(self, call_id: str, hold_id: str, started_at: datetime, *, catch_up: bool = False) -> None:
+    def _arm(
+        self,
+        call_id: str,
+        hold_id: str,
+        started_at: datetime,
+        *,
+        catch_up: bool = False,
+        record: Hold | None = None,
+    ) -> None:
         """Arm the hold's agent reminder and maximum-hold timers.
 
         Timers already due fire at once only when ``catch_up`` (a restart: they came due while
         callhold was down). Otherwise the hold is being armed again because a resume failed: the
         reminder was already due, and a maximum hold already reached is retried ``retry_after``
         seconds from now -- not at once, which would retry a refused auto-resume in a tight loop.
+
+        ``record``: the hold as on record, when catching up; what it says was done is not armed again
+        (a reminder given, a maximum hold announced), and a refused auto-resume is retried
+        ``retry_after`` after it was tried: a catch-up sooner would be ignored as a duplicate of it
+        (``domain.scheduled.max_hold``), and nothing would retry it.
         """
         if hold_id in self._timers:
             return
@@ -67,15 +81,26 @@ class HoldTimers:
         max_hold_at = started_at + timedelta(seconds=self.timings.max_hold)
         if not catch_up and max_hold_at <= now:
             max_hold_at = now + timedelta(seconds=self.timings.retry_after)
+        remind, act = catch_up or remind_at > now, True
+        if record is not None:
+            remind = remind and record.agent_reminded_at is None
+            acted = record.max_hold_acted_at
+            if acted is not None and self.policy.max_hold is MaxHoldPolicy.ANNOUNCE:
+                act = False
+            elif acted is not None:
+                max_hold_at = max(max_hold_at, acted + timedelta(seconds=self.timings.retry_after))
+        if not (remind or act):
+            return
 
         self._timers[hold_id] = []
-        if catch_up or remind_at > now:
+        if remind:
             self._schedule(
                 call_id, hold_id, remind_at, lambda: ev.AgentReminderDue(hold_id=hold_id, at=self.clock.now())
             )
-        self._schedule(
-            call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
-        )
+        if act:
+            self._schedule(
+                call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
+            )
 
     def _schedule(self, call_id: str, hold_id: str, when: datetime, due: Callable[[], ev.Event]) -> None:
         """Handle ``due()`` at ``when``, one of the hold's timers. A timer that fired is forgotten (so
@@ -103,16 +128,19 @@ class HoldTimers:
         self._timers.setdefault(hold_id, []).append(handle)
 
     def rearm_timers(self) -> int:
-        """After a restart: arm the timers of every held hold, and watch every hold caught between
-        states (``holding``/``resuming``: its commands may never have been sent); returns how many.
+        """Arm the timers of every held hold, and watch every hold caught between states
+        (``holding``/``resuming``: its commands may never have been sent); returns how many holds.
 
-        A hold still ``holding`` gets its timers when it is confirmed (``ArmHoldTimers``). With
-        several instances each one does this; the domain acts once per hold (reminder and maximum
-        hold are stamped on the hold, recovery too).
+        At start-up (a restart: their timers died with the process), and on every dispatch sweep:
+        a hold another instance armed is this one's too, should that instance stop for good (a
+        scale-down, a crash with no replacement). What this process armed already is left as it
+        is. A hold still ``holding`` gets its timers when it is confirmed (``ArmHoldTimers``).
+        Every instance does this; the domain acts once per hold (reminder and maximum hold are
+        stamped on the hold, recovery too), and what the hold's record says was done is not armed.
         """
         count = 0
         for hold in self.store.list_holds(state=HoldState.HELD, limit=None):
-            self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True)
+            self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True, record=hold)
             count += 1
         for state in (HoldState.HOLDING, HoldState.RESUMING):
             for hold in self.store.list_holds(state=state, limit=None):
