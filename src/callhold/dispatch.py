@@ -1,4 +1,5 @@
-"""The safety net under hand-overs: no customer waits while an agent is free.
+"""The safety net under hand-overs: no customer waits while an agent is free, and no agent stays
+busy with no call.
 
 A mixin of :class:`~callhold.service.CallService` (kept apart to keep modules small): it uses the
 service's store, clock, timers and the desk's hand-over (:mod:`callhold.desk`).
@@ -12,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from callhold.domain import paths
-from callhold.domain.errors import TelephonyError
+from callhold.domain.errors import NotFound, TelephonyError
 from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus
 from callhold.domain.ports import Clock, Handover, HoldStore
 from callhold.timers import TimerHandle, Timers
@@ -29,6 +30,7 @@ class WaitingDispatch:
     clock: Clock
     timers: Timers
     _waiting_seen: dict[str, tuple[object, ...]]
+    _stranded_seen: set[str]
 
     if TYPE_CHECKING:
 
@@ -43,6 +45,11 @@ class WaitingDispatch:
 
         async def recover_placements(self) -> int:
             """See ``PlacementRecovery.recover_placements``."""
+
+        async def agent_available(
+            self, agent_id: str, *, connect: Callable[[str], str] = paths.connect, by_agent: bool = True
+        ) -> Call | None:
+            """See ``AgentDesk.agent_available``."""
 
         def rearm_timers(self) -> int:
             """See ``HoldTimers.rearm_timers``."""
@@ -106,6 +113,26 @@ class WaitingDispatch:
                 return True
         return False
 
+    async def free_stranded_agents(self) -> int:
+        """Make available the agents left unavailable with no call (not away, placing nothing) by two
+        sweeps of this process in a row; how many. An instance that stopped between committing the
+        end of a call and freeing its agent (``AgentDesk.call_ended``) leaves one so, and nothing
+        else would free it: the call's end is on record, so no retried callback runs that again. Two
+        sweeps, because an agent is so for a moment whenever its call ends, until it is freed."""
+        previous = self._stranded_seen
+        self._stranded_seen = seen = set(self.store.stranded_agents())
+        freed = 0
+        for agent_id in sorted(seen & previous):
+            _log.warning("agent %s was left unavailable with no call: available again", agent_id)
+            try:
+                await self.agent_available(agent_id, by_agent=False)
+            except NotFound:  # deleted meanwhile
+                continue
+            except TelephonyError as exc:  # available, but a waiting customer could not be moved to it
+                _log.warning("agent %s is free but a waiting customer could not be moved: %r", agent_id, exc)
+            freed += 1
+        return freed
+
     def keep_dispatching(self, every: timedelta) -> TimerHandle:
         """Run :meth:`dispatch_waiting` every ``every`` from now on, until the handle is cancelled."""
         sweeping = _Sweeping()
@@ -116,6 +143,7 @@ class WaitingDispatch:
                 active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)  # read once for both
                 # Waiting customers first: the recoveries ask Twilio, and a slow Twilio delays them.
                 await self.dispatch_waiting(active)
+                await self.free_stranded_agents()  # an instance stopped before freeing an agent
                 await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
                 # an outbound call Twilio never answered (callhold.placements)
                 await self.recover_placements()

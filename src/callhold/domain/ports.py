@@ -149,6 +149,9 @@ class HoldStore(Protocol):
     def placements(self, before: datetime) -> list[Agent]:
         """Agents with an outbound call being placed since ``before`` or earlier, oldest first."""
 
+    def stranded_agents(self) -> list[str]:
+        """Agents unavailable yet not away, placing no call and on no active call (ids)."""
+
     def give_call(self, call_id: str, agent_id: str, at: datetime) -> Handover:
         """Claim an available agent and make it the agent of an active call without one (given
         ``at``), in one transaction: never an agent claimed for no call, nor a call given a busy

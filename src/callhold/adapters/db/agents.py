@@ -193,6 +193,25 @@ class AgentRecords:
         with self.engine.connect() as conn:
             return [agent_of(row(r)) for r in conn.execute(self.sql.agents_placing, {"before": before})]
 
+    def stranded_agents(self) -> list[str]:
+        """Agents unavailable yet not away, placing no call and on no active call, by id. callhold
+        never leaves an agent so (:func:`~callhold.domain.effects.away_agent`), except for the moment
+        between a call's end and its agent's release -- or for good, if the instance doing it
+        stopped in between."""
+        agents = self.sql.agents
+        stranded = (
+            select(agents.c.id)
+            .where(
+                agents.c.available.is_(False),
+                agents.c.away.is_(False),
+                agents.c.placing_since.is_(None),
+                ~self._on_a_call(),
+            )
+            .order_by(agents.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [str(agent_id) for agent_id in conn.scalars(stranded)]
+
     def set_agent_available(self, agent_id: str, available: bool) -> None:
         """The agent's own choice: available (no longer away), or away -- unavailable, and left so
         when its call ends (also mid-call: no customer after this one). ``NotFound``."""
