@@ -83,7 +83,9 @@ def build_services(settings: Settings, *, emulator: Any = None, seed: int | None
         if emulator is None:
             from voicesim import Emulator, RealtimeClock
 
-            emulator = Emulator(RealtimeClock(settings.voicesim_speed))
+            # SIDs from the OS's entropy: the database outlives this process, and a seeded
+            # sequence would hand the first caller after a restart the SID of a call on record.
+            emulator = Emulator(RealtimeClock(settings.voicesim_speed), seed=None)
             buy_callhold_number(emulator, settings)  # so that a test call to it reaches us
         from voicesim.sdk import client as voicesim_client
 

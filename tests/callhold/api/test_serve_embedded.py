@@ -20,3 +20,13 @@ def test_the_embedded_voicesim_has_callholds_number_pointing_at_callhold(tmp_pat
     assert (number.voice_url, number.voice_method) == (f"{BASE}/twiml/voice", "POST")
     assert (number.status_callback, number.status_callback_method) == (f"{BASE}/webhooks/call-status", "POST")
     assert len(emu.numbers) == 1
+
+
+def test_a_restarted_serve_never_reuses_the_call_sids_on_record(tmp_path: Path) -> None:
+    """The database outlives the process; the embedded voicesim does not. Were its SIDs seeded the
+    same every start, the first caller after a restart would get the SID of the first call on
+    record -- an ended call -- and be dropped as that call."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/serve.db", public_base_url=BASE)
+    first = create_app(settings).state.services.emulator.sids.new("CA")
+    again = create_app(settings).state.services.emulator.sids.new("CA")
+    assert first != again
