@@ -15,7 +15,10 @@ agent joins (``startConferenceOnEnter`` on both); until then the customer hears 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Enqueue, VoiceResponse
 
@@ -23,7 +26,7 @@ from callhold.adapters.telephony import CONFERENCE_EVENTS
 from callhold.domain import paths
 from callhold.domain.model import Agent, Call, Hold, queue_name_for
 
-__all__ = ["TwimlBuilder"]
+__all__ = ["HOLD_REMINDER", "HoldMusic", "TwimlBuilder"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -35,6 +38,45 @@ def _wait_music(music_url: str) -> str:
 
 
 LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+HOLD_REMINDER = "Thank you for holding. Your agent will be with you shortly."
+"""Said to the held customer every ``reminder_interval``."""
+
+QUICK_LOOP_SECONDS = 1.0
+"""A hold-audio loop that comes back sooner than this did not play its music."""
+
+QUIET_LOOP_SECONDS = 20
+"""How long each loop of hold audio with no music that plays waits (with its reminders)."""
+
+
+class HoldMusic(StrEnum):
+    """What a held customer's hold audio plays, carried from one loop to the next in its URL.
+
+    When a ``<Play>`` cannot be fetched or played (error 13420, 11200), Twilio logs it and goes on
+    to the next verb -- here the loop's ``<Redirect>`` -- so music that fails comes straight back:
+    without a stop, a loop of webhooks as fast as Twilio can make them, and a customer in silence.
+    A loop that comes back within :data:`QUICK_LOOP_SECONDS` did not play; the next one plays the
+    next thing down: the hold's own music, the default music, then reminders over a pause.
+    """
+
+    REQUESTED = "requested"
+    """The hold's own music (``Hold.music_url``), else the default."""
+    DEFAULT = "default"
+    """The default hold music."""
+    NONE = "none"
+    """No music: reminders over :data:`QUIET_LOOP_SECONDS` pauses."""
+
+    def after(self, hold: Hold, came_back_after: float | None) -> HoldMusic:
+        """What to play next, this having come back ``came_back_after`` seconds after it was fetched
+        (``None``: the first fetch)."""
+        # Between -1 and 1 s: the clocks of two instances may differ a little (a negative wait);
+        # a ``since`` far ahead of the hold's time is no loop of this hold's (made up, or stale).
+        quick = came_back_after is not None and abs(came_back_after) < QUICK_LOOP_SECONDS
+        if not quick or self is HoldMusic.NONE:
+            return self
+        if self is HoldMusic.REQUESTED and hold.music_url is not None:
+            return HoldMusic.DEFAULT
+        return HoldMusic.NONE
 
 
 def _spoken_duration(seconds: float) -> str:
@@ -121,20 +163,25 @@ class TwimlBuilder:
         return _wait_music(self.music)
 
     # -- hold ---------------------------------------------------------------------------------
-    def customer_hold_music(self, hold: Hold, elapsed: float, since: float | None) -> str:
+    def customer_hold_music(self, hold: Hold, elapsed: float, since: float | None, music: HoldMusic) -> str:
         """Hold audio for the customer: music, a reminder every ``reminder_interval``, looping.
 
-        ``since`` is the hold time at the previous fetch (carried in the loop's own URL), so the
-        reminder is said at the first music boundary after each interval, with no server state.
+        ``since`` is the hold time at the previous fetch and ``music`` what it played, both carried
+        in the loop's own URL: the reminder is said at the first music boundary after each interval,
+        and music that did not play is not tried again (:meth:`HoldMusic.next`), with no server state.
         """
         response = VoiceResponse()
         interval = self.reminder_interval
         if since is not None and int(elapsed // interval) > int(since // interval):
-            response.say("Thank you for holding. Your agent will be with you shortly.")
-        response.play(hold.music_url or self.music)
-        response.redirect(
-            self.url(paths.conference_hold_music(hold.id)) + f"?since={elapsed:.0f}", method="GET"
-        )
+            response.say(HOLD_REMINDER)
+        if music is HoldMusic.NONE:
+            response.pause(length=QUIET_LOOP_SECONDS)
+        else:
+            own = music is HoldMusic.REQUESTED and hold.music_url is not None
+            response.play(hold.music_url if own else self.music)
+        since_now = math.floor(elapsed * 10) / 10  # rounded down: the next loop never seems to come first
+        query = urlencode({"since": f"{since_now:.1f}", "music": music.value})
+        response.redirect(self.url(paths.conference_hold_music(hold.id)) + f"?{query}", method="GET")
         return str(response)
 
     def agent_hold_music(self, hold: Hold, first: bool) -> str:

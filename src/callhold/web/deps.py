@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
@@ -130,6 +131,17 @@ class Webhook:
         except ValueError:
             raise _invalid_query(name, raw, "int_parsing", "a valid integer") from None
 
+    def query_enum(self, name: str, kind: type[E], default: E) -> E:
+        """The query parameter ``name`` as a member of ``kind`` (``default`` if absent; 422 if not one)."""
+        raw = self.request.query_params.get(name)
+        if raw is None:
+            return default
+        try:
+            return kind(raw)
+        except ValueError:
+            allowed = ", ".join(repr(member.value) for member in kind)
+            raise _invalid_query(name, raw, "enum", f"one of {allowed}") from None
+
 
 def _invalid_query(name: str, raw: str, kind: str, what: str) -> RequestValidationError:
     """The error FastAPI raises for a query parameter of the wrong type (a 422 problem)."""
@@ -139,6 +151,7 @@ def _invalid_query(name: str, raw: str, kind: str, what: str) -> RequestValidati
 
 #: A webhook handler: the checked request in, TwiML (or 204) out.
 WebhookHandler = Callable[[Webhook], Awaitable[Response]]
+E = TypeVar("E", bound=Enum)
 _H = TypeVar("_H", bound=WebhookHandler)
 
 TWIML_RETRIES = 2

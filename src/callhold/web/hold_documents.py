@@ -7,6 +7,8 @@ other leaves. Routes of :data:`callhold.web.routers.router` (signature checked f
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Response
 
 from callhold.domain import events as ev
@@ -21,12 +23,14 @@ from callhold.domain.model import (
     Strategy,
     queue_name_for,
 )
-from callhold.twiml import TwimlBuilder
+from callhold.twiml import HoldMusic, TwimlBuilder
 from callhold.web.app import Services
 from callhold.web.deps import Webhook, twiml_fallback
 from callhold.web.routers import BOTH, router, twiml_response
 
 __all__: list[str] = []
+
+_log = logging.getLogger("callhold.hold_documents")
 
 
 def _hold(services: Services, hold_id: str) -> Hold:
@@ -68,10 +72,12 @@ def _quiet(_hook: Webhook) -> str:
 async def customer_hold_music(hook: Webhook) -> Response:
     """The held customer's audio (conference HoldUrl, legs Enqueue waitUrl): music + reminders.
 
-    Query ``since``: seconds into the hold this document starts at (0 if absent).
+    Query ``since``: how long the hold had lasted when the previous loop was fetched (absent on the
+    first); ``music``: what that loop played (:class:`~callhold.twiml.HoldMusic`).
     """
     services = hook.services
     since = hook.query_float("since")
+    played = hook.query_enum("music", HoldMusic, HoldMusic.REQUESTED)
     hold = _hold(services, hook.path("hold_id"))
     if not hold.is_open:
         # Legs: this is the held customer's waitUrl, so the customer is still in the hold's queue
@@ -82,8 +88,17 @@ async def customer_hold_music(hook: Webhook) -> Response:
             return twiml_response(services.twiml.leave_queue())
         return twiml_response(services.twiml.empty())
     elapsed = hold.duration(services.service.clock.now()).total_seconds()
+    music = played.after(hold, None if since is None else elapsed - since)
+    if music is not played:
+        failed = hold.music_url if played is HoldMusic.REQUESTED and hold.music_url else services.twiml.music
+        _log.warning(
+            "hold %s: the music %s did not play (its loop came back at once); now playing: %s",
+            hold.id,
+            failed,
+            music.value,
+        )
     return twiml_response(
-        services.twiml.customer_hold_music(hold, elapsed, since if since is not None else 0.0)
+        services.twiml.customer_hold_music(hold, elapsed, since if since is not None else 0.0, music)
     )
 
 

@@ -1,0 +1,116 @@
+"""Hold music that does not play is not fetched again and again (callhold.twiml.HoldMusic).
+
+Twilio goes on to the next verb when a ``<Play>`` cannot be fetched, and the hold audio's next verb
+is the ``<Redirect>`` that loops it: music that fails came straight back, a webhook loop as fast as
+Twilio could go, with the customer in silence. Now the loop notices it came back at once and plays
+the next thing down: the hold's own music, the default music, then reminders over pauses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callhold.domain.model import Hold, HoldState, Strategy
+from callhold.twiml import HOLD_REMINDER, QUIET_LOOP_SECONDS, HoldMusic
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from voicesim import Emulator, VirtualClock
+
+MISSING = f"{BASE}/media/no-such-music.mp3"  # callhold answers 404: voicesim cannot play it
+DEFAULT = f"{BASE}/media/hold-music.wav"
+
+
+def hold_audio_fetches(h: Harness, customer: str) -> list[dict[str, Any]]:
+    """The requests voicesim made for the customer's hold audio."""
+    return [
+        e.data
+        for e in h.emu.events
+        if e.type == "webhook"
+        and "/hold-music/" in e.data["url"]
+        and e.data["params"].get("CallSid") == customer
+    ]
+
+
+def played(h: Harness, customer: str) -> set[str]:
+    return {seg.detail for seg in h.emu.media.segments(customer) if seg.kind == "play"}
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_a_hold_music_that_cannot_be_played_gives_way_to_the_default_music(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy, reminder_interval=600)
+    customer, _agent = await h.connected()
+    await h.services.service.hold(customer, by="alice", agent_id="alice", music_url=MISSING)
+    await h.clock.advance(120)
+    h.clock.raise_errors()
+    assert played(h, customer) == {DEFAULT}
+    assert h.heard(customer)[-1][0] == "play"  # music, not silence
+    fetches = hold_audio_fetches(h, customer)
+    assert 2 <= len(fetches) <= 12  # once for the missing music, then a loop per play of the default
+    assert sum(1 for alert in voicesim.alerts if alert.url == MISSING) == 1
+
+
+async def test_with_no_music_that_plays_the_customer_hears_reminders_over_pauses(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(
+        voicesim, voicesim_clock, tmp_path, hold_music_url="/media/missing-default.wav", reminder_interval=30
+    )
+    customer, _agent = await h.connected()
+    held_at = h.clock.now()
+    await h.services.service.hold(customer, by="alice", agent_id="alice", music_url=MISSING)
+    await h.clock.advance(120)
+    h.clock.raise_errors()
+    assert played(h, customer) == set()
+    spoken = [seg for seg in h.emu.media.segments(customer) if seg.kind == "speech" and seg.start >= held_at]
+    assert [seg.detail for seg in spoken] == [HOLD_REMINDER] * len(spoken)
+    assert 3 <= len(spoken) <= 5  # one every 30 s or so
+    # the hold's own music once, the default once, then a loop per pause
+    assert len(hold_audio_fetches(h, customer)) <= 2 + 120 / QUIET_LOOP_SECONDS + 1
+
+
+async def test_a_music_that_plays_is_kept(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path)
+    customer, _agent = await h.connected()
+    own = f"{BASE}/media/hold-music.wav?own=1"
+    await h.services.service.hold(customer, by="alice", agent_id="alice", music_url=own)
+    await h.clock.advance(300)
+    assert played(h, customer) == {own}
+    assert [alert for alert in voicesim.alerts if "media" in str(alert.url)] == []
+
+
+def test_what_plays_next_is_decided_by_how_soon_the_loop_came_back() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    own = Hold(
+        id="h",
+        call_id="c",
+        state=HoldState.HELD,
+        strategy=Strategy.CONFERENCE,
+        requested_by="a",
+        started_at=start,
+        music_url=MISSING,
+    )
+    default = Hold(
+        id="h",
+        call_id="c",
+        state=HoldState.HELD,
+        strategy=Strategy.CONFERENCE,
+        requested_by="a",
+        started_at=start,
+    )
+    requested = HoldMusic.REQUESTED
+    assert requested.after(own, None) is requested  # the first loop
+    assert requested.after(own, 35.0) is requested  # it played
+    assert requested.after(own, 0.0) is HoldMusic.DEFAULT
+    assert requested.after(own, -0.3) is HoldMusic.DEFAULT  # another instance's clock, a little behind
+    assert requested.after(own, -15.0) is requested  # a `since` that is no loop of this hold's
+    assert requested.after(default, 0.2) is HoldMusic.NONE  # the default itself did not play
+    assert HoldMusic.DEFAULT.after(own, 0.0) is HoldMusic.NONE
+    assert HoldMusic.DEFAULT.after(own, 12.0) is HoldMusic.DEFAULT  # never back to music that failed
+    assert HoldMusic.NONE.after(own, 0.0) is HoldMusic.NONE
