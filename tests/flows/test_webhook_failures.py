@@ -3,8 +3,8 @@
 A TwiML route answers TwiML whatever happens on callhold's side -- an error status would have Twilio
 play its "application error" message and drop the caller: it has Twilio retry the same URL (signed
 like any other) after a pause, twice, then apologises and hangs up (only apologises in a document
-played inside a conference or queue, where ``<Hangup>`` is not allowed). A status callback answers
-500. Domain errors (an unknown hold...) keep their problem JSON.
+played inside a conference or queue, where ``<Hangup>`` is not allowed). A status callback answers an
+error (503 when the database does not answer). Domain errors (an unknown hold...) keep their problem JSON.
 
 The failure is real: one of callhold's tables is renamed away under it by another SQLite connection
 ("no such table"), and renamed back to recover.
@@ -194,11 +194,13 @@ async def test_a_retried_dial_action_still_knows_how_the_dial_ended(h: Harness, 
     assert retried != verbs(await deliver(h, action, plain))  # it did matter
 
 
-async def test_a_failing_status_callback_is_still_a_500(h: Harness, tmp_path: Path) -> None:
+async def test_a_failing_status_callback_is_still_an_error(h: Harness, tmp_path: Path) -> None:
+    """Twilio logs a callback answered with an error in its Debugger (and may retry it)."""
     form = inbound_form(h, "CA" + "7" * 32, CallStatus="ringing", SequenceNumber="1")
     with table_away(tmp_path, "calls"):
         response = await deliver(h, f"{BASE}/webhooks/call-status", form)
-    assert response.status_code == 500
+    assert response.status_code == 503
+    assert response.json()["type"].endswith("/database-unavailable")
 
 
 async def test_a_domain_error_in_a_twiml_route_is_still_problem_json(h: Harness) -> None:

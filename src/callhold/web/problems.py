@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every error the JSON API returns.
 
 Domain errors map by class (see the tree in :mod:`callhold.domain.errors`); request validation
-errors become 422 with the offending fields; nothing a client sends produces a 500.
+errors become 422 with the offending fields; nothing a client sends produces a 500. A database that
+does not answer is 503 ``database-unavailable`` (with ``Retry-After``); a failure of callhold's own,
+500 ``internal-error`` -- problem JSON either way.
 
 A :class:`~callhold.domain.errors.TelephonyError` maps by Twilio's code: a refusal meaning the request
 cannot apply to the call as it is now (a participant label in use, a participant or call already gone,
@@ -13,11 +15,13 @@ a full conference) is 409 ``conflict``, a number Twilio finds invalid 422 ``inva
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callhold.domain import errors
@@ -33,6 +37,8 @@ __all__ = [
 
 PROBLEM_TYPE_BASE = "https://callhold.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+
+_log = logging.getLogger("callhold.web")
 
 _STATUS: list[tuple[type[Exception], int, str]] = [
     (errors.Invalid, 422, "invalid"),
@@ -119,6 +125,21 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(422, "invalid", "The request is not valid.", request.url.path, errors=fields)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database went away (down, unreachable, its volume gone): the request may be retried.
+        _log.exception("database error on %s %s", request.method, request.url.path)
+        detail = f"The database does not answer ({type(exc).__name__}); try again shortly."
+        response = problem(503, "database-unavailable", detail, request.url.path)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug of callhold's: problem JSON, never a stack trace (Starlette logs the exception).
+        return problem(500, "internal-error", "callhold failed to handle the request.", request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

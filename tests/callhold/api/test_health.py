@@ -56,3 +56,8 @@ async def test_a_database_that_is_gone_makes_the_instance_not_ready(
         assert ready.status_code == 503
         assert ready.json()["detail"] == "the sqlite database does not answer (OperationalError)"
         assert (await client.get("/healthz")).status_code == 200
+        # The API says so too, as problem JSON a client can act on: try again later.
+        calls = await client.get("/api/v1/calls", headers={"Authorization": "Bearer change-me-admin"})
+        assert (calls.status_code, calls.headers["content-type"]) == (503, "application/problem+json")
+        assert calls.json()["type"].endswith("/database-unavailable")
+        assert calls.headers["retry-after"] == "5"
