@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from callhold.config import Settings
-from callhold.web import webhooks
+from callhold.web import security, webhooks
 from callhold.web.app import create_app
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.callhold_signed import Form, send
@@ -166,3 +166,24 @@ async def test_repeated_form_keys_are_signed_and_checked_as_twilio_signs_them(h:
     # A signature over only one of the two values does not cover the request.
     partial = await send(h.app, url, form, auth_token=token, signed_form=form[:-1])
     assert partial.status_code == 403
+
+
+async def test_refused_webhooks_are_logged_naming_the_url_checked_at_most_every_few_seconds(
+    h: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong auth token or public base URL refuses every webhook: the log must say which URL the
+    signature was checked against -- once, not once per request of a flood."""
+    now = [1000.0]
+    monkeypatch.setattr("callhold.web.security.time.monotonic", lambda: now[0])
+    monkeypatch.setattr(security, "_refusals", security._Refusals())
+    url, form = url_for(h, "/webhooks/call-status")
+    caplog.set_level("WARNING", logger="callhold.webhooks")
+    for _ in range(3):
+        assert (await send(h.app, url, form, auth_token="0" * 32)).status_code == 403
+    assert [r.getMessage() for r in caplog.records] == [
+        f"webhook refused (403): X-Twilio-Signature does not match POST {url}: if Twilio sent it, this "
+        "is not the URL Twilio requested (CALLHOLD_PUBLIC_BASE_URL) or not its auth token"
+    ]
+    now[0] += security._Refusals.every
+    assert (await send(h.app, url, form, auth_token="0" * 32)).status_code == 403
+    assert caplog.records[-1].getMessage().endswith("(2 more refused since the last such line)")

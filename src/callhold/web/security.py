@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
+import time
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import unquote_plus
@@ -35,6 +38,8 @@ __all__ = [
     "public_url",
     "verify_twilio_signature",
 ]
+
+_log = logging.getLogger("callhold.webhooks")
 
 #: The only body Twilio sends its voice webhooks with.
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -101,6 +106,30 @@ class SignedParams(dict[str, list[str]]):
     def getall(self, key: str) -> list[str]:
         """Every value of ``key`` (the MultiDict method the SDK looks for)."""
         return self[key]
+
+
+class _Refusals:
+    """Logs refused webhooks, one line at most every :attr:`every` seconds (a flood of forged
+    requests must not flood the log), saying how many went unlogged since."""
+
+    every = 10.0
+
+    def __init__(self) -> None:
+        self._logged_at = -math.inf
+        self._unlogged = 0
+
+    def note(self, why: str) -> None:
+        """Log ``why`` (a webhook was refused, 403), unless a line was logged in the last ``every`` s."""
+        now = time.monotonic()
+        if now - self._logged_at < self.every:
+            self._unlogged += 1
+            return
+        more = f" ({self._unlogged} more refused since the last such line)" if self._unlogged else ""
+        _log.warning("webhook refused (403): %s%s", why, more)
+        self._logged_at, self._unlogged = now, 0
+
+
+_refusals = _Refusals()
 
 
 def _forbidden() -> HTTPException:
@@ -185,6 +214,7 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
     """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
+        _refusals.note(f"no X-Twilio-Signature on {request.method} {request.url.path}")
         raise _forbidden()
     form = await _post_form(request) if request.method == "POST" else FormData()
     params = SignedParams()
@@ -198,6 +228,10 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
     if not compare(validator.compute_signature(url, params), signature) and not validator.validate(
         url, params, signature
     ):
+        _refusals.note(
+            f"X-Twilio-Signature does not match {request.method} {url}: if Twilio sent it, this is not "
+            "the URL Twilio requested (CALLHOLD_PUBLIC_BASE_URL) or not its auth token"
+        )
         raise _forbidden()
     if request.method != "POST":
         query: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
