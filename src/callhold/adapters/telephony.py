@@ -48,6 +48,16 @@ def participant_status_path(command: AddParticipant) -> str:
     return f"{paths.CALL_STATUS}?{urlencode({'conference': command.conference, 'role': role.value})}"
 
 
+def _why(exc: BaseException) -> str:
+    """A network failure in a line a person reads (it ends up in the API's problem detail)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"{exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | TimeoutError | aiohttp.ServerTimeoutError):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class TwilioTelephony:
     """Executes domain commands with the SDK's ``*_async`` methods."""
 
@@ -70,9 +80,9 @@ class TwilioTelephony:
             raise TelephonyError(f"no time left to ask Twilio: {exc}") from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             # never sent: no connection came (refused, or none within the connect timeout), or no URL
-            raise TelephonyError(f"cannot reach Twilio: {exc!r}") from exc
+            raise TelephonyError(f"cannot reach Twilio: {_why(exc)}") from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # sent, but no answer came back
-            message = f"no answer from Twilio (it may have carried the request out): {exc!r}"
+            message = f"no answer from Twilio (it may have carried the request out): {_why(exc)}"
             raise TelephonyError(message, uncertain=True) from exc
 
     async def set_participant_hold(self, command: SetParticipantHold) -> None:

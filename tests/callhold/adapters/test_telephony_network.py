@@ -54,13 +54,17 @@ async def _silent_twilio() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter
 
 
 async def test_connection_refused_becomes_a_telephony_error() -> None:
-    http, telephony = _telephony(f"http://127.0.0.1:{_closed_port()}")
+    port = _closed_port()
+    http, telephony = _telephony(f"http://127.0.0.1:{port}")
     try:
         with pytest.raises(TelephonyError) as caught:
             await telephony.redirect_leg(RedirectLeg(call_sid="CA" + "1" * 32, twiml_path="/twiml/x"))
     finally:
         await http.close()
     assert caught.value.status is None and "cannot reach Twilio" in caught.value.message
+    # a line a person reads (it is the API's problem detail), not aiohttp's repr
+    assert caught.value.message.startswith(f"cannot reach Twilio: 127.0.0.1:{port}: ")
+    assert "ConnectionKey" not in caught.value.message
     assert not caught.value.call_gone
     assert not caught.value.uncertain  # nothing was sent: a plain refusal
 
@@ -81,7 +85,7 @@ async def test_a_twilio_that_never_answers_is_given_up_on_after_the_timeout() ->
         assert len(accepted) == 1  # it did connect: Twilio reached, then silent
     # The request was sent: Twilio may have carried it out, so the outcome is unknown.
     assert caught.value.uncertain and caught.value.status is None  # Twilio sent no status
-    assert "no answer from Twilio" in caught.value.message
+    assert caught.value.message == "no answer from Twilio (it may have carried the request out): timed out"
 
 
 def test_the_client_has_a_timeout_by_default() -> None:
