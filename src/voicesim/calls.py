@@ -4,6 +4,22 @@ Status changes happen here and only here, each firing the status callback the ca
 (``initiated``, ``ringing``, ``answered``, ``completed``; reference §6.1) with ``SequenceNumber``,
 ``Timestamp`` and ``CallbackSource``. Hanging up and redirecting a call are *interrupts* thrown into
 the flow that runs it, so the verb it is in cleans up the way Twilio does (reference §3.3).
+
+Every call has a maximum duration, its ``TimeLimit``: the OAI spec's "maximum duration of the call in
+seconds" for Calls create and update and Participants create. Twilio's default is four hours, the
+account-wide limit unless the account's 24-hour setting is on (reference §3.1 and §7 [DialDoc]; the
+Twilio blog "Introducing Configurable Call Limits for Programmable Voice", 2021: "Historically, Twilio
+has had a hard-coded four-hour call limit for all Voice calls"; a per-call limit "You can even update
+... on active calls"). When it is reached Twilio ends the call and logs warning 32015 "Call is terminated
+due to exceeding maximum call duration" (https://www.twilio.com/docs/api/errors/32015). Choices where
+the sources are silent:
+
+* the limit counts from the answer: it bounds the call's ``duration``, which is the answered time
+  (reference §5.4), so ringing does not use it up (inferred);
+* a new ``TimeLimit`` (Calls update) replaces the old one and still counts from the answer, as the
+  same "maximum duration of the call"; a call already longer than the new limit ends at once;
+* the call ends ``completed`` (it was answered) with its usual ``completed`` status callback, and the
+  32015 alert is recorded just before.
 """
 
 from __future__ import annotations
@@ -15,9 +31,11 @@ from voicesim.process import Interrupt, Process, Signal
 from voicesim.webhooks import WebhookRequest
 
 if TYPE_CHECKING:
+    from voicesim.clock import Timer
     from voicesim.emulator import Emulator
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "TERMINAL_STATUSES",
     "Call",
     "Calls",
@@ -28,6 +46,8 @@ __all__ = [
 ]
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+#: A call's maximum duration when no ``TimeLimit`` is given: Twilio's four-hour default (see above).
+DEFAULT_TIME_LIMIT = 14400
 Direction = Literal["inbound", "outbound-api", "outbound-dial"]
 
 
@@ -120,7 +140,7 @@ class Call:
     status_callback_method: str = "POST"
     status_callback_events: frozenset[str] = frozenset({"completed"})
     timeout: int = 60
-    time_limit: int = 14400
+    time_limit: int = DEFAULT_TIME_LIMIT
     caller_name: str | None = None
     forwarded_from: str | None = None
     queue_time: str = "0"
@@ -130,6 +150,8 @@ class Call:
     keypad: Keypad | None = None
     where: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    #: When the call will be ended for reaching ``time_limit`` (armed at the answer).
+    limit_timer: Timer | None = field(default=None, repr=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -232,6 +254,28 @@ class Calls:
         call.answered_at = now
         self._set(call, "in-progress")
         self._callback(call, "answered", "in-progress")
+        self._arm_time_limit(call, now)
+
+    def set_time_limit(self, call: Call, seconds: int) -> None:
+        """A new maximum duration for ``call``, counted from its answer (replacing the running one)."""
+        call.time_limit = seconds
+        self._emu.log("call.time-limit-set", call_sid=call.sid, time_limit=seconds)
+        if call.answered_at is not None and not call.is_terminal:
+            self._arm_time_limit(call, call.answered_at)
+
+    def _arm_time_limit(self, call: Call, answered_at: float) -> None:
+        """(Re)schedule the end of ``call`` at ``answered_at + time_limit`` (at once if that is past)."""
+        if call.limit_timer is not None:
+            call.limit_timer.cancel()
+        clock = self._emu.clock
+        call.limit_timer = clock.call_at(answered_at + call.time_limit, self._time_limit_reached, call)
+
+    def _time_limit_reached(self, call: Call) -> None:
+        call.limit_timer = None
+        if call.is_terminal:
+            return
+        self._emu.alert(32015, "Call is terminated due to exceeding maximum call duration", call_sid=call.sid)
+        self.complete(call, "completed", by="time-limit")
 
     def complete(self, call: Call, status: str = "completed", by: str = "remote") -> bool:
         """End the call with ``status`` and interrupt whatever runs it; False if already ended."""
@@ -243,6 +287,9 @@ class Calls:
             status = "canceled"  # hung up before anyone answered
         self._set(call, status)
         call.end_time = now
+        if call.limit_timer is not None:
+            call.limit_timer.cancel()
+            call.limit_timer = None
         self._emu.media.timeline(call.sid).close(now)
         if not (was_queued and status == "canceled"):  # canceled while queued: no callbacks (§5.3)
             self._callback(call, "completed", status)

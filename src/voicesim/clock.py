@@ -186,8 +186,9 @@ class VirtualClock(Scheduler):
     async def run_until_idle(self, limit: float = 4 * 3600.0) -> float:
         """Run until nothing is scheduled; returns the virtual seconds that passed.
 
-        Raises :class:`StillBusy` when work remains after ``limit`` virtual seconds (a hold
-        loop that never ends, for instance).
+        A call still in progress has its end scheduled at its ``TimeLimit`` (four hours by default,
+        :mod:`voicesim.calls`), so this runs until every call has ended. Raises :class:`StillBusy`
+        when work remains after ``limit`` virtual seconds (a hold loop that never ends, for instance).
         """
         start = self._now
         await self._run_until(start + limit)

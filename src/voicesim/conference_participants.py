@@ -10,7 +10,10 @@ are returned (reference §1.4).
   with :func:`~voicesim.ringing.ring` honouring the phone scripts; when answered it joins with the
   given settings; when not, it leaves with ``participant_add_failed``. When it leaves the
   conference (end, kick) it hangs up (Q4); redirected through the Calls API it leaves
-  (``participant_updated_via_api``) and runs the new TwiML.
+  (``participant_updated_via_api``) and runs the new TwiML. ``TimeLimit`` is the call's maximum
+  duration, counted from its answer (:mod:`voicesim.calls`); reaching it hangs the call up, so the
+  participant leaves with ``participant_hung_up``. Leniency, as for ``POST /Calls``
+  (:mod:`voicesim.rest.calls`): ``From`` need not be one of the account's numbers (Twilio: 21210).
 * Update (reference §1.1): hold is behaviour (:mod:`voicesim.conference_audio`); HoldMethod
   defaults to GET (Q6). Updating a participant that is not connected yet is 21220 (Q14).
 * Delete: a kick (Q4); a dial-out still ringing is cancelled.
@@ -22,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from voicesim.calls import Call, HungUp, Redirected
+from voicesim.calls import DEFAULT_TIME_LIMIT, Call, HungUp, Redirected
 from voicesim.conference_announcements import announce
 from voicesim.conference_audio import HOLD, refresh, start_channel
 from voicesim.conference_events import send_event
@@ -145,7 +148,7 @@ class Participants:
         if not 2 <= max_participants <= MAX_PARTICIPANTS:
             raise ConferenceError(20001, f"MaxParticipants must be between 2 and 250, not {max_participants}")
         if time_limit is not None and time_limit < 1:
-            raise ConferenceError(20001, f"TimeLimit must be positive, not {time_limit}")
+            raise ConferenceError(13216, f"TimeLimit must be positive, not {time_limit}")
         check_url("StatusCallback", status_callback)
         check_url("WaitUrl", wait_url, allow_empty=True)
         check_url("ConferenceStatusCallback", conference_status_callback)
@@ -171,7 +174,7 @@ class Participants:
             from_=caller_id or from_,
             direction="outbound-api",
             timeout=timeout,
-            time_limit=time_limit or 14400,
+            time_limit=time_limit or DEFAULT_TIME_LIMIT,
             status_callback=status_callback,
             status_callback_method=call_method,
             # A malformed event list is accepted and subscribes to nothing (reference §8.11).

@@ -98,15 +98,21 @@ class Conferences:
         date_updated_before: date | None = None,
         date_updated_after: date | None = None,
     ) -> list[Conference]:
-        """Conferences matching every filter given, newest first (``_before``/``_after`` inclusive)."""
+        """Conferences matching every filter given, newest first.
 
-        def day(when: float) -> date:
-            return datetime.fromtimestamp(when, UTC).date()
+        ``date_created`` is that whole UTC day; ``_before`` is "on or before midnight of this date"
+        and ``_after`` "on or after midnight of this date" (the OAI spec's words for
+        ``DateCreated<=``/``DateCreated>=``): nothing created later on the ``_before`` day matches.
+        """
+
+        def midnight(d: date) -> float:
+            return datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
 
         def within(when: float, on: date | None, before: date | None, after: date | None) -> bool:
-            d = day(when)
             return (
-                (on is None or d == on) and (before is None or d <= before) and (after is None or d >= after)
+                (on is None or datetime.fromtimestamp(when, UTC).date() == on)
+                and (before is None or when <= midnight(before))
+                and (after is None or when >= midnight(after))
             )
 
         return [

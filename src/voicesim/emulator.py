@@ -7,12 +7,13 @@ methods, which change records and *schedule* flows at the current instant (DESIG
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from voicesim.calls import Call, Calls, Source
 from voicesim.clock import Scheduler, VirtualClock
+from voicesim.keys import ApiKey, check_key_sid
 from voicesim.media import Media
 from voicesim.numbers import IncomingPhoneNumber, format_number
 from voicesim.phones import Phones, PhoneScript, normalise_address
@@ -53,7 +54,12 @@ class Alert:
 
 
 class Emulator:
-    """A local Twilio Programmable Voice for one account."""
+    """A local Twilio Programmable Voice for one account.
+
+    Clients authenticate with the account SID and ``auth_token``, or with an API key (``SK...`` SID
+    and secret) registered through ``api_keys``, :meth:`create_api_key` or ``POST /Keys.json``
+    (:mod:`voicesim.keys`). Keys given to the constructor survive :meth:`reset`, like the auth token.
+    """
 
     def __init__(
         self,
@@ -62,10 +68,12 @@ class Emulator:
         account_sid: str = DEFAULT_ACCOUNT_SID,
         auth_token: str = DEFAULT_AUTH_TOKEN,
         seed: int | None = 0,
+        api_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.clock: Scheduler = clock if clock is not None else VirtualClock()
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self._configured_keys = {check_key_sid(sid): secret for sid, secret in (api_keys or {}).items()}
         self.sids = SidFactory(seed)
         self.webhooks = Webhooks(lambda: self.auth_token, self._record_exchange)
         self.phones = Phones()
@@ -78,6 +86,7 @@ class Emulator:
         self._processes: set[Process] = set()
         self.calls = Calls(self)
         self.numbers: dict[str, IncomingPhoneNumber] = {}
+        self.api_keys: dict[str, ApiKey] = {}
         self.media = Media()
         self.events: list[Event] = []
         self.alerts: list[Alert] = []
@@ -87,9 +96,11 @@ class Emulator:
 
         self.conferences = Conferences(self)
         self.queues = Queues(self)
+        for sid, secret in self._configured_keys.items():
+            self.create_api_key(sid=sid, secret=secret)
 
     def reset(self, seed: int | None = 0) -> None:
-        """Forget every call, number, phone script and event; restart SIDs from ``seed``."""
+        """Forget every call, number, API key made since, phone script and event; restart SIDs."""
         self.sids.reseed(seed)
         self.phones.clear()
         self._init_state()
@@ -196,6 +207,22 @@ class Emulator:
         self.numbers[number.sid] = number
         self.log("number.created", sid=number.sid, phone_number=phone_number)
         return number
+
+    def create_api_key(
+        self, friendly_name: str | None = None, *, sid: str | None = None, secret: str | None = None
+    ) -> tuple[str, str]:
+        """Register a (Standard) API key; returns its SID and secret, made up unless given.
+
+        ``Client(sid, secret, emu.account_sid)`` then authenticates with it.
+        """
+        key_sid = check_key_sid(sid) if sid is not None else self.sids.new("SK")
+        if secret == "":
+            raise ValueError("an API key's secret cannot be empty")
+        now = self.clock.now()
+        key = ApiKey(key_sid, secret or self.sids.secret(), friendly_name, now, now)
+        self.api_keys[key_sid] = key
+        self.log("api-key.created", sid=key_sid)
+        return key.sid, key.secret
 
     def number_for(self, address: str) -> IncomingPhoneNumber | None:
         """The account's number ``address`` routes to, if any."""

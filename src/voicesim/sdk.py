@@ -178,9 +178,15 @@ def client(
     base_url: str | None = None,
     account_sid: str | None = None,
     auth_token: str | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
     asynchronous: bool = False,
 ) -> Client:
-    """A ``twilio.rest.Client`` talking to ``emulator`` in process, or to a server at ``base_url``."""
+    """A ``twilio.rest.Client`` talking to ``emulator`` in process, or to a server at ``base_url``.
+
+    With ``api_key`` and ``api_secret`` it authenticates with that API key, as
+    ``Client(api_key, api_secret, account_sid)`` does (:mod:`voicesim.keys`).
+    """
     http: HttpClient
     if emulator is not None:
         account_sid = account_sid or emulator.account_sid
@@ -190,4 +196,6 @@ def client(
         http = AsyncForwardingHttpClient(base_url) if asynchronous else ForwardingHttpClient(base_url)
     else:
         raise ValueError("give an emulator or a base_url")
+    if api_key is not None:
+        return Client(api_key, api_secret, account_sid, http_client=http)
     return Client(account_sid, auth_token, http_client=http)

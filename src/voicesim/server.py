@@ -1,6 +1,7 @@
 """``python -m voicesim``: the emulator over HTTP on a real-time clock.
 
 python -m voicesim --port 8765 --speed 1
+python -m voicesim --api-key SK...:secret   # also accept this API key (repeatable)
 python -m voicesim demo            # an inbound call, a Dial, a redirect; prints the timelines
 """
 
@@ -15,9 +16,10 @@ from typing import Any
 
 from voicesim.clock import RealtimeClock
 from voicesim.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Emulator
+from voicesim.keys import check_key_sid
 from voicesim.rest.app import make_asgi_app
 
-__all__ = ["build_app", "main"]
+__all__ = ["build_app", "emulator_for", "main", "parse_args"]
 
 ASGIApp = Callable[[dict[str, Any], Callable[..., Any], Callable[..., Any]], Awaitable[None]]
 
@@ -56,9 +58,51 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID, help="the account SID clients use")
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN, help="the auth token clients use")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        type=_api_key,
+        metavar="SID:SECRET",
+        help="an API key clients may use instead of the auth token (repeatable)",
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
-    parser.add_argument("--seed", type=int, default=0, help="seed for SIDs")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for SIDs, for the same SIDs on every start (default: random -- an application's "
+        "database outlives this server, and would meet the SIDs of its first run again)",
+    )
     return parser
+
+
+def _api_key(value: str) -> tuple[str, str]:
+    """``SK...:secret`` as (SID, secret)."""
+    sid, sep, secret = value.partition(":")
+    try:
+        check_key_sid(sid)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not sep or not secret:
+        raise argparse.ArgumentTypeError("an API key is given as SID:SECRET")
+    return sid, secret
+
+
+def emulator_for(args: argparse.Namespace) -> Emulator:
+    """The real-time emulator ``python -m voicesim`` serves, as its command line says."""
+    return Emulator(
+        RealtimeClock(args.speed),
+        account_sid=args.account_sid,
+        auth_token=args.auth_token,
+        seed=args.seed,
+        api_keys=dict(args.api_key),
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """``python -m voicesim``'s command line."""
+    return _parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,9 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(speed=args.speed if args.speed != 1.0 else 20.0)
     import uvicorn
 
-    emu = Emulator(
-        RealtimeClock(args.speed), account_sid=args.account_sid, auth_token=args.auth_token, seed=args.seed
-    )
+    emu = emulator_for(args)
     # Bind first, so that the line printed names the real port (``--port 0`` picks a free one) and a
     # client that reads it can connect at once (the socket is listening before uvicorn starts).
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

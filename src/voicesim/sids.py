@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import string
 
 __all__ = ["SID_PATTERN", "SidFactory", "is_sid"]
 
@@ -28,3 +29,7 @@ class SidFactory:
     def new(self, prefix: str) -> str:
         """A fresh SID such as ``CA`` + 32 lowercase hex digits."""
         return prefix + f"{self._rng.getrandbits(128):032x}"
+
+    def secret(self) -> str:
+        """A fresh 32-character secret (letters and digits), such as an API key's."""
+        return "".join(self._rng.choices(string.ascii_letters + string.digits, k=32))

@@ -130,8 +130,13 @@ async def test_looping_twiml_hold_music_loops_until_resumed(
     assert d.at(agent, 115.5) == ("music", "hold", ())
     assert d.at(customer, 115.5) == ("conference", "", ())
     twilio_client.calls(customer).update(status="completed")
-    await d.clock.run_until_idle()  # nothing is left playing: the hold flows stopped
-    assert voicesim.calls.by_sid[agent].status == "in-progress"  # alone, still held, still there
+    await d.clock.advance(600)
+    # Nothing is left playing: the hold flows stopped. All that is still scheduled is the end of the
+    # agent's call at Twilio's four-hour limit (run_until_idle would run until then).
+    agent_call = voicesim.calls.by_sid[agent]
+    assert agent_call.limit_timer is not None
+    assert (voicesim_clock.pending, voicesim_clock.next_due) == (1, agent_call.limit_timer.when)
+    assert agent_call.status == "in-progress"  # alone, still held, still there
     twilio_client.conferences(d.conference_sid).participants(agent).delete()  # kicked: hangs up (Q4)
     await d.clock.run_until_idle()
     assert voicesim.calls.by_sid[agent].status == "completed"

@@ -131,8 +131,19 @@ async def test_time_limit_counts_from_the_join_wait_music_included(world: World)
 async def test_default_time_limit_is_four_hours(world: World) -> None:
     dial(world, 'action="/after"', conference_attrs=f'waitUrl="" {EVENTS}')
     customer = world.call_in()
+    world.emu.calls.set_time_limit(world.emu.calls.by_sid[customer], 86400)  # the call may outlast the Dial
     await world.clock.advance(4 * 3600 - 1)
     assert leaves(world) == []
     await world.clock.advance(2)
     assert leaves(world) == [(customer, "participant_hung_up", "in-progress")]
     assert world.hits("/after")[0]["DialCallStatus"] == "answered"
+
+
+async def test_the_calls_own_four_hour_limit_ends_it_with_the_dials(world: World) -> None:
+    """Both default to 14400 s; the call's counts from its answer, before the Dial began: it wins."""
+    dial(world, 'action="/after"', conference_attrs=f'waitUrl="" {EVENTS}')
+    customer = world.call_in()
+    await world.clock.advance(4 * 3600 + 1)
+    assert leaves(world) == [(customer, "participant_hung_up", "completed")]
+    assert world.emu.calls.by_sid[customer].status == "completed"
+    assert [(a.error_code, a.call_sid) for a in world.emu.alerts] == [(32015, customer)]

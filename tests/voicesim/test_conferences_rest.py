@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
 import pytest
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
 from tests.voicesim.contract import Api
 from tests.webhook_app import BASE, WebhookApp
 from voicesim import Emulator, PhoneScript, VirtualClock
+from voicesim.conference_model import ConferenceError
 from voicesim.rest.app import make_asgi_app
 
 NUMBER, CUSTOMER, AGENT, SUPERVISOR = "+15550000001", "+15551110000", "+15552220000", "+15553330000"
@@ -126,6 +130,13 @@ async def test_bad_input_is_a_twilio_error_and_changes_nothing(
             400,
             21208,
         ),
+        (
+            "POST",
+            f"Conferences/{room}/Participants.json",
+            {"From": NUMBER, "To": AGENT, "TimeLimit": "0"},
+            400,
+            13216,
+        ),
         ("POST", f"Conferences/{room}/Participants.json", {"From": NUMBER}, 400, 21201),
         ("POST", f"Conferences/{room}/Participants.json", {"From": NUMBER, "To": "12"}, 400, 21211),
         ("POST", f"Conferences/{room}.json", {"Status": "in-progress"}, 400, 20001),
@@ -143,3 +154,55 @@ async def test_bad_input_is_a_twilio_error_and_changes_nothing(
     assert (after.status_code, after.json()["code"]) == (404, 20404)
     announce = await api.post(f"Conferences/{room}.json", {"AnnounceUrl": f"{BASE}/a.mp3"})
     assert (announce.status_code, announce.json()["code"]) == (400, 16001)
+
+
+async def test_date_created_before_a_date_excludes_that_day_after_midnight(
+    api: Api, voicesim: Emulator, voicesim_clock: VirtualClock, twilio_client: Client
+) -> None:
+    """The spec: ``DateCreated<=YYYY-MM-DD`` is "on or before midnight of this date" (r2, F3)."""
+    await voicesim_clock.advance(60)  # 00:01 UTC
+    twilio_client.conferences("room").participants.create(from_=NUMBER, to=AGENT)
+    sid = voicesim.conferences.list()[0].sid
+    day = dt.date(2026, 1, 1)
+    assert twilio_client.conferences.list(date_created_before=day) == []
+    assert twilio_client.conferences.list(date_updated_before=day) == []
+    assert [c.sid for c in twilio_client.conferences.list(date_created_before=dt.date(2026, 1, 2))] == [sid]
+    assert [c.sid for c in twilio_client.conferences.list(date_created_after=day)] == [sid]
+    assert [c.sid for c in twilio_client.conferences.list(date_created=day)] == [sid]
+    assert twilio_client.conferences.list(date_created_after=dt.date(2026, 1, 2)) == []
+    raw = await api.get("Conferences.json", params={"DateCreated<": "2026-01-01"})
+    assert raw.json()["conferences"] == []
+
+
+async def test_not_found_messages_name_the_request_path(
+    api: Api, room: str, voicesim: Emulator, twilio_client: Client
+) -> None:
+    """Twilio's 20404 names the path, as voicesim's Calls did already (r2, F6)."""
+    base = f"/2010-04-01/Accounts/{voicesim.account_sid}"
+    nowhere = "CF" + "0" * 32
+    nobody = "CA" + "0" * 32
+    for method, path in (
+        ("GET", f"Conferences/{nowhere}.json"),
+        ("POST", f"Conferences/{nowhere}.json"),
+        ("GET", f"Conferences/{nowhere}/Participants.json"),
+        ("POST", f"Conferences/{nowhere}/Participants.json"),
+        ("GET", f"Conferences/{room}/Participants/{nobody}.json"),
+        ("POST", f"Conferences/{room}/Participants/nobody.json"),
+        ("DELETE", f"Conferences/{room}/Participants/{nobody}.json"),
+    ):
+        data = (
+            {"From": NUMBER, "To": AGENT} if path.endswith("Participants.json") and method == "POST" else None
+        )
+        reply = await api.request(
+            method, path, data=data or ({"Muted": "true"} if method == "POST" else None)
+        )
+        assert reply.status_code == 404, (method, path)
+        assert reply.json()["message"] == f"The requested resource {base}/{path} was not found", (
+            method,
+            path,
+        )
+    with pytest.raises(TwilioRestException) as info:
+        twilio_client.conferences(nowhere).fetch()
+    assert f"{base}/Conferences/{nowhere}.json" in info.value.msg
+    with pytest.raises(ConferenceError, match=f"Conference {nowhere}"):  # the Python API keeps its words
+        voicesim.conferences.get(nowhere)

@@ -29,7 +29,7 @@ from tests.webhook_app import BASE, WebhookApp
 from voicesim import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Emulator, VirtualClock
 from voicesim.rest.app import MAX_BODY_BYTES
 from voicesim.sdk import AsyncForwardingHttpClient, ForwardingHttpClient, client
-from voicesim.server import build_app
+from voicesim.server import build_app, emulator_for, parse_args
 
 T = TypeVar("T")
 FROM, AGENT, CALLER = "+15550000001", "+15550000002", "+15559990000"
@@ -322,10 +322,22 @@ async def run_cli(*args: str, timeout: float = 30) -> tuple[int, str, str]:
 async def test_python_m_voicesim_help() -> None:
     code, out, _ = await run_cli("--help")
     assert code == 0
-    for option in ("--host", "--port", "--account-sid", "--auth-token", "--speed", "--seed", "demo"):
+    for option in (
+        "--host",
+        "--port",
+        "--account-sid",
+        "--auth-token",
+        "--api-key",
+        "--speed",
+        "--seed",
+        "demo",
+    ):
         assert option in out
     code, _, err = await run_cli("--speed", "0")
     assert code == 2 and "--speed must be positive" in err
+    for bad in ("SK123:secret", "SK" + "1" * 32, "SK" + "1" * 32 + ":"):
+        code, _, err = await run_cli("--api-key", bad)
+        assert code == 2 and "--api-key" in err, bad
 
 
 async def test_python_m_voicesim_serves_on_a_free_port() -> None:
@@ -337,6 +349,8 @@ async def test_python_m_voicesim_serves_on_a_free_port() -> None:
         "0",
         "--speed",
         "2",
+        "--api-key",
+        "SK" + "7" * 32 + ":key:secret",  # the secret is everything after the first colon
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -358,6 +372,11 @@ async def test_python_m_voicesim_serves_on_a_free_port() -> None:
             assert response.json()["virtual"] is False
             later = (await http.get("/_voicesim/clock", headers=auth)).json()["now"]
             assert later >= response.json()["now"]
+            calls = f"/2010-04-01/Accounts/{DEFAULT_ACCOUNT_SID}/Calls.json"
+            key = {"Authorization": basic_auth("SK" + "7" * 32, "key:secret")}
+            assert (await http.get(calls, headers=key)).status_code == 200
+            wrong = {"Authorization": basic_auth("SK" + "7" * 32, "key")}
+            assert (await http.get(calls, headers=wrong)).status_code == 401
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -366,3 +385,13 @@ async def test_python_m_voicesim_serves_on_a_free_port() -> None:
     errors = (await proc.stderr.read()).decode()
     # uvicorn shuts down gracefully (lifespan included), then re-raises SIGTERM to exit with it.
     assert code in (0, -signal.SIGTERM) and "Traceback" not in errors, errors
+
+
+def test_a_server_started_without_a_seed_never_repeats_its_sids() -> None:
+    """An application's database outlives ``python -m voicesim``: a restarted server that issued the
+    SIDs of its first run again would hand new callers the SIDs of calls on record. ``--seed`` is
+    there for the same SIDs on every start."""
+    first = emulator_for(parse_args([])).sids.new("CA")
+    assert emulator_for(parse_args([])).sids.new("CA") != first
+    seeded = [emulator_for(parse_args(["--seed", "5"])).sids.new("CA") for _ in range(2)]
+    assert seeded[0] == seeded[1]

@@ -154,9 +154,11 @@ async def test_dequeue_bad_input_changes_nothing(
     assert [m.call for m in queue.members] == [call] and call.status == "in-progress"
 
 
-async def test_unknown_members_and_queues_are_404(api: Api, world: World) -> None:
+async def test_unknown_members_and_queues_are_404_naming_the_path(api: Api, world: World) -> None:
+    """Twilio's 20404 message names the request path, as voicesim's Calls did already (r2, F6)."""
     queue = world.emu.queues.create("empty")
     unknown_call = "CA" + "f" * 32
+    base = f"{API}/Accounts/{world.emu.account_sid}"
     for path in (
         f"Queues/{queue.sid}/Members/Front.json",
         f"Queues/{queue.sid}/Members/{unknown_call}.json",
@@ -165,8 +167,17 @@ async def test_unknown_members_and_queues_are_404(api: Api, world: World) -> Non
     ):
         response = await api.get(path)
         assert response.status_code == 404 and response.json()["code"] == 20404, path
-    response = await api.post(f"Queues/{queue.sid}/Members/{unknown_call}.json", {"Url": "http://app.test/x"})
-    assert response.status_code == 404
+        assert response.json()["message"] == f"The requested resource {base}/{path} was not found"
+    for method, path in (
+        ("POST", f"Queues/{queue.sid}/Members/{unknown_call}.json"),
+        ("POST", "Queues/QU" + "0" * 32 + ".json"),
+        ("DELETE", "Queues/QU" + "0" * 32 + ".json"),
+    ):
+        response = await api.request(
+            method, path, data={"Url": "http://app.test/x"} if method == "POST" else None
+        )
+        assert response.status_code == 404, path
+        assert response.json()["message"] == f"The requested resource {base}/{path} was not found"
 
 
 async def test_every_queue_operation_answers_success_and_errors_per_the_spec(

@@ -24,6 +24,7 @@ from voicesim.rest.render import call_json, number_json
 
 FROM = "+15550000001"
 OTHER_ACCOUNT = "AC" + "9" * 32
+KEY_SID, KEY_SECRET = "SK" + "5" * 32, "the-key-secret"
 
 
 @dataclass
@@ -52,10 +53,13 @@ def snapshot(emu: Emulator) -> dict[str, Any]:
                 c.status_callback_method,
                 c.status_callback_events,
                 c.timeout,
+                c.time_limit,
+                None if c.limit_timer is None else (c.limit_timer.when, c.limit_timer.cancelled),
             )
             for c in emu.calls.by_sid.values()
         ],
         "numbers": [number_json(emu, n) for n in emu.numbers.values()],
+        "api_keys": [(k.sid, k.secret, k.friendly_name, k.date_updated) for k in emu.api_keys.values()],
         "phones": dict(emu.phones.scripts),
         "events": [e.as_dict() for e in emu.events],
         "alerts": list(emu.alerts),
@@ -74,6 +78,7 @@ async def world(voicesim: Emulator, voicesim_clock: VirtualClock, app: WebhookAp
     voicesim.phones.script("+15550000011", PhoneScript(answer_after=500))
     voicesim.phones.script("+15550000012", PhoneScript(outcome="busy"))
     async with asgi_api(voicesim) as api:
+        voicesim.create_api_key(sid=KEY_SID, secret=KEY_SECRET)
         number = voicesim.buy_number(FROM, voice_url="http://app.test/voice")
         sids = {"AC": voicesim.account_sid, "number": number.sid}
 
@@ -154,10 +159,16 @@ REJECTED: list[tuple[str, str, str, dict[str, str], int, int | None]] = [
         400,
         None,
     ),
-    ("create with Timeout 0", "POST", CALLS, {**OK, "Timeout": "0"}, 400, None),
-    ("create with Timeout 601", "POST", CALLS, {**OK, "Timeout": "601"}, 400, None),
-    ("create with Timeout abc", "POST", CALLS, {**OK, "Timeout": "abc"}, 400, None),
-    ("create with Method PUT", "POST", CALLS, {**OK, "Method": "PUT"}, 400, None),
+    # Twilio's 21208 "Invalid Timeout" and 21209 "Invalid Method" (reviewed in r2, F4).
+    ("create with Timeout 0", "POST", CALLS, {**OK, "Timeout": "0"}, 400, 21208),
+    ("create with Timeout 601", "POST", CALLS, {**OK, "Timeout": "601"}, 400, 21208),
+    ("create with Timeout abc", "POST", CALLS, {**OK, "Timeout": "abc"}, 400, 21208),
+    ("create with Method PUT", "POST", CALLS, {**OK, "Method": "PUT"}, 400, 21209),
+    ("create with FallbackMethod PUT", "POST", CALLS, {**OK, "FallbackMethod": "PUT"}, 400, 21209),
+    # An invalid TimeLimit is 13216, as Twilio answered it (twilio/twilio-go#258).
+    ("create with TimeLimit 0", "POST", CALLS, {**OK, "TimeLimit": "0"}, 400, 13216),
+    ("create with TimeLimit 86401", "POST", CALLS, {**OK, "TimeLimit": "86401"}, 400, 13216),
+    ("create with TimeLimit abc", "POST", CALLS, {**OK, "TimeLimit": "abc"}, 400, 13216),
     ("create with a bad FallbackUrl", "POST", CALLS, {**OK, "FallbackUrl": "nope"}, 400, 21205),
     ("create with a bad StatusCallback", "POST", CALLS, {**OK, "StatusCallback": "nope"}, 400, 21205),
     (
@@ -166,7 +177,7 @@ REJECTED: list[tuple[str, str, str, dict[str, str], int, int | None]] = [
         CALLS,
         {**OK, "StatusCallbackMethod": "DELETE"},
         400,
-        None,
+        21209,
     ),
     ("update with Status=bogus", "POST", LIVE, {"Status": "bogus"}, 400, None),
     ("update with Status=in-progress", "POST", RINGING, {"Status": "in-progress"}, 400, None),
@@ -189,8 +200,20 @@ REJECTED: list[tuple[str, str, str, dict[str, str], int, int | None]] = [
         LIVE,
         {"StatusCallback": "http://app.test/new", "Url": "http://app.test/x", "Method": "PUT"},
         400,
-        None,
+        21209,
     ),
+    ("update with FallbackMethod PUT", "POST", LIVE, {"FallbackMethod": "PUT"}, 400, 21209),
+    ("update with StatusCallbackMethod PUT", "POST", LIVE, {"StatusCallbackMethod": "PUT"}, 400, 21209),
+    ("update with TimeLimit 0", "POST", LIVE, {"TimeLimit": "0"}, 400, 13216),
+    (
+        "update: callback valid, TimeLimit not",
+        "POST",
+        LIVE,
+        {"StatusCallback": "http://app.test/new", "TimeLimit": "-5"},
+        400,
+        13216,
+    ),
+    ("update the TimeLimit of a completed call", "POST", DONE, {"TimeLimit": "60"}, 400, 21220),
     (
         "update: callback valid, fallback not",
         "POST",
@@ -199,9 +222,15 @@ REJECTED: list[tuple[str, str, str, dict[str, str], int, int | None]] = [
         400,
         21205,
     ),
-    ("delete a call in progress", "DELETE", LIVE, {}, 400, None),
+    # 20009 "Cannot delete this resource before it is complete" (reviewed in r2, F4).
+    ("delete a call in progress", "DELETE", LIVE, {}, 400, 20009),
+    ("delete a ringing call", "DELETE", RINGING, {}, 400, 20009),
+    ("delete a queued call", "DELETE", QUEUED, {}, 400, 20009),
     ("list with PageSize 0", "GET", CALLS, {"PageSize": "0"}, 400, None),
-    ("list with PageSize 1001", "GET", CALLS, {"PageSize": "1001"}, 400, None),
+    # 20007 "Page size too large. The maximum page size is 1000" (reviewed in r2, F4).
+    ("list with PageSize 1001", "GET", CALLS, {"PageSize": "1001"}, 400, 20007),
+    ("list with a huge PageSize", "GET", CALLS, {"PageSize": "9" * 30}, 400, 20007),
+    ("list numbers with PageSize 5000", "GET", NUMBERS, {"PageSize": "5000"}, 400, 20007),
     ("list with Page -1", "GET", CALLS, {"Page": "-1"}, 400, None),
     ("list with a bogus PageToken", "GET", CALLS, {"PageToken": "bogus"}, 400, None),
     ("list with Status=bogus", "GET", CALLS, {"Status": "bogus"}, 400, None),
@@ -283,6 +312,12 @@ AUTH_FAILURES: dict[str, dict[str, str | bytes]] = {
     "not base64": {"Authorization": "Basic ###"},
     "non-ASCII": {"Authorization": "Basic \u00e9t\u00e9".encode("latin-1")},
     "no colon": {"Authorization": "Basic " + "QUMwMDA="},
+    "API key, wrong secret": {"Authorization": basic_auth(KEY_SID, "wrong")},
+    "API key, the auth token as secret": {
+        "Authorization": basic_auth(KEY_SID, "0123456789abcdef0123456789abcdef")
+    },
+    "unknown API key": {"Authorization": basic_auth("SK" + "6" * 32, KEY_SECRET)},
+    "API key secret with the account SID": {"Authorization": basic_auth("AC" + "0" * 31 + "1", KEY_SECRET)},
 }
 
 

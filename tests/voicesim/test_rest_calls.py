@@ -6,11 +6,13 @@ against Twilio's OpenAPI description (:mod:`tests.voicesim.contract`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
+from twilio.rest import Client
 
 from tests.voicesim.contract import Api, asgi_api
 from tests.webhook_app import WebhookApp
@@ -271,3 +273,56 @@ async def test_delete_removes_the_record_of_an_ended_call(voicesim_clock: Virtua
     listed = (await api.get("Calls.json")).json()["calls"]
     assert [c["sid"] for c in listed] == [keep["sid"]]
     assert (await api.delete(f"Calls/{gone['sid']}.json")).status_code == 404
+
+
+async def test_date_filters_before_a_date_exclude_that_day_after_midnight(
+    voicesim: Emulator, voicesim_clock: VirtualClock, app: WebhookApp, api: Api
+) -> None:
+    """The spec: ``StartTime<`` "started before this date"; on the wire ``StartTime<=``, "on or before
+    midnight of this date" (reference r2, F3). ``>`` is "on or after" midnight, ``=`` the whole day."""
+    app.twiml("/voice", '<Pause length="5"/>')
+    at_midnight = await create(api)  # starts (rings) at 00:00:00
+    await voicesim_clock.advance(60)
+    later = await create(api)  # starts at 00:01:00
+    await voicesim_clock.advance(60)
+
+    async def sids(**params: str) -> set[str]:
+        return {c["sid"] for c in (await api.get("Calls.json", params=params)).json()["calls"]}
+
+    both = {at_midnight["sid"], later["sid"]}
+    assert await sids(**{"StartTime<": "2026-01-01"}) == {at_midnight["sid"]}  # not 00:01 that day
+    assert await sids(**{"EndTime<": "2026-01-01"}) == set()  # both ended after midnight
+    assert await sids(**{"StartTime<": "2026-01-02"}) == both
+    assert await sids(**{"StartTime<": "2026-01-01T12:00:00Z"}) == {at_midnight["sid"]}  # the date counts
+    assert await sids(**{"StartTime>": "2026-01-01"}) == both
+    assert await sids(**{"EndTime>": "2026-01-02"}) == set()
+    assert await sids(StartTime="2026-01-01") == both
+    assert await sids(EndTime="2025-12-31") == set()
+
+
+async def test_date_filters_through_the_sdk(twilio_client: Client, voicesim_clock: VirtualClock) -> None:
+    day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the virtual epoch's day
+    await voicesim_clock.advance(60)  # 00:01 UTC, clearly after midnight
+    call = twilio_client.calls.create(
+        to="+15550000010", from_=FROM, twiml="<Response><Pause length='5'/></Response>"
+    )
+    await voicesim_clock.advance(60)
+    assert twilio_client.calls(call.sid).fetch().start_time.date() == day.date()
+    assert twilio_client.calls.list(start_time_before=day) == []
+    assert twilio_client.calls.list(end_time_before=day) == []
+    assert [c.sid for c in twilio_client.calls.list(start_time_after=day)] == [call.sid]
+    assert [c.sid for c in twilio_client.calls.list(start_time=day)] == [call.sid]
+
+
+def test_from_need_not_be_an_account_number_a_documented_leniency(
+    twilio_client: Client, voicesim: Emulator
+) -> None:
+    """Twilio refuses a From that is not the account's number or a verified caller ID (21210); voicesim
+    accepts it on purpose (voicesim.rest.calls: its users place calls from numbers they never bought)."""
+    assert voicesim.numbers == {}
+    call = twilio_client.calls.create(to="+15550000010", from_="+15559999999", twiml="<Response/>")
+    assert (call.status, call._from) == ("queued", "+15559999999")
+    participant = twilio_client.conferences("room").participants.create(
+        from_="+15559999999", to="+15550000011"
+    )
+    assert participant.status == "queued"

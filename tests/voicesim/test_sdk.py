@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from tests.webhook_app import WebhookApp
@@ -89,6 +89,16 @@ def test_sync_numbers_create_list_fetch_update_delete(twilio_client: Client) -> 
         (lambda c: c.calls.create(to=TO, from_="", url="http://app.test/voice"), 21213, 400),
         (lambda c: c.calls.create(to=TO, from_=FROM), 21205, 400),
         (lambda c: c.incoming_phone_numbers("PNnope").update(voice_url="http://app.test/x"), 20404, 404),
+        # Twilio's codes for these (reviewed in r2, F4): 21208 Invalid Timeout, 21209 Invalid Method.
+        (lambda c: c.calls.create(to=TO, from_=FROM, twiml="<Response/>", timeout=0), 21208, 400),
+        (lambda c: c.calls.create(to=TO, from_=FROM, twiml="<Response/>", timeout=700), 21208, 400),
+        (lambda c: c.calls.create(to=TO, from_=FROM, url="http://app.test/v", method="PUT"), 21209, 400),
+        (
+            lambda c: c.calls.create(to=TO, from_=FROM, url="http://app.test/v", fallback_method="X"),
+            21209,
+            400,
+        ),
+        (lambda c: c.calls.create(to=TO, from_=FROM, twiml="<Response/>", time_limit=0), 13216, 400),
     ],
 )
 def test_sync_errors_are_twilio_rest_exceptions(
@@ -98,6 +108,23 @@ def test_sync_errors_are_twilio_rest_exceptions(
         action(twilio_client)  # type: ignore[operator]
     assert (caught.value.code, caught.value.status) == (code, status)
     assert caught.value.msg
+
+
+async def test_deleting_a_live_call_is_20009(twilio_client: Client, voicesim_clock: VirtualClock) -> None:
+    call = twilio_client.calls.create(to=TO, from_=FROM, twiml="<Response><Pause length='120'/></Response>")
+    await voicesim_clock.advance(5)
+    with pytest.raises(TwilioRestException) as caught:
+        twilio_client.calls(call.sid).delete()
+    assert (caught.value.code, caught.value.status) == (20009, 400)
+    twilio_client.calls(call.sid).update(status="completed")
+    assert twilio_client.calls(call.sid).delete() is True
+
+
+def test_a_page_size_over_1000_is_20007(twilio_client: Client) -> None:
+    with pytest.raises(TwilioException) as caught:  # the SDK's list() wraps the error page
+        twilio_client.calls.list(page_size=1001)
+    assert '"code": 20007' in str(caught.value)
+    assert twilio_client.calls.list(page_size=1000) == []
 
 
 def test_sync_wrong_credentials(voicesim: Emulator) -> None:

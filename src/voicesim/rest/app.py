@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import importlib
 import json
 import re
@@ -44,6 +45,7 @@ MAX_BODY_BYTES = 1 << 20
 ROUTE_MODULES = (
     "voicesim.rest.calls",
     "voicesim.rest.numbers",
+    "voicesim.rest.keys",
     "voicesim.rest.conferences",
     "voicesim.rest.queues",
     "voicesim.rest.control",
@@ -61,6 +63,8 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     path_params: dict[str, str] = field(default_factory=dict)
     json_body: Any = None
+    #: Who authenticated: the account SID, or the SID of the API key used (None: no auth needed).
+    credential: str | None = None
 
     @property
     def params(self) -> Params:
@@ -125,7 +129,11 @@ def build_router() -> Router:
 
 
 def check_auth(emu: Emulator, request: Request) -> None:
-    """HTTP Basic with the account SID and auth token; the path's AccountSid must be that account."""
+    """HTTP Basic with the account SID and auth token, or an API key's SID and secret.
+
+    The path's AccountSid must be the account's either way (an API key belongs to one account).
+    Sets ``request.credential`` to the user that authenticated.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -134,11 +142,17 @@ def check_auth(emu: Emulator, request: Request) -> None:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, ValueError):  # ValueError also covers non-ASCII text and bad UTF-8
         raise AuthenticationError() from None
-    if user != emu.account_sid or password != emu.auth_token:
+    if user == emu.account_sid:
+        expected: str | None = emu.auth_token
+    else:
+        key = emu.api_keys.get(user)
+        expected = key.secret if key is not None else None
+    if expected is None or not hmac.compare_digest(password.encode(), expected.encode()):
         raise AuthenticationError()
     account = request.path_params.get("AccountSid")
     if account is not None and account != emu.account_sid:
         raise AuthenticationError()
+    request.credential = user
 
 
 def _resolve(emu: Emulator, router: Router, request: Request) -> Handler:
@@ -162,7 +176,7 @@ def dispatch(emu: Emulator, router: Router, request: Request) -> Reply:
             raise TwilioError("This operation is only available over HTTP", code=20001, status=400)
         return result
     except Exception as exc:
-        return _error_reply(exc)
+        return _error_reply(_named_by_path(exc, request))
 
 
 async def dispatch_async(emu: Emulator, router: Router, request: Request) -> Reply:
@@ -173,7 +187,19 @@ async def dispatch_async(emu: Emulator, router: Router, request: Request) -> Rep
             result = await result
         return result
     except Exception as exc:
-        return _error_reply(exc)
+        return _error_reply(_named_by_path(exc, request))
+
+
+def _named_by_path(exc: Exception, request: Request) -> Exception:
+    """A 20404 from the REST API names the request path, as Twilio's does for every resource.
+
+    ("The requested resource /2010-04-01/Accounts/AC.../Calls/CA....json was not found".) The
+    conference and queue engines say which record is missing in their own words; over REST the
+    message is Twilio's.
+    """
+    if getattr(exc, "code", None) == 20404 and request.path.startswith(f"{API_PREFIX}/"):
+        return NotFound(request.path)
+    return exc
 
 
 def _error_reply(exc: Exception) -> Reply:

@@ -14,7 +14,7 @@ from typing import Any
 from voicesim.conference_model import Conference, Participant
 from voicesim.emulator import Emulator
 from voicesim.rest.app import API_PREFIX, Reply, Request
-from voicesim.rest.calls import address_ok
+from voicesim.rest.calls import address_ok, time_limit
 from voicesim.rest.errors import InvalidParameter
 from voicesim.rest.params import Params
 from voicesim.rest.render import account_uri, page
@@ -152,7 +152,7 @@ def create_participant(emu: Emulator, request: Request) -> Reply:
         "coaching": form.boolean("Coaching"),
         "call_sid_to_coach": form.get("CallSidToCoach") or None,
         "caller_id": form.get("CallerId") or None,
-        "time_limit": form.integer("TimeLimit", 14400, 1, 86400),
+        "time_limit": time_limit(form),
     }
     events = _events(form, "StatusCallbackEvent")
     if events is not None:

@@ -120,6 +120,13 @@ def number_json(emu: Emulator, number: IncomingPhoneNumber) -> dict[str, Any]:
     }
 
 
+def _too_large(raw: str | None) -> bool:
+    try:
+        return int(raw or 0) > MAX_PAGE_SIZE
+    except ValueError:  # not an integer: the usual 400 (20001) follows
+        return False
+
+
 def page(
     emu: Emulator,
     request: Request,
@@ -130,9 +137,15 @@ def page(
     """Twilio's list envelope: exactly one records key plus the paging keys.
 
     ``PageSize`` (1..1000, default 50), ``Page`` (from 0) and ``PageToken`` (``PT`` + the index of
-    the page's first record, as our ``next_page_uri`` builds it) select the records.
+    the page's first record, as our ``next_page_uri`` builds it) select the records. A ``PageSize``
+    over 1000 is Twilio's 20007 "Page size too large. The maximum page size is 1000"
+    (https://www.twilio.com/docs/api/errors/20007). Twilio may cap some lists instead (twilio-ruby#494
+    read 10000 Accounts in one page); voicesim refuses, so ``list(limit=2000)`` (which the SDK sends as
+    ``PageSize=2000``) fails here as it may on Twilio -- use ``page_size``.
     """
     query = request.query
+    if _too_large(query.get("PageSize")):
+        raise InvalidParameter(f"Page size too large. The maximum page size is {MAX_PAGE_SIZE}", 20007)
     size = query.integer("PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     number = query.integer("Page", 0, 0, 1_000_000)
     token = query.get("PageToken")
