@@ -8,6 +8,7 @@ the next thing down: the hold's own music, the default music, then reminders ove
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,24 +87,15 @@ async def test_a_music_that_plays_is_kept(
 
 
 def test_what_plays_next_is_decided_by_how_soon_the_loop_came_back() -> None:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    own = Hold(
-        id="h",
-        call_id="c",
-        state=HoldState.HELD,
-        strategy=Strategy.CONFERENCE,
-        requested_by="a",
-        started_at=start,
-        music_url=MISSING,
-    )
     default = Hold(
         id="h",
         call_id="c",
         state=HoldState.HELD,
         strategy=Strategy.CONFERENCE,
         requested_by="a",
-        started_at=start,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
+    own = replace(default, music_url=MISSING)
     requested = HoldMusic.REQUESTED
     assert requested.after(own, None) is requested  # the first loop
     assert requested.after(own, 35.0) is requested  # it played
