@@ -1,12 +1,16 @@
 """The ``callhold`` command: demo, serve, calls, hold, resume, db upgrade.
 
 ``calls``, ``hold`` and ``resume`` talk to a running ``callhold serve`` over its JSON API
-(``--url`` / ``CALLHOLD_API_URL``, ``--token`` / ``CALLHOLD_API_TOKEN``).
+(``--url`` / ``CALLHOLD_API_URL``, ``--token`` / ``CALLHOLD_API_TOKEN``); ``hold`` and ``resume``
+print the API's reply as JSON (for ``jq``). Errors and notes go to stderr, one line each: exit code 2
+for a usage or configuration mistake (a bad ``CALLHOLD_*`` value, a database that cannot be opened,
+callhold unreachable), 1 for an operation that failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from callhold import __version__
+from callhold.startup import StartupError
 from callhold.web.schemas import CALL_SID_PATTERN
 
 __all__ = ["app", "main"]
@@ -27,9 +33,26 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
 console = Console()
+err_console = Console(stderr=True)
 
 UrlOpt = Annotated[str, typer.Option("--url", envvar="CALLHOLD_API_URL", help="callhold's base URL")]
 TokenOpt = Annotated[str, typer.Option("--token", envvar="CALLHOLD_API_TOKEN", help="API bearer token")]
+
+
+def _version(value: bool) -> None:
+    """``--version``: print the version and stop."""
+    if value:
+        typer.echo(f"callhold {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit")
+    ] = False,
+) -> None:
+    """Hold and resume Twilio calls without dropping anyone."""
 
 
 @app.command()
@@ -39,52 +62,102 @@ def demo(
     ),
     strategy: Annotated[list[str] | None, typer.Option(help="conference and/or legs (default: both)")] = None,
 ) -> None:
-    """Run a customer call, a hold with music and a reminder, a resume and a hang-up (embedded voicesim)."""
+    """Run a customer call, a hold with music and a reminder, a resume and a hang-up (embedded voicesim).
+
+    Reads no CALLHOLD_* setting: its own settings, a temporary database, a virtual clock (same every run).
+    """
     from callhold.demo import run_demo
+    from callhold.startup import check_writable
 
     chosen = tuple(strategy or ("conference", "legs"))
     bad = [s for s in chosen if s not in ("conference", "legs")]
     if bad:
         raise typer.BadParameter(f"unknown strategy {bad[0]!r}; use conference or legs")
+    try:
+        check_writable(out)
+    except StartupError as exc:
+        raise _fail_startup(exc) from exc
     asyncio.run(run_demo(out, console, chosen))
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
 ) -> None:
-    """Serve the API and webhooks (real-time clock; embedded voicesim unless Twilio credentials are set)."""
+    """Serve the API and webhooks (real-time clock; embedded voicesim unless Twilio credentials are set).
+
+    Reads the CALLHOLD_* settings (see the README); a bad one, or a database it cannot open, stops it.
+    """
     import uvicorn
 
-    from callhold.config import Settings
-    from callhold.web.app import create_app
+    from callhold.startup import build_app, load_settings, serve_banner
 
-    settings = Settings()
-    where = (
-        "Twilio" if settings.uses_real_twilio else f"embedded voicesim ({settings.public_base_url}/voicesim)"
-    )
-    console.print(f"callhold on http://{host}:{port} -> {where}; database {settings.database_url}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        settings = load_settings()
+        application = build_app(settings)
+    except StartupError as exc:
+        raise _fail_startup(exc) from exc
+    banner, note = serve_banner(settings, application, host, port)
+    console.print(banner, markup=False, highlight=False, soft_wrap=True)
+    if note is not None:
+        _note(note)
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``message`` in red (as plain text: no Rich markup) and return the exit to raise."""
-    console.print(message, style="red", markup=False, highlight=False)
+    """Print ``message`` in red on stderr (as plain text: no Rich markup, on one line) and return the
+    exit to raise."""
+    err_console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _note(message: str) -> None:
+    """Print ``message`` in yellow on stderr, as plain text on one line: worth knowing, not an error."""
+    err_console.print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+def _fail_startup(error: StartupError) -> typer.Exit:
+    """Print each line of a configuration mistake (in red on stderr) and return the exit to raise (its
+    code: 2 as a rule)."""
+    for line in error.lines or [str(error)]:
+        err_console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(error.code)
+
+
+def _check_target(url: str, token: str) -> None:
+    """Refuse a ``--token`` that cannot go into a header and a ``--url`` that is not an http(s) URL,
+    before any request (exit 2): neither is callhold being unreachable."""
+    if not token.strip():
+        raise _fail("invalid --token: it is empty (--token or CALLHOLD_API_TOKEN)", 2)
+    if token != token.strip():
+        raise _fail("invalid --token: it starts or ends with whitespace", 2)
+    if any(not " " <= char <= "~" for char in token):
+        raise _fail("invalid --token: it may hold only printable ASCII characters (a pasted smart quote?)", 2)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise _fail(f"invalid --url {url!r}: {exc}", 2) from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise _fail(f"invalid --url {url!r}: expected http(s)://host[:port]", 2)
 
 
 def _api(url: str, token: str, method: str, path: str, **kwargs: Any) -> Any:
     """``method path`` on callhold's JSON API: the decoded JSON reply (``None`` if empty). Exits 2 when
     callhold cannot be reached, 1 on an error status or a reply that is not JSON -- with a message,
     never a traceback."""
+    _check_target(url, token)
     where = url.rstrip("/") + path
     try:
         reply = httpx.request(
             method, where, headers={"Authorization": f"Bearer {token}"}, timeout=20, **kwargs
         )
-    except httpx.HTTPError as exc:
+    except httpx.TransportError as exc:
         raise _fail(f"cannot reach callhold at {url}: {exc}", 2) from exc
+    except httpx.InvalidURL as exc:
+        raise _fail(f"invalid --url {url!r}: {exc}", 2) from exc
+    except httpx.HTTPError as exc:  # reached, but the reply could not be read (a bad encoding, say)
+        raise _fail(f"{method} {where} failed: {exc}") from exc
     if not reply.is_success:
         raise _fail(f"{reply.status_code}: {_error_detail(reply)}")
     if not reply.content:
@@ -100,19 +173,37 @@ def _api(url: str, token: str, method: str, path: str, **kwargs: Any) -> Any:
 
 
 def _error_detail(reply: httpx.Response) -> str:
-    """What an error reply says: a problem's ``detail`` (and ``title``), else the start of its body."""
+    """What an error reply says: a problem's ``detail`` (else ``title``) and its ``errors`` (a 422's
+    fields: ``music_url: URL scheme should be ...``), else the start of its body."""
     try:
         body = reply.json()
     except ValueError:
         return _excerpt(reply) or reply.reason_phrase
     if isinstance(body, dict):
-        detail = body.get("detail")
-        if isinstance(detail, str) and detail:
-            return detail
-        title = body.get("title")
-        if isinstance(title, str) and title:
-            return title
+        fields = _field_errors(body.get("errors"))
+        for key in ("detail", "title"):
+            text = body.get(key)
+            if isinstance(text, str) and text:
+                return f"{text} {fields}" if fields else text
+        if fields:
+            return fields
     return _excerpt(reply) or reply.reason_phrase
+
+
+def _field_errors(errors: Any) -> str:
+    """A problem's ``errors`` list (``[{"loc": ["body", "music_url"], "msg": ...}]``) on one line:
+    ``music_url: ...; reason: ...`` (empty if there is none, or it has another shape)."""
+    if not isinstance(errors, list):
+        return ""
+    shown = []
+    for error in errors:
+        if not isinstance(error, dict) or not isinstance(error.get("msg"), str):
+            continue
+        loc = [str(part) for part in error.get("loc", ())] if isinstance(error.get("loc"), list) else []
+        if len(loc) > 1 and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        shown.append(f"{'.'.join(loc) or 'request'}: {' '.join(error['msg'].split())}")
+    return "; ".join(shown)
 
 
 def _excerpt(reply: httpx.Response, limit: int = 200) -> str:
@@ -136,7 +227,9 @@ def _call_path(sid: str, action: str) -> str:
 SidArg = Annotated[
     str,
     typer.Argument(
-        metavar="SID", help="The call's SID (customer or any leg): CA + 32 hex digits", callback=_call_sid
+        metavar="SID",
+        help="The call's SID (customer or any leg): CA + 32 lowercase hex digits",
+        callback=_call_sid,
     ),
 ]
 
@@ -171,9 +264,18 @@ def hold(
     url: UrlOpt = "http://127.0.0.1:8000",
     token: TokenOpt = "change-me-admin",
 ) -> None:
-    """Put a call on hold."""
+    """Put a call on hold and print the hold (JSON).
+
+    Idempotent: holding a held call keeps its hold as it is (a note on stderr if the reason differs).
+    """
     body = {k: v for k, v in {"reason": reason, "music_url": music_url}.items() if v is not None}
-    console.print(_api(url, token, "POST", _call_path(sid, "hold"), json=body))
+    doc = _api(url, token, "POST", _call_path(sid, "hold"), json=body)
+    _print_json(doc)
+    if reason is not None and isinstance(doc, dict) and doc.get("reason") != reason:
+        _note(
+            f"note: call {sid} was already on hold (hold {doc.get('id')}, since {doc.get('started_at')}, "
+            f"reason {doc.get('reason')!r}); it is unchanged: resume it first to hold it for another reason"
+        )
 
 
 @app.command()
@@ -182,8 +284,13 @@ def resume(
     url: UrlOpt = "http://127.0.0.1:8000",
     token: TokenOpt = "change-me-admin",
 ) -> None:
-    """Resume a held call."""
-    console.print(_api(url, token, "POST", _call_path(sid, "resume")))
+    """Resume a held call and print the hold, now ended (JSON)."""
+    _print_json(_api(url, token, "POST", _call_path(sid, "resume")))
+
+
+def _print_json(doc: Any) -> None:
+    """An API reply on stdout as indented JSON, for people and for ``jq``."""
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 @db_app.command("upgrade")
@@ -193,12 +300,14 @@ def db_upgrade(
     ] = None,
 ) -> None:
     """Apply every migration to the database."""
-    from callhold.adapters.db.migrate import upgrade
-    from callhold.config import Settings
+    from callhold.startup import load_settings, redacted, upgrade_database
 
-    target = database_url or Settings().database_url
-    upgrade(target)
-    console.print(f"database at {target} is up to date")
+    try:
+        target = database_url or load_settings().database_url
+        upgrade_database(target)
+    except StartupError as exc:
+        raise _fail_startup(exc) from exc
+    console.print(f"database at {redacted(target)} is up to date", markup=False, highlight=False)
 
 
 def main() -> None:

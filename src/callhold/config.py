@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["FixedSettings", "Settings"]
 
 
 class Settings(BaseSettings):
@@ -62,3 +63,44 @@ class Settings(BaseSettings):
     def uses_real_twilio(self) -> bool:
         """True when Twilio credentials are configured."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @model_validator(mode="after")
+    def _twilio_all_or_nothing(self) -> Self:
+        """Refuse a half-configured Twilio: with only the account SID or only the auth token (or only
+        an API base URL) callhold would quietly embed voicesim and real calls would never arrive."""
+        sid = bool(self.twilio_account_sid)
+        token = bool(self.twilio_auth_token and self.twilio_auth_token.get_secret_value())
+        if sid != token:
+            given, missing = ("ACCOUNT_SID", "AUTH_TOKEN") if sid else ("AUTH_TOKEN", "ACCOUNT_SID")
+            raise PydanticCustomError(
+                "twilio_half_configured",
+                "CALLHOLD_TWILIO_{given} is set but CALLHOLD_TWILIO_{missing} is not: set both to use "
+                "Twilio, or neither for the embedded voicesim",
+                {"given": given, "missing": missing},
+            )
+        if self.twilio_api_base_url and not sid:
+            raise PydanticCustomError(
+                "twilio_half_configured",
+                "CALLHOLD_TWILIO_API_BASE_URL is set but CALLHOLD_TWILIO_ACCOUNT_SID and "
+                "CALLHOLD_TWILIO_AUTH_TOKEN are not: the SDK needs them to send requests there "
+                "(unset it for the embedded voicesim)",
+            )
+        return self
+
+
+class FixedSettings(Settings):
+    """:class:`Settings` from arguments only: the environment is not read (``callhold demo``, whose
+    run must not depend on how a server is configured on the same machine)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the arguments."""
+        del settings_cls, env_settings, dotenv_settings, file_secret_settings
+        return (init_settings,)

@@ -3,7 +3,8 @@
 A customer calls in, agent Alice answers, is put on hold with music and a reminder, resumed, and
 hangs up. Everything goes through callhold's real paths: signed webhooks from voicesim, the JSON
 API with a bearer token, the twilio SDK back to voicesim. A virtual clock makes minutes of calls
-take a fraction of a second, and the result is the same every run.
+take a fraction of a second, and the result is the same every run: the demo reads no ``CALLHOLD_*``
+setting (:class:`~callhold.config.FixedSettings`) and uses a temporary database.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from callhold.config import Settings
+from callhold.config import FixedSettings
 from callhold.picture import Lane, Segment, render_html
 from callhold.web.app import buy_callhold_number, create_app
 
@@ -56,7 +57,7 @@ async def _scenario(strategy: str, workdir: Path, progress: Progress | None) -> 
 
     clock = VirtualClock()
     emu = Emulator(clock, seed=0)
-    settings = Settings(
+    settings = FixedSettings(  # never the environment: a server's settings are not the demo's
         database_url=f"sqlite:///{workdir}/demo-{strategy}.db",
         public_base_url=BASE,
         strategy=strategy,  # type: ignore[arg-type]

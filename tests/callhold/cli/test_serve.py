@@ -48,7 +48,9 @@ def server(tmp_path: Path) -> Iterator[str]:
         "CALLHOLD_VOICESIM_SPEED": "20",
         "CALLHOLD_STRATEGY": "legs",
     }
-    env.pop("CALLHOLD_TWILIO_ACCOUNT_SID", None)
+    # the embedded voicesim, whatever Twilio settings this machine has
+    for twilio in ("ACCOUNT_SID", "AUTH_TOKEN", "API_BASE_URL"):
+        env.pop(f"CALLHOLD_TWILIO_{twilio}", None)
     with (tmp_path / "serve.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "callhold.cli", "serve", "--port", str(port)],
