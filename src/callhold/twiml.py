@@ -56,7 +56,10 @@ class HoldMusic(StrEnum):
     to the next verb -- here the loop's ``<Redirect>`` -- so music that fails comes straight back:
     without a stop, a loop of webhooks as fast as Twilio can make them, and a customer in silence.
     A loop that comes back within :data:`QUICK_LOOP_SECONDS` did not play; the next one plays the
-    next thing down: the hold's own music, the default music, then reminders over a pause.
+    next thing down: the hold's own music, the default music, then reminders over a pause. After
+    each reminder interval a loop that played (or paused) is followed by the hold's own music again:
+    a failure may have been brief (a deploy, a timeout), and trying again costs a quick loop or two
+    per interval.
     """
 
     REQUESTED = "requested"
@@ -66,14 +69,15 @@ class HoldMusic(StrEnum):
     NONE = "none"
     """No music: reminders over :data:`QUIET_LOOP_SECONDS` pauses."""
 
-    def after(self, hold: Hold, came_back_after: float | None) -> HoldMusic:
+    def after(self, hold: Hold, came_back_after: float | None, *, retry: bool = False) -> HoldMusic:
         """What to play next, this having come back ``came_back_after`` seconds after it was fetched
-        (``None``: the first fetch)."""
+        (``None``: the first fetch); ``retry``: a reminder interval has passed since it was."""
+        if came_back_after is None:
+            return self
         # Between -1 and 1 s: the clocks of two instances may differ a little (a negative wait);
         # a ``since`` far ahead of the hold's time is no loop of this hold's (made up, or stale).
-        quick = came_back_after is not None and abs(came_back_after) < QUICK_LOOP_SECONDS
-        if not quick or self is HoldMusic.NONE:
-            return self
+        if abs(came_back_after) >= QUICK_LOOP_SECONDS:
+            return HoldMusic.REQUESTED if retry else self
         if self is HoldMusic.REQUESTED and hold.music_url is not None:
             return HoldMusic.DEFAULT
         return HoldMusic.NONE
@@ -171,8 +175,7 @@ class TwimlBuilder:
         and music that did not play is not tried again (:meth:`HoldMusic.next`), with no server state.
         """
         response = VoiceResponse()
-        interval = self.reminder_interval
-        if since is not None and int(elapsed // interval) > int(since // interval):
+        if self.interval_passed(elapsed, since):
             response.say(HOLD_REMINDER)
         if music is HoldMusic.NONE:
             response.pause(length=QUIET_LOOP_SECONDS)
@@ -183,6 +186,11 @@ class TwimlBuilder:
         query = urlencode({"since": f"{since_now:.1f}", "music": music.value})
         response.redirect(self.url(paths.conference_hold_music(hold.id)) + f"?{query}", method="GET")
         return str(response)
+
+    def interval_passed(self, elapsed: float, since: float | None) -> bool:
+        """Whether a reminder interval boundary lies between ``since`` and ``elapsed`` (hold seconds)."""
+        interval = self.reminder_interval
+        return since is not None and int(elapsed // interval) > int(since // interval)
 
     def agent_hold_music(self, hold: Hold, first: bool) -> str:
         """The agent's leg while its customer is held (legs strategy)."""

@@ -19,6 +19,7 @@ from callhold.domain.model import Hold, HoldState, Strategy
 from callhold.twiml import HOLD_REMINDER, QUIET_LOOP_SECONDS, HoldMusic
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from voicesim import Emulator, VirtualClock
+from voicesim.webhooks import WebhookRequest, WebhookResponse
 
 MISSING = f"{BASE}/media/no-such-music.mp3"  # callhold answers 404: voicesim cannot play it
 DEFAULT = f"{BASE}/media/hold-music.wav"
@@ -70,8 +71,9 @@ async def test_with_no_music_that_plays_the_customer_hears_reminders_over_pauses
     spoken = [seg for seg in h.emu.media.segments(customer) if seg.kind == "speech" and seg.start >= held_at]
     assert [seg.detail for seg in spoken] == [HOLD_REMINDER] * len(spoken)
     assert 3 <= len(spoken) <= 5  # one every 30 s or so
-    # the hold's own music once, the default once, then a loop per pause
-    assert len(hold_audio_fetches(h, customer)) <= 2 + 120 / QUIET_LOOP_SECONDS + 1
+    # A loop per pause, and in each 30 s reminder interval one more try of the hold's own music
+    # and of the default (each failing at once): bounded, not a loop as fast as Twilio goes.
+    assert len(hold_audio_fetches(h, customer)) <= 3 * (1 + 120 // 30) + 120 / QUIET_LOOP_SECONDS
 
 
 async def test_a_music_that_plays_is_kept(
@@ -104,5 +106,41 @@ def test_what_plays_next_is_decided_by_how_soon_the_loop_came_back() -> None:
     assert requested.after(own, -15.0) is requested  # a `since` that is no loop of this hold's
     assert requested.after(default, 0.2) is HoldMusic.NONE  # the default itself did not play
     assert HoldMusic.DEFAULT.after(own, 0.0) is HoldMusic.NONE
-    assert HoldMusic.DEFAULT.after(own, 12.0) is HoldMusic.DEFAULT  # never back to music that failed
+    assert HoldMusic.DEFAULT.after(own, 12.0) is HoldMusic.DEFAULT  # no retry within an interval
+    assert HoldMusic.DEFAULT.after(own, 12.0, retry=True) is requested  # the failure may have passed
     assert HoldMusic.NONE.after(own, 0.0) is HoldMusic.NONE
+    assert HoldMusic.NONE.after(own, 20.0) is HoldMusic.NONE
+    assert HoldMusic.NONE.after(own, 20.0, retry=True) is requested
+
+
+def fail_first_fetch_of(emu: Emulator, url: str) -> list[str]:
+    """The first GET of ``url`` fails (a blip: a 503 from a load balancer during a deploy)."""
+    failed: list[str] = []
+    send = emu.webhooks.send
+
+    async def flaky(request: WebhookRequest) -> WebhookResponse:
+        if request.url == url and not failed:
+            failed.append(url)
+            return WebhookResponse(status=503, url=url, error_code=11200, error="HTTP 503")
+        return await send(request)
+
+    emu.webhooks.send = flaky  # type: ignore[method-assign]
+    return failed
+
+
+@pytest.mark.parametrize("strategy", ["conference", "legs"])
+async def test_music_that_failed_once_is_played_again_after_the_reminder_interval(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path, strategy: str
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy=strategy, reminder_interval=60)
+    customer, _agent = await h.connected()
+    voicesim.media_durations.pop(DEFAULT, None)  # not in Twilio's media cache (expired, or first use)
+    failed = fail_first_fetch_of(voicesim, DEFAULT)
+    held_at = h.clock.now()
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(200)
+    h.clock.raise_errors()
+    assert failed == [DEFAULT]  # one blip, at the start of the hold
+    music = [seg for seg in h.emu.media.segments(customer) if seg.kind == "play" and seg.start >= held_at]
+    assert music and music[0].start - held_at <= 60 + QUIET_LOOP_SECONDS  # back within an interval
+    assert h.heard(customer)[-1][0] == "play"

@@ -88,8 +88,9 @@ async def customer_hold_music(hook: Webhook) -> Response:
             return twiml_response(services.twiml.leave_queue())
         return twiml_response(services.twiml.empty())
     elapsed = hold.duration(services.service.clock.now()).total_seconds()
-    music = played.after(hold, None if since is None else elapsed - since)
-    if music is not played:
+    came_back_after = None if since is None else elapsed - since
+    music = played.after(hold, came_back_after, retry=services.twiml.interval_passed(elapsed, since))
+    if music is not played and music is not HoldMusic.REQUESTED:
         failed = hold.music_url if played is HoldMusic.REQUESTED and hold.music_url else services.twiml.music
         _log.warning(
             "hold %s: the music %s did not play (its loop came back at once); now playing: %s",
