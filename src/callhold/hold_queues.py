@@ -6,8 +6,9 @@ keeps: "Queues persist. To optimize fetch operations, inactive Queues should be 
 Queue resource docs). Left alone, every legs hold would leave a queue in the account for ever.
 
 The dispatch sweep (:mod:`callhold.dispatch`) calls :meth:`HoldQueues.release_hold_queues_due`, which
-every :data:`RELEASE_EVERY` reads the account's queues (up to :data:`QUEUES_READ`) and deletes each
-one that
+every :data:`RELEASE_EVERY` reads the account's queues -- :data:`PAGES_PER_RELEASE` pages, going on
+from where the previous release stopped and starting over after the last page, so however many
+queues the account has, each is looked at in turn -- and deletes each one that
 
 * is named like a hold's queue, and that hold is on record here (a queue named so that callhold has
   no record of -- another deployment on the same account, say -- is left alone);
@@ -32,7 +33,7 @@ from callhold.domain.errors import TelephonyError
 from callhold.domain.model import CallState, Strategy, hold_of_queue, queue_name_for
 from callhold.domain.ports import Clock, HoldStore, Queue, Telephony
 
-__all__ = ["DELETES_PER_RELEASE", "QUEUES_READ", "RELEASE_EVERY", "HoldQueues"]
+__all__ = ["DELETES_PER_RELEASE", "PAGES_PER_RELEASE", "RELEASE_EVERY", "HoldQueues"]
 
 _log = logging.getLogger("callhold.hold_queues")
 
@@ -40,8 +41,8 @@ RELEASE_EVERY = timedelta(minutes=5)
 """How often an instance's dispatch sweep releases hold queues: a queue costs nothing while it waits,
 and each release lists the account's queues."""
 
-QUEUES_READ = 1000
-"""The most queues one release reads (10 pages)."""
+PAGES_PER_RELEASE = 10
+"""The most pages of the Queues list (100 queues each) one release reads."""
 
 DELETES_PER_RELEASE = 100
 """The most queues one release deletes (one REST request each); the rest wait for the next."""
@@ -54,6 +55,7 @@ class HoldQueues:
     clock: Clock
     telephony: Telephony
     _queues_released_at: datetime | None
+    _queues_page: str | None  # where the next release reads on (None: the first page)
 
     async def release_hold_queues_due(self) -> int:
         """:meth:`release_hold_queues` if :data:`RELEASE_EVERY` has passed since this instance's
@@ -68,26 +70,33 @@ class HoldQueues:
     async def release_hold_queues(self) -> int:
         """Delete the queues of holds and calls that are over (see the module's docstring); how many
         went (deleted now, or found already deleted)."""
-        try:
-            queues = await self.telephony.queues(QUEUES_READ)
-        except TelephonyError as exc:
-            _log.warning("listing queues failed, hold queues are released next time: %s", exc)
-            return 0
         released = 0
-        for queue in queues:
-            if released >= DELETES_PER_RELEASE:
-                break
-            if not self._releasable(queue):
-                continue
+        for _ in range(PAGES_PER_RELEASE):
+            page_url = self._queues_page
             try:
-                await self.telephony.delete_queue(queue.sid)
+                queues, next_page = await self.telephony.queues_page(page_url)
             except TelephonyError as exc:
-                if exc.status != 404:  # 404: another instance deleted it first
-                    _log.warning("deleting queue %s (%s) failed: %s", queue.sid, queue.friendly_name, exc)
-                    continue
-            _log.info("deleted queue %s (%s): its hold and call are over", queue.sid, queue.friendly_name)
-            released += 1
+                _log.warning("listing queues failed, hold queues are released next time: %s", exc)
+                break
+            for queue in queues:
+                if released >= DELETES_PER_RELEASE:
+                    return released  # this page again next time: the rest of it waits its turn
+                if self._releasable(queue) and await self._delete(queue):
+                    released += 1
+            self._queues_page = next_page
+            if next_page is None:
+                break  # the last page: the next release starts over
         return released
+
+    async def _delete(self, queue: Queue) -> bool:
+        try:
+            await self.telephony.delete_queue(queue.sid)
+        except TelephonyError as exc:
+            if exc.status != 404:  # 404: another instance deleted it first
+                _log.warning("deleting queue %s (%s) failed: %s", queue.sid, queue.friendly_name, exc)
+                return False
+        _log.info("deleted queue %s (%s): its hold and call are over", queue.sid, queue.friendly_name)
+        return True
 
     def _releasable(self, queue: Queue) -> bool:
         hold_id = hold_of_queue(queue.friendly_name)

@@ -100,6 +100,7 @@ class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery, Plac
         self._waiting_seen: dict[str, tuple[object, ...]] = {}  # the last sweep's waiting calls
         self._stranded_seen: set[str] = set()  # the last sweep's agents left busy with no call
         self._queues_released_at: datetime | None = None  # this instance's last hold-queue release
+        self._queues_page: str | None = None  # the Queues list page its next release reads
         if self.policy.max_hold_retry_after > timedelta(seconds=self.timings.retry_after):
             # the domain would take the retry for a duplicate, and nothing would re-arm it
             raise ValueError(

@@ -14,7 +14,7 @@ import pytest
 from twilio.http.response import Response
 
 from callhold.domain.model import HOLD_QUEUE_PREFIX, CallState, HoldEndReason, queue_name_for
-from callhold.hold_queues import RELEASE_EVERY
+from callhold.hold_queues import PAGES_PER_RELEASE, RELEASE_EVERY
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.twilio_refusals import InterceptingTransport, RefusingTransport, Selector, Sent, telephony_over
 from voicesim import Emulator, VirtualClock
@@ -177,3 +177,22 @@ async def test_twilio_not_answering_the_list_releases_nothing_and_raises_nothing
     h.services.service.telephony = telephony_over(h.emu, refusing, BASE)
     assert await h.services.service.release_hold_queues() == 0
     assert queues(h) == hold_queue_names(h, customer)
+
+
+async def test_a_hold_queue_behind_more_queues_than_a_release_reads_goes_by_the_next(h: Harness) -> None:
+    """Each release reads on from where the previous one stopped: queues callhold leaves alone (here
+    another deployment's, as many as a release reads) cannot hide this deployment's for ever."""
+    for n in range(PAGES_PER_RELEASE * 100):
+        h.emu.queues.create(f"{HOLD_QUEUE_PREFIX}{n:032x}")
+    h.add_agent()
+    customer = (await h.call_in()).sid
+    await hold_and_resume(h, customer)
+    await hang_up(h, customer)
+    (mine,) = hold_queue_names(h, customer)
+    service = h.services.service
+    assert await service.release_hold_queues() == 0  # the first 1,000: none of them ours
+    assert mine in queues(h)
+    assert await service.release_hold_queues() == 1  # read on from there
+    assert mine not in queues(h)
+    assert await service.release_hold_queues() == 0  # and round again from the first page
+    assert len(queues(h)) == PAGES_PER_RELEASE * 100

@@ -160,13 +160,17 @@ class TwilioTelephony:
             PlacedCall(call_sid=str(c.sid), status=str(c.status), date_created=c.date_created) for c in calls
         ]
 
-    async def queues(self, limit: int) -> list[Queue]:
-        """Queues list, pages of 100 (Twilio's ``PageSize`` maximum is 1000), up to ``limit``."""
-        found = await self._call(self.client.queues.list_async(limit=limit, page_size=100))
-        return [
+    async def queues_page(self, page_url: str | None) -> tuple[list[Queue], str | None]:
+        """Queues list, one page of 100 (the first, or the one at ``page_url``) and the next's URL."""
+        queues = self.client.queues
+        page = await self._call(
+            queues.page_async(page_size=100) if page_url is None else queues.get_page_async(page_url)
+        )
+        found = [
             Queue(sid=str(q.sid), friendly_name=str(q.friendly_name), current_size=int(q.current_size or 0))
-            for q in found
+            for q in page
         ]
+        return found, page.next_page_url
 
     async def delete_queue(self, queue_sid: str) -> None:
         """Queue delete."""

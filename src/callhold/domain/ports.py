@@ -80,8 +80,9 @@ class Telephony(Protocol):
         """Calls list by ``To`` and ``From``, newest first (the latest page): calls that may be one
         callhold placed and never heard of."""
 
-    async def queues(self, limit: int) -> list[Queue]:
-        """Queues list: up to ``limit`` of the account's call queues."""
+    async def queues_page(self, page_url: str | None) -> tuple[list[Queue], str | None]:
+        """Queues list, one page: the first (``page_url`` ``None``) or the one at ``page_url`` (a
+        next-page URL this returned); the page's queues and the next page's URL (``None``: the last)."""
 
     async def delete_queue(self, queue_sid: str) -> None:
         """Queue delete (Twilio deletes only an empty queue)."""
