@@ -139,7 +139,10 @@ class WaitingDispatch:
 
         async def sweep() -> None:
             try:
-                self.rearm_timers()  # holds whose instance stopped for good (callhold.hold_timers)
+                try:
+                    self.rearm_timers()  # holds whose instance stopped for good (callhold.hold_timers)
+                except Exception:  # the database away, or one bad hold: the rest of the sweep goes on
+                    _log.exception("re-arming hold timers failed")
                 active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)  # read once for both
                 # Waiting customers first: the recoveries ask Twilio, and a slow Twilio delays them.
                 await self.dispatch_waiting(active)

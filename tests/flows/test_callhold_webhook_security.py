@@ -181,9 +181,13 @@ async def test_refused_webhooks_are_logged_naming_the_url_checked_at_most_every_
     for _ in range(3):
         assert (await send(h.app, url, form, auth_token="0" * 32)).status_code == 403
     assert [r.getMessage() for r in caplog.records] == [
-        f"webhook refused (403): X-Twilio-Signature does not match POST {url}: if Twilio sent it, this "
-        "is not the URL Twilio requested (CALLHOLD_PUBLIC_BASE_URL) or not its auth token"
+        f"webhook refused (403): X-Twilio-Signature does not match POST {url!r}: if Twilio sent it, "
+        "this is not the URL Twilio requested (CALLHOLD_PUBLIC_BASE_URL) or not its auth token"
     ]
     now[0] += security._Refusals.every
-    assert (await send(h.app, url, form, auth_token="0" * 32)).status_code == 403
-    assert caplog.records[-1].getMessage().endswith("(2 more refused since the last such line)")
+    music, _ = url_for(h, "/twiml/conference/hold-music/{hold_id}")
+    query = "?since=5&From=%2B15551230001"  # a GET carries the caller's number in its query
+    assert (await send(h.app, music + query, method="GET", auth_token="0" * 32)).status_code == 403
+    logged = caplog.records[-1].getMessage()
+    assert logged.endswith("(2 more refused since the last such line)")
+    assert f"GET {music!r}" in logged and "15551230001" not in logged

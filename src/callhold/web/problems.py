@@ -2,7 +2,8 @@
 
 Domain errors map by class (see the tree in :mod:`callhold.domain.errors`); request validation
 errors become 422 with the offending fields; nothing a client sends produces a 500. A database that
-does not answer is 503 ``database-unavailable`` (with ``Retry-After``); a failure of callhold's own,
+cannot serve the request (down, no connection free in time, a deadlock) is 503
+``database-unavailable`` (with ``Retry-After``); a failure of callhold's own,
 500 ``internal-error`` -- problem JSON either way.
 
 A :class:`~callhold.domain.errors.TelephonyError` maps by Twilio's code: a refusal meaning the request
@@ -22,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callhold.domain import errors
@@ -128,10 +130,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(SQLAlchemyTimeoutError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        # The database went away (down, unreachable, its volume gone): the request may be retried.
+        # The database went away (down, unreachable, its volume gone), no connection was free in
+        # time, or it gave up on the transaction (a deadlock): the request may be retried.
         _log.exception("database error on %s %s", request.method, request.url.path)
-        detail = f"The database does not answer ({type(exc).__name__}); try again shortly."
+        detail = f"The database could not serve the request ({type(exc).__name__}); try again shortly."
         response = problem(503, "database-unavailable", detail, request.url.path)
         response.headers["Retry-After"] = "5"
         return response

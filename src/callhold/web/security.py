@@ -110,7 +110,8 @@ class SignedParams(dict[str, list[str]]):
 
 class _Refusals:
     """Logs refused webhooks, one line at most every :attr:`every` seconds (a flood of forged
-    requests must not flood the log), saying how many went unlogged since."""
+    requests must not flood the log), saying how many went unlogged since. One per process, as the
+    log it guards is the process's."""
 
     every = 10.0
 
@@ -214,7 +215,7 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
     """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
-        _refusals.note(f"no X-Twilio-Signature on {request.method} {request.url.path}")
+        _refusals.note(f"no X-Twilio-Signature on {request.method} {request.url.path!r}")
         raise _forbidden()
     form = await _post_form(request) if request.method == "POST" else FormData()
     params = SignedParams()
@@ -228,9 +229,10 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
     if not compare(validator.compute_signature(url, params), signature) and not validator.validate(
         url, params, signature
     ):
+        # The URL without its query (a GET's carries the caller's number), as a repr (no newlines).
         _refusals.note(
-            f"X-Twilio-Signature does not match {request.method} {url}: if Twilio sent it, this is not "
-            "the URL Twilio requested (CALLHOLD_PUBLIC_BASE_URL) or not its auth token"
+            f"X-Twilio-Signature does not match {request.method} {url.partition('?')[0]!r}: if Twilio "
+            "sent it, this is not the URL Twilio requested (CALLHOLD_PUBLIC_BASE_URL) or not its auth token"
         )
         raise _forbidden()
     if request.method != "POST":
