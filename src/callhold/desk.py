@@ -373,10 +373,18 @@ class AgentDesk:
         if that placement is over already."""
         if not self.store.end_placement(agent_id, since, free=False):
             return False
+        await self.free_for_next_customer(agent_id)
+        return True
+
+    async def free_for_next_customer(self, agent_id: str) -> bool:
+        """callhold frees the agent (unless away or on a call) and hands it the longest-waiting
+        customer, if any; ``False`` if the agent was deleted meanwhile. A customer Twilio would not
+        move waits on, the agent available: this runs from sweeps and callbacks, which must not fail
+        for it."""
         try:
             await self.agent_available(agent_id, by_agent=False)
-        except NotFound:  # deleted as soon as its placement was over
-            pass
+        except NotFound:
+            return False
         except TelephonyError as exc:
             _log.warning("agent %s is free but a waiting customer could not be moved: %r", agent_id, exc)
         return True

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from callhold.domain import paths
-from callhold.domain.errors import NotFound, TelephonyError
+from callhold.domain.errors import TelephonyError
 from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus
 from callhold.domain.ports import Clock, Handover, HoldStore
 from callhold.timers import TimerHandle, Timers
@@ -46,10 +46,8 @@ class WaitingDispatch:
         async def recover_placements(self) -> int:
             """See ``PlacementRecovery.recover_placements``."""
 
-        async def agent_available(
-            self, agent_id: str, *, connect: Callable[[str], str] = paths.connect, by_agent: bool = True
-        ) -> Call | None:
-            """See ``AgentDesk.agent_available``."""
+        async def free_for_next_customer(self, agent_id: str) -> bool:
+            """See ``AgentDesk.free_for_next_customer``."""
 
         def rearm_timers(self) -> int:
             """See ``HoldTimers.rearm_timers``."""
@@ -124,13 +122,7 @@ class WaitingDispatch:
         freed = 0
         for agent_id in sorted(seen & previous):
             _log.warning("agent %s was left unavailable with no call: available again", agent_id)
-            try:
-                await self.agent_available(agent_id, by_agent=False)
-            except NotFound:  # deleted meanwhile
-                continue
-            except TelephonyError as exc:  # available, but a waiting customer could not be moved to it
-                _log.warning("agent %s is free but a waiting customer could not be moved: %r", agent_id, exc)
-            freed += 1
+            freed += await self.free_for_next_customer(agent_id)
         return freed
 
     def keep_dispatching(self, every: timedelta) -> TimerHandle:
