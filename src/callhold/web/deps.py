@@ -8,6 +8,7 @@ form), and FastAPI's per-request dependency solving costs more than the signatur
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Coroutine
@@ -123,24 +124,28 @@ class Webhook:
 
     def query_int(self, name: str, default: int) -> int:
         """The query parameter ``name`` as an integer (``default`` if absent; 422 if not one)."""
-        raw = self.request.query_params.get(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise _invalid_query(name, raw, "int_parsing", "a valid integer") from None
+        return self._query(name, default, int, "int_parsing", "a valid integer")
 
     def query_enum(self, name: str, kind: type[E], default: E) -> E:
         """The query parameter ``name`` as a member of ``kind`` (``default`` if absent; 422 if not one)."""
+        return self._query(name, default, kind, "enum", _one_of(kind))
+
+    def _query(self, name: str, default: T, parse: Callable[[str], T], error: str, what: str) -> T:
+        """The query parameter ``name`` parsed (``default`` if absent; a 422 ``error``, expecting
+        ``what``, if ``parse`` refuses it)."""
         raw = self.request.query_params.get(name)
         if raw is None:
             return default
         try:
-            return kind(raw)
+            return parse(raw)
         except ValueError:
-            allowed = ", ".join(repr(member.value) for member in kind)
-            raise _invalid_query(name, raw, "enum", f"one of {allowed}") from None
+            raise _invalid_query(name, raw, error, what) from None
+
+
+@functools.cache
+def _one_of(kind: type[Enum]) -> str:
+    """``one of 'a', 'b'``: the values of ``kind``, for an error message."""
+    return "one of " + ", ".join(repr(member.value) for member in kind)
 
 
 def _invalid_query(name: str, raw: str, kind: str, what: str) -> RequestValidationError:
@@ -152,6 +157,7 @@ def _invalid_query(name: str, raw: str, kind: str, what: str) -> RequestValidati
 #: A webhook handler: the checked request in, TwiML (or 204) out.
 WebhookHandler = Callable[[Webhook], Awaitable[Response]]
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 _H = TypeVar("_H", bound=WebhookHandler)
 
 TWIML_RETRIES = 2
