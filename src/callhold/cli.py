@@ -105,23 +105,27 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
+def _say(message: str, style: str) -> None:
+    """Print ``message`` on stderr in ``style``, as plain text (no Rich markup) on one line."""
+    err_console.print(message, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``message`` in red on stderr (as plain text: no Rich markup, on one line) and return the
-    exit to raise."""
-    err_console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    """Print ``message`` in red on stderr and return the exit to raise."""
+    _say(message, "red")
     return typer.Exit(code)
 
 
 def _note(message: str) -> None:
-    """Print ``message`` in yellow on stderr, as plain text on one line: worth knowing, not an error."""
-    err_console.print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    """Print ``message`` in yellow on stderr: worth knowing, not an error."""
+    _say(message, "yellow")
 
 
 def _fail_startup(error: StartupError) -> typer.Exit:
     """Print each line of a configuration mistake (in red on stderr) and return the exit to raise (its
     code: 2 as a rule)."""
     for line in error.lines or [str(error)]:
-        err_console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+        _say(line, "red")
     return typer.Exit(error.code)
 
 

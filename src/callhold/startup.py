@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
@@ -130,30 +132,32 @@ def check_database(url: str) -> None:
 def upgrade_database(url: str) -> None:
     """Open the database (see :func:`check_database`) and apply every migration; a migration that
     fails on the database's side (locked, read-only...) is a :class:`StartupError` with code 1."""
-    from sqlalchemy.exc import DBAPIError
-
     from callhold.adapters.db.migrate import upgrade
 
-    check_database(url)
-    try:
+    with _upgrading(url):
         upgrade(url)
-    except DBAPIError as exc:
-        raise StartupError([f"cannot upgrade database {redacted(url)}: {_reason(exc)}"], 1) from exc
 
 
 def build_app(settings: Settings) -> FastAPI:
     """``callhold serve``'s app, once its database opens (:func:`check_database`); a migration that
     fails on the database's side is a :class:`StartupError` with code 1."""
-    from sqlalchemy.exc import DBAPIError
-
     from callhold.web.app import create_app
 
-    check_database(settings.database_url)
-    try:
+    with _upgrading(settings.database_url):
         return create_app(settings)
+
+
+@contextmanager
+def _upgrading(url: str) -> Iterator[None]:
+    """Check that the database opens, then run the block that migrates it: a failure on the
+    database's side is ``cannot upgrade database`` (code 1)."""
+    from sqlalchemy.exc import DBAPIError
+
+    check_database(url)
+    try:
+        yield
     except DBAPIError as exc:
-        url = redacted(settings.database_url)
-        raise StartupError([f"cannot upgrade database {url}: {_reason(exc)}"], 1) from exc
+        raise StartupError([f"cannot upgrade database {redacted(url)}: {_reason(exc)}"], 1) from exc
 
 
 def serve_banner(settings: Settings, app: FastAPI, host: str, port: int) -> tuple[str, str | None]:
