@@ -170,9 +170,9 @@ class TwimlBuilder:
     def customer_hold_music(self, hold: Hold, elapsed: float, since: float | None, music: HoldMusic) -> str:
         """Hold audio for the customer: music, a reminder every ``reminder_interval``, looping.
 
-        ``since`` is the hold time at the previous fetch and ``music`` what it played, both carried
-        in the loop's own URL: the reminder is said at the first music boundary after each interval,
-        and music that did not play is not tried again (:meth:`HoldMusic.next`), with no server state.
+        ``since`` is the hold time at the previous fetch and ``music`` what this loop plays
+        (:meth:`HoldMusic.after`), both carried in the loop's own URL: the reminder is said at the
+        first music boundary after each interval, with no server state.
         """
         response = VoiceResponse()
         if self.interval_passed(elapsed, since):

@@ -52,7 +52,7 @@ def _why(exc: BaseException) -> str:
     """A network failure in a line a person reads (it ends up in the API's problem detail)."""
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"{exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
-    if isinstance(exc, aiohttp.ConnectionTimeoutError | TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(exc, TimeoutError):  # aiohttp's connection and read timeouts are TimeoutErrors too
         return "timed out"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
