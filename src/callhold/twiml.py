@@ -26,14 +26,28 @@ from callhold.adapters.telephony import CONFERENCE_EVENTS
 from callhold.domain import paths
 from callhold.domain.model import Agent, Call, Hold, queue_name_for
 
-__all__ = ["HOLD_REMINDER", "HoldMusic", "TwimlBuilder"]
+__all__ = ["HOLD_REMINDER", "WAITING_PROMPT", "HoldMusic", "TwimlBuilder"]
+
+
+WAITING_PROMPT = "Please continue to hold for the next available agent."
+"""Said to a waiting customer whose waiting music does not play, before each quiet pause."""
 
 
 @functools.lru_cache(maxsize=8)
 def _wait_music(music_url: str) -> str:
-    """The waiting-music document: the same for every request, so built once per URL."""
+    """The waiting-music document: the same for every request, so built once per URL.
+
+    ``<Play loop="0">`` never ends while the music plays. If it cannot be played (error 13420,
+    11200) Twilio goes on to the next verb, and an ``<Enqueue>`` waitUrl whose TwiML runs out is
+    requested again at once (reference §4.1): without the verbs after it, a webhook loop as fast as
+    Twilio can go and a customer in silence. With them the customer hears a prompt every
+    :data:`QUIET_LOOP_SECONDS` and the music is tried once per loop. (A conference waitUrl that
+    runs out plays silence instead, §2: the same verbs cost nothing there.)
+    """
     response = VoiceResponse()
     response.play(music_url, loop=0)
+    response.say(WAITING_PROMPT)
+    response.pause(length=QUIET_LOOP_SECONDS)
     return str(response)
 
 
@@ -192,13 +206,23 @@ class TwimlBuilder:
         interval = self.reminder_interval
         return since is not None and int(elapsed // interval) > int(since // interval)
 
-    def agent_hold_music(self, hold: Hold, first: bool) -> str:
-        """The agent's leg while its customer is held (legs strategy)."""
+    def agent_hold_music(self, hold: Hold, elapsed: float, since: float | None, *, first: bool) -> str:
+        """The agent's leg while its customer is held (legs strategy): the default music, looping.
+
+        ``since`` is the hold time at the previous fetch, carried in the loop's URL. A loop that came
+        back within :data:`QUICK_LOOP_SECONDS` did not play its music (see :class:`HoldMusic`): the
+        next one is a :data:`QUIET_LOOP_SECONDS` pause, after which the music is tried again.
+        """
         response = VoiceResponse()
         if first:
             response.say("Your customer is on hold.")
-        response.play(self.music)
-        response.redirect(self.url(paths.legs_hold_music(hold.id)) + "?again=1", method="POST")
+        came_back_after = None if since is None else elapsed - since
+        if came_back_after is not None and abs(came_back_after) < QUICK_LOOP_SECONDS:
+            response.pause(length=QUIET_LOOP_SECONDS)
+        else:
+            response.play(self.music)
+        query = urlencode({"again": 1, "since": f"{math.floor(elapsed * 10) / 10:.1f}"})
+        response.redirect(self.url(paths.legs_hold_music(hold.id)) + f"?{query}", method="POST")
         return str(response)
 
     @staticmethod

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from callhold.domain.model import Hold, HoldState, Strategy
-from callhold.twiml import HOLD_REMINDER, QUIET_LOOP_SECONDS, HoldMusic
+from callhold.twiml import HOLD_REMINDER, QUIET_LOOP_SECONDS, WAITING_PROMPT, HoldMusic
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from voicesim import Emulator, VirtualClock
 from voicesim.webhooks import WebhookRequest, WebhookResponse
@@ -144,3 +144,68 @@ async def test_music_that_failed_once_is_played_again_after_the_reminder_interva
     music = [seg for seg in h.emu.media.segments(customer) if seg.kind == "play" and seg.start >= held_at]
     assert music and music[0].start - held_at <= 60 + QUIET_LOOP_SECONDS  # back within an interval
     assert h.heard(customer)[-1][0] == "play"
+
+
+def fetches_of(h: Harness, call_sid: str, path: str) -> list[dict[str, Any]]:
+    """The requests voicesim made for ``call_sid`` to URLs containing ``path``."""
+    return [
+        e.data
+        for e in h.emu.events
+        if e.type == "webhook" and path in e.data["url"] and e.data["params"].get("CallSid") == call_sid
+    ]
+
+
+async def test_an_agent_whose_hold_music_cannot_be_played_hears_pauses_not_a_loop_of_requests(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(
+        voicesim, voicesim_clock, tmp_path, strategy="legs", hold_music_url="/media/missing-default.wav"
+    )
+    customer, agent = await h.connected()
+    held_at = h.clock.now()
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(120)
+    h.clock.raise_errors()
+    fetches = fetches_of(h, agent, "/twiml/legs/hold-music/")
+    # Each 20 s pause is followed by one more try of the music, which fails at once: two fetches per
+    # pause, not thousands (before: a loop as fast as Twilio could go).
+    assert 2 <= len(fetches) <= 2 * (1 + 120 // QUIET_LOOP_SECONDS)
+    agent_audio = [seg for seg in h.emu.media.segments(agent) if seg.start >= held_at]
+    spoken = [seg.detail for seg in agent_audio if seg.kind == "speech"]
+    assert spoken[0] == "Your customer is on hold." and all("Reminder" in said for said in spoken[1:])
+    assert sum((seg.end or h.clock.now()) - seg.start for seg in agent_audio if seg.kind == "silence") >= 90
+    await h.services.service.resume(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    h.assert_talking_to(customer, "alice")  # the quiet loop did not get in the way of the resume
+
+
+async def test_an_agent_whose_hold_music_plays_hears_it_from_start_to_end(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="legs")
+    customer, agent = await h.connected()
+    held_at = h.clock.now()
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await h.clock.advance(240)  # within the default max hold (300 s): the agent is still on music
+    h.clock.raise_errors()
+    agent_audio = [seg for seg in h.emu.media.segments(agent) if seg.start >= held_at]
+    assert {seg.kind for seg in agent_audio} == {"speech", "play"}  # never silence
+    assert {seg.detail for seg in agent_audio if seg.kind == "play"} == {DEFAULT}
+
+
+async def test_a_waiting_customer_whose_music_cannot_be_played_hears_a_prompt_not_a_loop_of_requests(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    h = make_harness(voicesim, voicesim_clock, tmp_path, hold_music_url="/media/missing-default.wav")
+    call = await h.call_in(seconds=120)  # no agent: the customer waits in the queue for the next one
+    fetches = fetches_of(h, call.sid, "/twiml/wait-music")
+    # The <Enqueue> waitUrl is requested again each time its TwiML runs out (reference §4.1): once
+    # per prompt and pause now, where a music that failed at once made it a loop as fast as Twilio goes.
+    assert 1 <= len(fetches) <= 1 + 120 // QUIET_LOOP_SECONDS
+    spoken = [seg.detail for seg in h.emu.media.segments(call.sid) if seg.kind == "speech"]
+    assert spoken.count(WAITING_PROMPT) >= 3
+    h.add_agent()
+    await h.services.service.agent_available("alice")
+    await h.clock.advance(15)
+    h.clock.raise_errors()
+    h.assert_talking_to(call.sid, "alice")  # the prompt and pause did not get in the way of the next agent

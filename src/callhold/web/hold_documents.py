@@ -106,8 +106,10 @@ async def customer_hold_music(hook: Webhook) -> Response:
 @router.api_route("/twiml/legs/hold-music/{hold_id}", methods=BOTH)
 @twiml_fallback(_agent_music)
 async def agent_hold_music(hook: Webhook) -> Response:
-    """The agent's leg while the customer is held (legs). Query ``again``: not the first fetch."""
+    """The agent's leg while the customer is held (legs). Query ``again``: not the first fetch;
+    ``since``: how long the hold had lasted when the previous loop was fetched."""
     again = hook.query_int("again", 0)
+    since = hook.query_float("since")
     services = hook.services
     hold = _hold(services, hook.path("hold_id"))
     if hold.end_reason is HoldEndReason.CUSTOMER_HUNG_UP:
@@ -115,7 +117,8 @@ async def agent_hold_music(hook: Webhook) -> Response:
         # command that should have taken it off the music was lost (Twilio unreachable, an
         # instance died) -- never left on music for no one.
         return twiml_response(services.twiml.customer_left())
-    return twiml_response(services.twiml.agent_hold_music(hold, first=not again))
+    elapsed = hold.duration(services.service.clock.now()).total_seconds()
+    return twiml_response(services.twiml.agent_hold_music(hold, elapsed, since, first=not again))
 
 
 @router.api_route("/twiml/legs/enqueue/{hold_id}", methods=BOTH)
