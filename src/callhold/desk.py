@@ -217,6 +217,27 @@ class AgentDesk:
             self.release_agent(call.id, agent.id)
         return None
 
+    async def agent_for_waiting(self, call_id: str) -> tuple[Call, Agent | None]:
+        """The call, and the agent its waiting customer is to be connected to now: the agent already
+        assigned, else the next free one (claimed), else ``None`` (the customer waits in line).
+
+        For the TwiML webhooks that connect a waiting customer (answering with the connecting
+        TwiML, no redirect needed). Conference strategy: the agent is dialled into the conference
+        first, unless its leg is already up (a retried webhook); if Twilio refuses, the next agent
+        is tried (:meth:`connect_agent`), within the webhook's time budget.
+        """
+        view = self.store.load_view(call_id)
+        call = view.call
+        if call.agent_id is not None:
+            agent = self.store.get_agent(call.agent_id)
+        else:
+            agent = self.assign_agent(call) if call.status is CallState.ACTIVE else None
+        needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
+        if agent is not None and call.conference_name is not None and needs_agent_leg:
+            with budget.spending(budget.TWIML_BUDGET):  # Twilio waits 15 s for this answer
+                agent = await self.connect_agent(call, agent)
+        return call, agent
+
     def action_reply(self, decision: Decision) -> str | None:
         """The TwiML path a ``<Dial>``/``<Enqueue>`` action should continue with (None: hang up)."""
         for effect in decision.effects:
@@ -224,12 +245,10 @@ class AgentDesk:
                 return effect.twiml_path
         return None
 
-    def waiting_calls(self, active: list[Call] | None = None) -> list[Call]:
-        """Active calls with no agent, oldest first (they wait in :data:`WAITING_QUEUE`), among
-        ``active`` (default: read now)."""
-        if active is None:
-            active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
-        return sorted((c for c in active if c.agent_id is None), key=lambda c: c.created_at)
+    def waiting_calls(self) -> list[Call]:
+        """Active calls with no agent, oldest first (they wait in :data:`WAITING_QUEUE`): the 1,000
+        who have waited longest, however many calls are active."""
+        return self.store.list_waiting(limit=1000)
 
     async def agent_available(
         self, agent_id: str, *, connect: Callable[[str], str] = paths.connect, by_agent: bool = True

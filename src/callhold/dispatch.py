@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from callhold.domain import paths
 from callhold.domain.errors import TelephonyError
-from callhold.domain.model import Call, CallState, CallView, LegRole, LegStatus
+from callhold.domain.model import Call, CallView, LegRole, LegStatus
 from callhold.domain.ports import Clock, Handover, HoldStore
 from callhold.timers import TimerHandle, Timers
 
@@ -34,7 +34,7 @@ class WaitingDispatch:
 
     if TYPE_CHECKING:
 
-        def waiting_calls(self, active: list[Call] | None = None) -> list[Call]:
+        def waiting_calls(self) -> list[Call]:
             """See ``AgentDesk.waiting_calls``."""
 
         async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
@@ -55,9 +55,9 @@ class WaitingDispatch:
         async def release_hold_queues_due(self) -> int:
             """See ``HoldQueues.release_hold_queues_due``."""
 
-    async def dispatch_waiting(self, active: list[Call] | None = None) -> int:
-        """Hand customers who wait while agents are free to those agents, among the ``active`` calls
-        (default: read now); how many were handed.
+    async def dispatch_waiting(self) -> int:
+        """Hand customers who wait while agents are free to those agents, longest-waiting first; how
+        many were handed.
 
         The safety net under the paths that move a waiting customer: Twilio refusing (or an instance
         dying before it sent) the redirect of a customer whose agent never answered, or Twilio
@@ -79,7 +79,7 @@ class WaitingDispatch:
         if not free:
             return 0
         handed = 0
-        for call in self.waiting_calls(active):
+        for call in self.waiting_calls():
             if not free:
                 break
             try:
@@ -135,11 +135,10 @@ class WaitingDispatch:
                     self.rearm_timers()  # holds whose instance stopped for good (callhold.hold_timers)
                 except Exception:  # the database away, or one bad hold: the rest of the sweep goes on
                     _log.exception("re-arming hold timers failed")
-                active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)  # read once for both
                 # Waiting customers first: the recoveries ask Twilio, and a slow Twilio delays them.
-                await self.dispatch_waiting(active)
+                await self.dispatch_waiting()
                 await self.free_stranded_agents()  # an instance stopped before freeing an agent
-                await self.recover_handovers(active)  # a hand-over never carried out (callhold.handovers)
+                await self.recover_handovers()  # a hand-over never carried out (callhold.handovers)
                 # an outbound call Twilio never answered (callhold.placements)
                 await self.recover_placements()
                 await self.release_hold_queues_due()  # legs holds' queues, once over (callhold.hold_queues)

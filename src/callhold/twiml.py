@@ -134,6 +134,11 @@ class TwimlBuilder:
             return str(response)
         if greet:
             response.say("Thanks for calling. Connecting you to an agent.")
+        self._dial_agent(response, call, agent)
+        return str(response)
+
+    def _dial_agent(self, response: VoiceResponse, call: Call, agent: Agent) -> None:
+        """Append what connects the customer to ``agent`` by the call's strategy."""
         action = self.url(f"/twiml/action/{call.id}")
         if call.conference_name is not None:
             dial = Dial(action=action, method="POST")
@@ -150,7 +155,7 @@ class TwimlBuilder:
                 participant_label="customer",
             )
             response.append(dial)
-            return str(response)
+            return
         dial = Dial(action=action, method="POST", timeout=30)
         status = {
             "status_callback": self.url("/webhooks/call-status"),
@@ -163,7 +168,6 @@ class TwimlBuilder:
         response.append(dial)
         # Fallback TwiML: reached only if Twilio skips the action (reference §3.3, Q2a).
         response.redirect(action, method="POST")
-        return str(response)
 
     def _enqueue_waiting(self, response: VoiceResponse, call: Call) -> None:
         from callhold.service import WAITING_QUEUE
@@ -296,11 +300,15 @@ class TwimlBuilder:
         response.hangup()
         return str(response)
 
-    def agent_left(self, call: Call, requeue: bool) -> str:
-        """Told to the customer when the agent was disconnected."""
+    def agent_left(self, call: Call, requeue: bool, next_agent: Agent | None = None) -> str:
+        """Told to the customer when the agent was disconnected; with ``requeue``, then connected to
+        ``next_agent`` (already claimed), or put back in line if there is none."""
         response = VoiceResponse()
         response.say("We are sorry, your agent was disconnected.")
-        if requeue:
+        if requeue and next_agent is not None:
+            response.say("Connecting you to another agent.")
+            self._dial_agent(response, call, next_agent)
+        elif requeue:
             response.say("Please hold for the next available agent.")
             self._enqueue_waiting(response, call)
         else:

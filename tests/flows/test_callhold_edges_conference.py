@@ -149,6 +149,29 @@ async def test_agent_hangs_up_requeue_the_customer_is_told_waits_and_reaches_the
     assert h.emu.alerts == []
 
 
+async def test_agent_hangs_up_requeue_a_free_agent_takes_the_customer_at_once(h: Harness) -> None:
+    customer, alice_leg, _conference = await connected_and_held(h)
+    h.add_agent("bob", "client:bob")  # free all along: the customer must not wait for a sweep
+    left_at = h.clock.now()
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(12)  # less than a dispatch sweep (15 s)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    bob_leg = view.agent_leg
+    assert view.call.agent_id == "bob" and bob_leg is not None and bob_leg.call_sid != alice_leg
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Connecting you to another agent."]
+    assert h.heard(customer)[-1] == ("conference", "", bob_leg.call_sid)
+    assert all(ctx != "queue-wait" for _, ctx, _ in h.heard(customer))  # never back in line
+    started = [
+        s.start for s in h.emu.media.segments(customer) if s.kind == "conference" and s.start > left_at
+    ]
+    assert started and started[0] - left_at < 10
+    assert h.services.service.waiting_calls() == []
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None and not alice.available  # the agent who dropped is not offered it back
+    assert h.emu.alerts == []
+
+
 async def test_agent_hangs_up_hangup_policy_the_customer_is_told_then_the_call_ends(
     voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
 ) -> None:
@@ -329,3 +352,36 @@ async def test_a_late_start_of_the_earlier_conference_does_not_replace_the_live_
     leg = h.view(customer).customer_leg
     assert leg is not None and leg.on_hold
     assert h.emu.alerts == []
+
+
+async def test_no_leg_is_shown_on_hold_or_muted_once_it_is_out_of_the_conference(h: Harness) -> None:
+    # The participant flags belong to the conference: a hung-up customer, or one put back in line
+    # after the agent dropped, is not "on hold" (the API and the console showed both so for ever).
+    customer, alice_leg, _conference = await connected_and_held(h)
+    await h.services.service.mute(customer, alice_leg, True, agent_id="alice")
+    await h.clock.advance(2)
+    view = h.view(customer)
+    assert view.customer_leg is not None and view.customer_leg.on_hold
+    assert view.agent_leg is not None and view.agent_leg.muted
+    assert h.emu.hang_up(alice_leg)  # nobody free: the customer goes back in line
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.customer_leg is not None and view.customer_leg.status is LegStatus.IN_PROGRESS
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    assert [(leg.on_hold, leg.muted) for leg in view.legs] == [(False, False)] * len(view.legs)
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(5)
+    view = h.view(customer)
+    assert view.customer_leg is not None and view.customer_leg.status.is_terminal
+    assert not view.customer_leg.on_hold
+
+
+async def test_a_customer_hanging_up_while_held_is_no_longer_shown_on_hold(h: Harness) -> None:
+    customer, _alice_leg, _conference = await connected_and_held(h)
+    assert h.emu.hang_up(customer)
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.customer_leg is not None and view.customer_leg.status is LegStatus.COMPLETED
+    assert [(leg.on_hold, leg.muted) for leg in view.legs] == [(False, False)] * len(view.legs)

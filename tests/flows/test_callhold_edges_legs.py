@@ -137,6 +137,33 @@ async def test_agent_hangs_up_requeue_the_customer_is_told_waits_and_reaches_the
     assert h.emu.alerts == []
 
 
+async def test_agent_hangs_up_requeue_a_free_agent_takes_the_customer_at_once(h: Harness) -> None:
+    customer, alice_leg = await connected_and_held(h)
+    h.add_agent("bob", "client:bob")  # free all along: the customer must not wait for a sweep
+    left_at = h.clock.now()
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(12)  # less than a dispatch sweep (15 s)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    bob_leg = view.agent_leg
+    assert view.call.agent_id == "bob" and bob_leg is not None and bob_leg.call_sid != alice_leg
+    assert said(h, customer)[-2:] == [AGENT_LEFT, "Connecting you to another agent."]
+    assert h.heard(customer)[-1] == ("call", "", bob_leg.call_sid)
+    assert h.heard(bob_leg.call_sid)[-1] == ("call", "", customer)
+    assert longest_quiet(h, customer, left_at) == 0
+    assert h.services.service.waiting_calls() == []
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None and not alice.available  # the agent who dropped is not offered it back
+    # bob can hold and resume this customer too.
+    await h.services.service.hold(customer, by="bob", agent_id="bob")
+    await h.clock.advance(10)
+    await h.services.service.resume(customer, by="bob", agent_id="bob")
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1] == ("call", "", bob_leg.call_sid)
+    assert h.emu.alerts == []
+
+
 async def test_agent_hangs_up_hangup_policy_the_customer_is_told_then_the_call_ends(
     voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
 ) -> None:

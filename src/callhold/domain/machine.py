@@ -171,9 +171,11 @@ def _leg_status_changed(state: CallView, event: ev.LegStatusChanged, policy: Hol
         return ignored(state, f"stale or duplicate status {event.status} for {event.call_sid}")
     sequence = leg.sequence_number if event.sequence_number is None else event.sequence_number
     updated = replace(leg, status=event.status, sequence_number=sequence, status_at=event.timestamp)
-    new_state = state.with_leg(updated)
     if not event.status.is_terminal:
-        return Decision(new_state=new_state)
+        return Decision(new_state=state.with_leg(updated))
+    # A call that is over is in no conference: it is neither held nor muted any more (else the API
+    # shows a hung-up customer "on hold" for ever).
+    new_state = state.with_leg(replace(updated, on_hold=False, muted=False))
     hold = new_state.open_hold
     if leg.role is LegRole.CUSTOMER:
         call = replace(new_state.call, status=CallState.ENDED, ended_at=event.timestamp)
@@ -287,7 +289,10 @@ def _conference_ended(state: CallView, event: ev.ConferenceEnded) -> Decision:
     # customer's dial action, not here.
     if state.call.conference_sid != event.conference_sid:
         return ignored(state, f"conference {event.conference_sid} is not the call's current one")
-    return Decision(new_state=replace(state, call=replace(state.call, conference_sid=None)))
+    # Its participants' flags went with it: a customer put back in line after the agent dropped is
+    # not "on hold" (the participant flags of the next conference start unheld, unmuted).
+    legs = tuple(replace(leg, on_hold=False, muted=False) for leg in state.legs)
+    return Decision(new_state=replace(state, call=replace(state.call, conference_sid=None), legs=legs))
 
 
 def _action(

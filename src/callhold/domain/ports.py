@@ -191,6 +191,9 @@ class HoldStore(Protocol):
     ) -> list[Call]:
         """Calls, newest first."""
 
+    def list_waiting(self, *, limit: int = 1000) -> list[Call]:
+        """Active calls with no agent, oldest first: the customers waiting in line."""
+
     def save_leg(self, leg: Leg) -> None:
         """Insert a leg, or update it (its status only by the monotonic rule)."""
 

@@ -17,6 +17,7 @@ from callhold.domain.errors import NotFound
 from callhold.domain.model import (
     AgentHangupPolicy,
     Call,
+    CallState,
     Hold,
     HoldEndReason,
     HoldState,
@@ -178,8 +179,17 @@ async def customer_left(hook: Webhook) -> Response:
 
 @router.api_route("/twiml/customer/agent-left/{call_id}", methods=BOTH)
 async def agent_left(hook: Webhook) -> Response:
-    """Told to the customer when the agent was disconnected: requeue, or goodbye."""
+    """Told to the customer when the agent was disconnected: on to the next free agent, else back
+    in line (requeue); or goodbye.
+
+    Requeue connects a free agent here and now, as an inbound call does: in line, the customer
+    would wait for the dispatch sweep (two sweeps, up to 30 s) however many agents are free --
+    nothing else hands over a customer who joins the line while agents are free.
+    """
     services = hook.services
     call = _call(services, hook.path("call_id"))
     requeue = services.service.policy.agent_hangup is AgentHangupPolicy.REQUEUE
-    return twiml_response(services.twiml.agent_left(call, requeue))
+    agent = None
+    if requeue and call.status is CallState.ACTIVE:
+        call, agent = await services.service.agent_for_waiting(call.id)
+    return twiml_response(services.twiml.agent_left(call, requeue, agent))

@@ -273,16 +273,8 @@ async def wait_music(hook: Webhook) -> Response:
 
 
 async def _connect(services: Services, call_id: str) -> Response:
-    view = services.store.load_view(call_id)
-    call = view.call
-    if call.agent_id is not None:
-        agent = services.store.get_agent(call.agent_id)
-    else:  # the agent it was meant for never answered: the next free one, if any
-        agent = services.service.assign_agent(call) if call.status is CallState.ACTIVE else None
-    needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
-    if agent is not None and call.conference_name is not None and needs_agent_leg:
-        with budget.spending(budget.TWIML_BUDGET):  # Twilio waits 15 s for this answer
-            agent = await services.service.connect_agent(call, agent)
+    # The agent assigned; or, if the agent meant for it never answered, the next free one, if any.
+    call, agent = await services.service.agent_for_waiting(call_id)
     return twiml_response(services.twiml.connect(call, agent, greet=False))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db import SqlHoldStore, make_engine
-from callhold.adapters.db.tables import HoldRow
+from callhold.adapters.db.tables import CallRow, HoldRow
 from callhold.domain import events as ev
 from callhold.domain.errors import Conflict, NotFound, NotHeld
 from callhold.domain.machine import decide
@@ -109,6 +109,28 @@ def test_calls_round_trip_find_and_list(store: SqlHoldStore) -> None:
     assert [c.id for c in store.list_calls()] == ["call-2", "call-1"]
     assert store.list_calls(status=CallState.ACTIVE) == [conference]
     assert store.list_calls(agent_id="alice", status=CallState.ENDED) == [ended]
+
+
+def test_the_longest_waiting_customers_are_listed_however_many_calls_are_active(store: SqlHoldStore) -> None:
+    # A customer waiting 10 minutes, then 1,000 newer active calls (500 waiting, 500 with agents), and
+    # ended calls with no agent: before, the waiting were picked from the newest 1,000 active calls,
+    # and the customer who had waited longest was never handed to an agent.
+    store.save_agent(Agent(id="alice", name="Alice", endpoint="client:alice"))
+
+    def call(i: int, *, agent: str | None, status: CallState) -> dict[str, object]:
+        return {"id": f"CA{i:032d}", "strategy": "conference", "customer_call_sid": f"CA{i:032d}",
+                "agent_id": agent, "status": status.value, "created_at": at(i)}  # fmt: skip
+
+    rows = [call(0, agent=None, status=CallState.ACTIVE)]
+    rows += [call(600 + i, agent=None if i % 2 else "alice", status=CallState.ACTIVE) for i in range(1000)]
+    rows += [call(2000 + i, agent=None, status=CallState.ENDED) for i in range(20)]
+    with store.engine.begin() as conn:
+        conn.execute(insert(CallRow), rows)
+    waiting = store.list_waiting(limit=10)
+    assert [c.id for c in waiting] == [
+        f"CA{i:032d}" for i in [0, 601, 603, 605, 607, 609, 611, 613, 615, 617]
+    ]
+    assert len(store.list_waiting()) == 501  # ended calls and calls with an agent are not waiting
 
 
 def test_list_calls_with_the_state_of_each_ones_open_else_latest_hold(store: SqlHoldStore) -> None:

@@ -175,6 +175,19 @@ class SqlHoldStore(AgentRecords):
             return [call_of(row(r)) for r in found]
         return [(call_of(row(r)), None if r.hold_state is None else HoldState(r.hold_state)) for r in found]
 
+    def list_waiting(self, *, limit: int = 1000) -> list[Call]:
+        """Active calls with no agent, oldest first (through the active calls' partial index, so
+        the oldest are found however many calls are active or on record)."""
+        calls = self.sql.calls
+        query = (
+            select(calls)
+            .where(calls.c.status == CallState.ACTIVE.value, calls.c.agent_id.is_(None))
+            .order_by(calls.c.created_at, calls.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [call_of(row(r)) for r in conn.execute(query).all()]
+
     def list_views(
         self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
     ) -> list[CallView]:
