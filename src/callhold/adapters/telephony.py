@@ -10,7 +10,11 @@ no status (Twilio sent none); one sent but never answered (a timeout, a dropped 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -18,6 +22,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from callhold import budget
 from callhold.budget import BudgetSpent
 from callhold.domain import paths
 from callhold.domain.commands import (
@@ -39,6 +44,20 @@ CONFERENCE_EVENTS = "start end join leave mute hold modify"
 
 T = TypeVar("T")
 
+RATE_LIMIT_DELAYS = (0.25, 0.5, 1.0)
+"""Seconds before each retry of a request Twilio refused with 429 (error 20429, too many concurrent
+requests), doubling. Twilio: "Requests that receive 429 responses aren't processed and are safe to
+retry after backing off" (docs/api/errors/20429). Any other refusal is final: the domain compensates
+it. Inside a TwiML webhook a retry is made only if the webhook's time budget has room for it."""
+
+_log = logging.getLogger("callhold.telephony")
+
+
+def _time_for(delay: float) -> bool:
+    """Whether a retry after ``delay`` s fits in the time budget of the webhook being answered."""
+    left = budget.remaining()
+    return left is None or left > delay + budget.MIN_REQUEST
+
 
 def participant_status_path(command: AddParticipant) -> str:
     """The status callback path of a participant callhold dials: it names the conference and the
@@ -58,24 +77,63 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _page_refusal(exc: TwilioException) -> TelephonyError | None:
+    """Twilio's refusal of a list page, as a fetch's or an update's is: with its status and code.
+
+    The SDK raises ``TwilioException("Unable to fetch page", response)`` for a list page that is not
+    a 200, not the ``TwilioRestException`` that carries them: a 429 or a 404 read as a request that
+    never reached Twilio."""
+    response = exc.args[1] if len(exc.args) == 2 else None
+    status = getattr(response, "status_code", None)
+    if not isinstance(status, int):
+        return None
+    try:
+        body = json.loads(getattr(response, "text", "") or "{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    code = body.get("code")
+    message = str(body.get("message") or f"Unable to fetch page (HTTP {status})")
+    return TelephonyError(message, code=code if isinstance(code, int) else None, status=status)
+
+
 class TwilioTelephony:
     """Executes domain commands with the SDK's ``*_async`` methods."""
 
-    def __init__(self, client: Client, public_base_url: str) -> None:
+    def __init__(
+        self, client: Client, public_base_url: str, *, rate_limit_delays: Sequence[float] = RATE_LIMIT_DELAYS
+    ) -> None:
         self.client = client
         self.base = public_base_url.rstrip("/")
+        self.rate_limit_delays = tuple(rate_limit_delays)
 
     def url(self, path: str) -> str:
         """The absolute URL Twilio requests for one of callhold's TwiML paths."""
         return f"{self.base}{path}"
 
-    async def _call(self, work: Awaitable[T]) -> T:
+    async def _call(self, send: Callable[[], Awaitable[T]]) -> T:
+        """``send()`` the request; again after a pause, while Twilio answers 429 (see
+        :data:`RATE_LIMIT_DELAYS`) and the webhook being answered, if any, has time for it."""
+        for delay in (*self.rate_limit_delays, None):
+            try:
+                return await self._once(send())
+            except TelephonyError as exc:
+                if exc.status != 429 or delay is None or not _time_for(delay):
+                    raise
+                pause = delay * random.uniform(0.9, 1.1)  # jitter: instances limited together spread out
+                _log.warning(
+                    "Twilio refused a request as too many (429, %s): again in %.2f s", exc.code, pause
+                )
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _once(self, work: Awaitable[T]) -> T:
         try:
             return await work
         except TwilioRestException as exc:
             raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
         except TwilioException as exc:
-            raise TelephonyError(str(exc)) from exc
+            raise _page_refusal(exc) or TelephonyError(str(exc)) from exc
         except BudgetSpent as exc:  # never sent: the webhook must answer Twilio first
             raise TelephonyError(f"no time left to ask Twilio: {exc}") from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
@@ -91,12 +149,12 @@ class TwilioTelephony:
         if command.hold and command.hold_path is not None:
             kwargs.update(hold_url=self.url(command.hold_path), hold_method="GET")
         participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
-        await self._call(participant.update_async(**kwargs))
+        await self._call(lambda: participant.update_async(**kwargs))
 
     async def set_participant_muted(self, command: SetParticipantMuted) -> None:
         """Participant update ``Muted``."""
         participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
-        await self._call(participant.update_async(muted=command.muted))
+        await self._call(lambda: participant.update_async(muted=command.muted))
 
     async def add_participant(self, command: AddParticipant) -> str:
         """Participant create: dials ``to`` into the conference; returns its Call SID.
@@ -122,19 +180,23 @@ class TwilioTelephony:
         }
         if command.label:
             kwargs["label"] = command.label
-        created = await self._call(participants.create_async(**kwargs))
+        created = await self._call(lambda: participants.create_async(**kwargs))
         return str(created.call_sid)
 
     async def labelled_participant(self, conference: str, label: str) -> str | None:
         """Conferences list by ``FriendlyName`` -- the one not ``completed``: ``init`` too, since a
         conference only participants dialled in have joined has not started -- then Participant
         fetch by label (the Participant resource takes a label in place of the Call SID)."""
-        named = await self._call(self.client.conferences.list_async(friendly_name=conference, limit=20))
+        named = await self._call(
+            lambda: self.client.conferences.list_async(friendly_name=conference, limit=20)
+        )
         live = [c for c in named if c.status != "completed"]
         if not live:
             return None
         try:
-            found = await self._call(self.client.conferences(live[0].sid).participants(label).fetch_async())
+            found = await self._call(
+                lambda: self.client.conferences(live[0].sid).participants(label).fetch_async()
+            )
         except TelephonyError as exc:
             if exc.status == 404:
                 return None
@@ -143,19 +205,21 @@ class TwilioTelephony:
 
     async def call_status(self, call_sid: str) -> str:
         """Calls fetch: the call's ``Status``."""
-        found = await self._call(self.client.calls(call_sid).fetch_async())
+        found = await self._call(lambda: self.client.calls(call_sid).fetch_async())
         return str(found.status)
 
     async def live_child_call(self, parent_call_sid: str) -> str | None:
         """Calls list by ``ParentCallSid`` (newest first), the first not over."""
-        children = await self._call(self.client.calls.list_async(parent_call_sid=parent_call_sid, limit=20))
+        children = await self._call(
+            lambda: self.client.calls.list_async(parent_call_sid=parent_call_sid, limit=20)
+        )
         live = [c for c in children if c.status in ("queued", "ringing", "in-progress")]
         return str(live[0].sid) if live else None
 
     async def placed_calls(self, to: str, from_: str) -> list[PlacedCall]:
         """Calls list by ``To`` and ``From``, newest first; one page of 50. No ``StartTime`` filter:
         it has a day's grain, and leaves out calls not dialled yet (still ``queued``)."""
-        calls = await self._call(self.client.calls.list_async(to=to, from_=from_, limit=50))
+        calls = await self._call(lambda: self.client.calls.list_async(to=to, from_=from_, limit=50))
         return [
             PlacedCall(call_sid=str(c.sid), status=str(c.status), date_created=c.date_created) for c in calls
         ]
@@ -164,7 +228,7 @@ class TwilioTelephony:
         """Queues list, one page of 100 (the first, or the one at ``page_url``) and the next's URL."""
         queues = self.client.queues
         page = await self._call(
-            queues.page_async(page_size=100) if page_url is None else queues.get_page_async(page_url)
+            lambda: queues.page_async(page_size=100) if page_url is None else queues.get_page_async(page_url)
         )
         found = [
             Queue(sid=str(q.sid), friendly_name=str(q.friendly_name), current_size=int(q.current_size or 0))
@@ -174,24 +238,28 @@ class TwilioTelephony:
 
     async def delete_queue(self, queue_sid: str) -> None:
         """Queue delete."""
-        await self._call(self.client.queues(queue_sid).delete_async())
+        await self._call(lambda: self.client.queues(queue_sid).delete_async())
 
     async def remove_participant(self, command: RemoveParticipant) -> None:
         """Participant delete (kick)."""
         participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
-        await self._call(participant.delete_async())
+        await self._call(lambda: participant.delete_async())
 
     async def redirect_leg(self, command: RedirectLeg) -> None:
         """Calls update ``Url``: the leg runs callhold's TwiML at ``twiml_path``."""
         await self._call(
-            self.client.calls(command.call_sid).update_async(url=self.url(command.twiml_path), method="POST")
+            lambda: self.client.calls(command.call_sid).update_async(
+                url=self.url(command.twiml_path), method="POST"
+            )
         )
 
     async def announce(self, command: Announce) -> None:
         """Participant update ``AnnounceUrl`` (played to that participant only)."""
         participant = self.client.conferences(command.conference_sid).participants(command.call_sid)
         await self._call(
-            participant.update_async(announce_url=self.url(command.twiml_path), announce_method="POST")
+            lambda: participant.update_async(
+                announce_url=self.url(command.twiml_path), announce_method="POST"
+            )
         )
 
     async def place_call(self, to: str, from_: str, url: str, status_callback: str) -> str:
@@ -202,7 +270,7 @@ class TwilioTelephony:
         new Call SID.
         """
         created = await self._call(
-            self.client.calls.create_async(
+            lambda: self.client.calls.create_async(
                 to=to,
                 from_=from_,
                 url=self._absolute(url),
