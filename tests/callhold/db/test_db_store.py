@@ -584,3 +584,23 @@ def test_old_callback_keys_are_pruned(store: SqlHoldStore) -> None:
 def test_sql_store_implements_the_domain_port(store: SqlHoldStore) -> None:
     port: HoldStore = store  # checked by mypy: SqlHoldStore satisfies the Protocol
     assert isinstance(port, SqlHoldStore)
+
+
+def test_ended_calls_are_deleted_with_their_legs_and_holds_oldest_first_live_ones_never(
+    store: SqlHoldStore,
+) -> None:
+    old = seed(store, "call-old", n=1)
+    newer = seed(store, "call-newer", n=2)
+    live = seed(store, "call-live", n=3)
+    store.save_hold(Hold(id="hold-old", call_id=old.id, state=HoldState.ENDED, strategy=Strategy.LEGS,
+                         requested_by="alice", started_at=at(10), ended_at=at(20),
+                         end_reason=HoldEndReason.RESUMED))  # fmt: skip
+    store.save_call(replace(old, status=CallState.ENDED, ended_at=at(100)))
+    store.save_call(replace(newer, status=CallState.ENDED, ended_at=at(200)))
+    assert store.delete_ended_calls(at(300), limit=1) == 1  # batches: the oldest first
+    assert store.get_call("call-old") is None
+    assert store.list_legs("call-old") == [] and store.get_hold("hold-old") is None
+    assert store.delete_ended_calls(at(150)) == 0  # call-newer ended after the cut-off
+    assert store.delete_ended_calls(at(300)) == 1
+    assert store.delete_ended_calls(at(10_000)) == 0  # the live call stays, however old
+    assert store.get_call(live.id) == live and len(store.list_legs(live.id)) == 2

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, overload
 
 from sqlalchemy import Connection, CursorResult, Select, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.agents import AgentRecords
@@ -402,6 +403,23 @@ class SqlHoldStore(AgentRecords):
         so old keys only take space); returns how many."""
         with self.engine.begin() as conn:
             return conn.execute(self.sql.receipts_prune, {"before": before}).rowcount
+
+    def delete_ended_calls(self, before: datetime, *, limit: int = 1000) -> int:
+        """Delete up to ``limit`` calls that ended before ``before`` -- oldest first, with their legs
+        and holds (``ON DELETE CASCADE``) -- in one short transaction; how many. Live calls are never
+        touched. For retention (``callhold db prune``): call it until it returns 0."""
+        calls = self.sql.calls
+        oldest = (
+            select(calls.c.id)
+            .where(calls.c.status == CallState.ENDED.value, calls.c.ended_at < before)
+            .order_by(calls.c.ended_at, calls.c.id)
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(oldest).scalars())
+            if not ids:
+                return 0
+            return conn.execute(sa_delete(calls).where(calls.c.id.in_(ids))).rowcount
 
     def _record(self, conn: Connection, key: str, at: datetime) -> bool:
         values = {"key": key, "received_at": at}
