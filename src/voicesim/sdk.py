@@ -23,7 +23,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from voicesim.emulator import Emulator
+from voicesim.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Emulator
 from voicesim.rest.app import Request, Router, build_router, dispatch
 from voicesim.rest.params import Params
 
@@ -184,8 +184,12 @@ def client(
 ) -> Client:
     """A ``twilio.rest.Client`` talking to ``emulator`` in process, or to a server at ``base_url``.
 
-    With ``api_key`` and ``api_secret`` it authenticates with that API key, as
-    ``Client(api_key, api_secret, account_sid)`` does (:mod:`voicesim.keys`).
+    The credentials default to the emulator's own; for a server, to the defaults of
+    ``python -m voicesim`` (:data:`~voicesim.emulator.DEFAULT_ACCOUNT_SID` and
+    :data:`~voicesim.emulator.DEFAULT_AUTH_TOKEN`): pass ``account_sid`` and ``auth_token`` when
+    it was started with ``--account-sid`` / ``--auth-token``. With ``api_key`` and ``api_secret``
+    it authenticates with that API key, as ``Client(api_key, api_secret, account_sid)`` does
+    (:mod:`voicesim.keys`).
     """
     http: HttpClient
     if emulator is not None:
@@ -193,6 +197,8 @@ def client(
         auth_token = auth_token or emulator.auth_token
         http = AsyncInProcessHttpClient(emulator) if asynchronous else InProcessHttpClient(emulator)
     elif base_url is not None:
+        account_sid = account_sid or DEFAULT_ACCOUNT_SID
+        auth_token = auth_token or DEFAULT_AUTH_TOKEN
         http = AsyncForwardingHttpClient(base_url) if asynchronous else ForwardingHttpClient(base_url)
     else:
         raise ValueError("give an emulator or a base_url")

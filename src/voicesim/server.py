@@ -1,6 +1,7 @@
-"""``python -m voicesim``: the emulator over HTTP on a real-time clock.
+"""``python -m voicesim``: the emulator over HTTP, on a real-time clock or a virtual one.
 
 python -m voicesim --port 8765 --speed 1
+python -m voicesim --virtual-clock          # time moves only through POST /_voicesim/clock/...
 python -m voicesim --api-key SK...:secret   # also accept this API key (repeatable)
 python -m voicesim demo            # an inbound call, a Dial, a redirect; prints the timelines
 """
@@ -14,7 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from voicesim.clock import RealtimeClock
+from voicesim.clock import RealtimeClock, Scheduler, VirtualClock
 from voicesim.emulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Emulator
 from voicesim.keys import check_key_sid
 from voicesim.rest.app import make_asgi_app
@@ -68,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
     parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="a clock that moves only when told to (POST /_voicesim/clock/advance or "
+        "/_voicesim/clock/run-until-idle), for tests driven over HTTP; not with --speed",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=None,
@@ -90,9 +97,10 @@ def _api_key(value: str) -> tuple[str, str]:
 
 
 def emulator_for(args: argparse.Namespace) -> Emulator:
-    """The real-time emulator ``python -m voicesim`` serves, as its command line says."""
+    """The emulator ``python -m voicesim`` serves, as its command line says."""
+    clock: Scheduler = VirtualClock() if args.virtual_clock else RealtimeClock(args.speed)
     return Emulator(
-        RealtimeClock(args.speed),
+        clock,
         account_sid=args.account_sid,
         auth_token=args.auth_token,
         seed=args.seed,
@@ -110,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.speed <= 0:
         _parser().error("--speed must be positive")
+    if args.virtual_clock and args.speed != 1.0:
+        _parser().error("--speed sets a real-time clock's pace; a --virtual-clock has none")
     if args.command == "demo":
         from voicesim.demo import run_demo
 
@@ -122,10 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.create_server((args.host, args.port), family=family)
     port = sock.getsockname()[1]
-    print(
-        f"voicesim on http://{args.host}:{port}  account {args.account_sid}  speed {args.speed:g}x",
-        flush=True,
-    )
+    pace = "virtual clock" if args.virtual_clock else f"speed {args.speed:g}x"
+    print(f"voicesim on http://{args.host}:{port}  account {args.account_sid}  {pace}", flush=True)
     config = uvicorn.Config(build_app(emu), log_level="warning", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0

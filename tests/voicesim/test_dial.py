@@ -152,3 +152,26 @@ async def test_caller_hangs_up_while_child_rings(
     sid = await dial(voicesim, voicesim_clock, app, "<Dial><Number>+15552220007</Number></Dial>")
     assert children(voicesim, sid) == {"+15552220007": "canceled"}
     assert voicesim.calls.by_sid[sid].status == "completed"
+
+
+async def test_a_relative_noun_status_callback_is_resolved_against_the_document(
+    voicesim: Emulator, voicesim_clock: VirtualClock, app: WebhookApp
+) -> None:
+    app.raw("/kid", b"", "text/plain")
+    voicesim.phones.script("client:alice", outcome="no-answer")
+    voicesim.phones.script("+15552220008", hang_up_after=5)
+    sid = await dial(
+        voicesim,
+        voicesim_clock,
+        app,
+        '<Dial><Client statusCallback="kid" statusCallbackEvent="initiated completed">alice</Client>'
+        '<Number statusCallback="/kid" statusCallbackEvent="answered">+15552220008</Number></Dial>',
+    )
+    kids = {c.sid: c.to for c in voicesim.calls.all() if c.parent_call_sid == sid}
+    got = [(kids[r.params["CallSid"]], r.params["CallStatus"]) for r in app.to("/kid")]
+    assert got == [
+        ("client:alice", "initiated"),
+        ("+15552220008", "in-progress"),
+        ("client:alice", "canceled"),
+    ]
+    assert [a.error_code for a in voicesim.alerts] == []

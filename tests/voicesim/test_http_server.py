@@ -329,12 +329,15 @@ async def test_python_m_voicesim_help() -> None:
         "--auth-token",
         "--api-key",
         "--speed",
+        "--virtual-clock",
         "--seed",
         "demo",
     ):
         assert option in out
     code, _, err = await run_cli("--speed", "0")
     assert code == 2 and "--speed must be positive" in err
+    code, _, err = await run_cli("--virtual-clock", "--speed", "2")
+    assert code == 2 and "--virtual-clock" in err
     for bad in ("SK123:secret", "SK" + "1" * 32, "SK" + "1" * 32 + ":"):
         code, _, err = await run_cli("--api-key", bad)
         assert code == 2 and "--api-key" in err, bad
@@ -395,3 +398,37 @@ def test_a_server_started_without_a_seed_never_repeats_its_sids() -> None:
     assert emulator_for(parse_args([])).sids.new("CA") != first
     seeded = [emulator_for(parse_args(["--seed", "5"])).sids.new("CA") for _ in range(2)]
     assert seeded[0] == seeded[1]
+
+
+async def test_a_virtual_clock_server_moves_only_through_the_control_api() -> None:
+    """``python -m voicesim --virtual-clock``: what the README's clock/advance example needs."""
+    emu = emulator_for(parse_args(["--virtual-clock", "--seed", "0"]))
+    assert isinstance(emu.clock, VirtualClock)
+    auth = {"Authorization": basic_auth(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)}
+    try:
+        async with serving(emu) as base_url, httpx.AsyncClient(base_url=base_url, headers=auth) as http:
+            before = (await http.get("/_voicesim/clock")).json()
+            assert before["virtual"] is True
+            moved = await http.post("/_voicesim/clock/advance", data={"seconds": "90"})
+            assert moved.status_code == 200 and moved.json()["now"] == before["now"] + 90
+            idle = await http.post("/_voicesim/clock/run-until-idle")
+            assert idle.status_code == 200
+    finally:
+        emu.close()
+        await emu.webhooks.aclose()
+
+
+async def test_a_client_for_a_server_defaults_to_the_servers_default_credentials() -> None:
+    """``client(base_url=...)`` alone reaches a ``python -m voicesim`` started without credentials."""
+    emu = emulator_for(parse_args(["--virtual-clock"]))
+    try:
+        async with serving(emu) as base_url:
+            sdk = client(base_url=base_url)
+            try:
+                assert (sdk.username, sdk.password) == (DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)
+                assert await asyncio.to_thread(lambda: sdk.calls.list()) == []
+            finally:
+                sdk.http_client.session.close()
+    finally:
+        emu.close()
+        await emu.webhooks.aclose()

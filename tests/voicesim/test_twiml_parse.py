@@ -425,7 +425,7 @@ VERB_ERRORS: list[tuple[str, int]] = [
     ('<Dial timeLimit="0">+1</Dial>', 13216),
     ('<Dial timeLimit="x">+1</Dial>', 13216),
     ('<Dial record="always">+1</Dial>', 13217),
-    ('<Dial answerOnBridge="maybe">+1</Dial>', 12200),
+    ('<Dial answerOnBridge="maybe">+1</Dial>', 13219),
     ("<Dial><Number> </Number></Dial>", 13223),
     ("<Dial/>", 13223),
     ("<Dial><Number><Say>x</Say></Number></Dial>", 12200),

@@ -15,6 +15,19 @@ The parent's flow runs :func:`run_dial`; each child leg runs :func:`child_flow`.
 
 :func:`request_discarded` makes those lost requests for every ``<Dial>``, whatever its noun
 (``<Conference>`` and ``<Queue>`` call it too).
+
+``answerOnBridge="true"`` on a call that is still ringing (an inbound call whose first verb is
+this ``<Dial>``) leaves the caller unanswered -- ringing, not billed -- while the nouns ring and
+while a noun's ``url`` TwiML runs on the answering party (twilio.com/docs/voice/twiml/number:
+"the current caller will continue to hear ringing while the TwiML document executes on the other
+end"); the caller is answered at the bridge (twilio-voice.js ``Call`` "ringing" event: ringing
+"until the callee accepts the call", then open, "or closed if the call is rejected"). If nobody
+answers, the caller stays unanswered: the action's TwiML, or the next verb, answers it as any verb
+but ``<Reject>`` does (twilio.com/docs/voice/twiml/reject); when the TwiML runs out first, the call
+ends unanswered with the Dial's outcome (``busy``, ``failed``, else ``no-answer``; chosen, sources
+silent beyond the Voice SDK caller getting the callee's 31486 "busy here",
+github.com/twilio/voice-quickstart-ios/issues/361). A call that was already answered (any earlier
+verb answers it) is unchanged, and ``<Conference>``/``<Queue>`` nouns answer the call as usual.
 """
 
 from __future__ import annotations
@@ -97,7 +110,8 @@ async def run_dial(session: Session, verb: Dial, following: Verb | None) -> Sour
             direction="outbound-dial",
             parent=parent,
             timeout=verb.timeout,
-            status_callback=noun.status_callback,
+            # Relative to the parent's document, like every other TwiML URL voicesim resolves.
+            status_callback=session.resolve(noun.status_callback) if noun.status_callback else None,
             status_callback_method=noun.status_callback_method,
             status_callback_events=frozenset(noun.status_callback_event or ("completed",)),
         )
@@ -109,6 +123,11 @@ async def run_dial(session: Session, verb: Dial, following: Verb | None) -> Sour
     except (Redirected, HungUp) as interrupt:
         await _interrupted(session, attempt, interrupt, following)
         raise
+    if parent.status == "ringing" and attempt.winner is None:
+        # answerOnBridge and nobody answered: the caller was never picked up and still hears
+        # ringing. What comes next answers it (any verb but <Reject>); if nothing does, it ends
+        # unanswered with the Dial's outcome (Session.end_unanswered).
+        session.unbridged_status = status if status in ("busy", "failed") else "no-answer"
     params = _action_params(emu, attempt, status)
     if verb.action:
         return Source(url=session.resolve(verb.action), method=verb.method, params=params)
@@ -122,7 +141,7 @@ async def _connect_and_wait(emu: Emulator, session: Session, attempt: DialAttemp
         status = attempt.failure_status() if len(attempt.outcomes) == len(attempt.children) else "no-answer"
         for child in attempt.children:
             emu.calls.complete(child, "no-answer", by="dial")
-        session.hear("silence")
+        session.hear("ringback" if parent.status == "ringing" else "silence")  # answerOnBridge: unanswered
         return status
     keypad = parent.keypad
     if verb.hangup_on_star and keypad is not None:
@@ -228,6 +247,8 @@ async def child_flow(
                 attempt.report(child, "no-answer")
                 return
         attempt.bridged_at = emu.clock.now()
+        if attempt.verb.answer_on_bridge and attempt.parent.status == "ringing":
+            emu.calls.answer(attempt.parent)  # answerOnBridge: the caller is picked up at the bridge
         now = emu.clock.now()
         emu.media.timeline(attempt.parent.sid).hear(now, Audio("call", child.sid))
         emu.media.timeline(child.sid).hear(now, Audio("call", attempt.parent.sid))

@@ -18,14 +18,16 @@ import mutagen
 
 from voicesim.calls import Call, HungUp, Redirected, Source
 from voicesim.media import Audio
-from voicesim.process import Sleep, Wait
+from voicesim.process import Sleep
 from voicesim.twiml.parse import Context, TwimlError, looks_like_twiml, parse
 from voicesim.twiml.verbs import (
+    Client,
     Dial,
     Enqueue,
     Gather,
     Hangup,
     Leave,
+    Number,
     Pause,
     Play,
     Redirect,
@@ -53,6 +55,12 @@ BUILTIN_MEDIA_PREFIXES = (
     "https://api.twilio.com/cowbell.mp3",
     "http://demo.twilio.com/docs/classic.mp3",
 )
+
+
+def _answers_on_bridge(verb: Verb) -> bool:
+    """A ``<Dial answerOnBridge="true">`` to numbers or clients: it answers the call itself, at the
+    bridge (:mod:`voicesim.twiml.dial`)."""
+    return isinstance(verb, Dial) and verb.answer_on_bridge and isinstance(verb.nouns[0], Number | Client)
 
 
 class EndOfCall(Exception):
@@ -87,6 +95,7 @@ async def run_call(emu: Emulator, call: Call, source: Source) -> None:
         await session.run(source)
     except HungUp:
         return
+    session.end_unanswered()
     emu.calls.complete(call, "completed", by="twiml")
 
 
@@ -106,6 +115,9 @@ class Session:
         self.doc_url: str | None = None
         self.doc_source: Source | None = None
         self.extra_params: tuple[tuple[str, str], ...] = ()
+        #: Set by a ``<Dial answerOnBridge="true">`` that failed before the call was answered: the
+        #: status the call ends with if its TwiML runs out still unanswered (see :mod:`.dial`).
+        self.unbridged_status: str | None = None
 
     # -- running -----------------------------------------------------------------------------
     async def run(self, source: Source) -> None:
@@ -123,16 +135,44 @@ class Session:
                 next_source = redirect.source
             except EndOfCall:
                 if self.context == "call":
+                    self.end_unanswered()
                     self.emu.calls.complete(self.call, "completed", by="twiml")
                 return
+
+    def end_unanswered(self) -> None:
+        """The call's TwiML is over: settle a call that nothing answered yet before it is hung up.
+
+        twilio.com/docs/voice/twiml/reject: "Using <Reject> as the first verb in your response is
+        the only way to prevent Twilio from answering a call. Any other response will result in an
+        answered call". So an empty document, or one that ends while the call still rings (after a
+        leading ``<Pause>``), answers the call, which then ends ``completed`` with a duration of 0
+        -- not ``canceled``, which is for calls the caller or the API gave up on. The exception is
+        a call left unanswered by a failed ``<Dial answerOnBridge="true">``
+        (:attr:`unbridged_status`, :mod:`voicesim.twiml.dial`).
+        """
+        call = self.call
+        if self.context != "call" or call.status != "ringing":
+            return
+        if self.unbridged_status is not None:
+            self.emu.calls.complete(call, self.unbridged_status, by="twiml")
+        else:
+            self.emu.calls.answer(call)
 
     async def execute(self, verbs: Sequence[Verb]) -> Source | None:
         """Run ``verbs`` in order; the Source to continue with, or None when they run out."""
         for index, verb in enumerate(verbs):
             if self.call.is_terminal:
                 raise HungUp(self.call.status)
-            if self.context == "call" and self.call.status == "ringing" and not isinstance(verb, Reject):
-                self.emu.calls.answer(self.call)
+            if self.context == "call" and self.call.status == "ringing":
+                if index == 0 and isinstance(verb, Pause):
+                    # twilio.com/docs/voice/twiml/pause: "If <Pause> is the first verb in a TwiML
+                    # document, Twilio will wait the specified number of seconds before picking up
+                    # the call": the caller still hears ringing, nothing is billed yet.
+                    await Sleep(verb.length)
+                    continue
+                if not isinstance(verb, Reject) and not _answers_on_bridge(verb):
+                    self.unbridged_status = None
+                    self.emu.calls.answer(self.call)
             following = verbs[index + 1] if index + 1 < len(verbs) else None
             result = await self.step(verb, following)
             if result is not None:
@@ -149,7 +189,9 @@ class Session:
             self.hear("silence")
             await Sleep(verb.length)
         elif isinstance(verb, Gather):
-            return await self.gather(verb)
+            from voicesim.twiml.gather import run_gather
+
+            return await run_gather(self, verb)
         elif isinstance(verb, Redirect):
             return self.redirect_source(verb)
         elif isinstance(verb, Hangup):
@@ -217,49 +259,6 @@ class Session:
         if verb.url:
             return Source(url=self.resolve(verb.url), method=verb.method)
         return self.doc_source
-
-    async def gather(self, verb: Gather) -> Source | None:
-        """Collect DTMF while playing the nested verbs, then request the action."""
-        keypad = self.call.keypad
-        assert keypad is not None
-        keypad.listen()
-        digits = ""
-        try:
-            for child in verb.children:
-                if keypad.buffer:
-                    break
-                signal = keypad.signal
-                if isinstance(child, Say):
-                    self.hear("speech", child.text)
-                    await Wait(signal, say_duration(child.text) * (child.loop or FOREVER))
-                elif isinstance(child, Play):
-                    seconds = await self.media_seconds(self.resolve(child.url)) if child.url else 0.5
-                    self.hear("play", self.resolve(child.url))
-                    await Wait(signal, (seconds or 0.0) * (child.loop or FOREVER))
-                else:
-                    self.hear("silence")
-                    await Wait(signal, child.length)
-            self.hear("silence")
-            while True:
-                digits = keypad.buffer
-                if verb.finish_on_key and verb.finish_on_key in digits:
-                    digits = digits[: digits.index(verb.finish_on_key)]
-                    break
-                if verb.num_digits is not None and len(digits) >= verb.num_digits:
-                    digits = digits[: verb.num_digits]
-                    break
-                pressed = await Wait(keypad.signal, verb.timeout)
-                if pressed is None:
-                    digits = keypad.buffer
-                    break
-        finally:
-            keypad.stop()
-        if not digits and not verb.action_on_empty_result:
-            return None  # Twilio falls through to the next verb when nothing was entered
-        action = self.resolve(verb.action) if verb.action else self.doc_url
-        if action is None:
-            return None
-        return Source(url=action, method=verb.method, params=(("Digits", digits), ("FinishedOnKey", "")))
 
     # -- loading documents -------------------------------------------------------------------
     def params(self, extra: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:

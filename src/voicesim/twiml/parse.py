@@ -394,8 +394,8 @@ def _dial(element: ET.Element) -> Dial:
         hangup_on_star=attrs.boolean("hangupOnStar", 13213, False),
         caller_id=None if caller_id is None else caller_id.strip(),
         record=attrs.choice("record", 13217, _DIAL_RECORD, "do-not-record"),
-        # Chosen, sources silent: no Twilio code for a bad answerOnBridge value.
-        answer_on_bridge=attrs.boolean("answerOnBridge", 12200, False),
+        # 13219 "Dial: Invalid answerOnBridge value" (twilio.com/docs/api/errors/13219).
+        answer_on_bridge=attrs.boolean("answerOnBridge", 13219, False),
         ring_tone=attrs.get("ringTone"),
     )
 
