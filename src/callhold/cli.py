@@ -1,4 +1,4 @@
-"""The ``callhold`` command: demo, serve, calls, hold, resume, db upgrade.
+"""The ``callhold`` command: demo, serve, calls, hold, resume, db upgrade, db prune.
 
 ``calls``, ``hold`` and ``resume`` talk to a running ``callhold serve`` over its JSON API
 (``--url`` / ``CALLHOLD_API_URL``, ``--token`` / ``CALLHOLD_API_TOKEN``); ``hold`` and ``resume``
@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from callhold import __version__
+from callhold.logs import LogLevel
 from callhold.startup import StartupError
 from callhold.web.schemas import CALL_SID_PATTERN
 
@@ -30,7 +31,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Hold and resume Twilio calls without dropping anyone."
 )
-db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations and retention.")
 app.add_typer(db_app, name="db")
 console = Console()
 err_console = Console(stderr=True)
@@ -84,17 +85,25 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(envvar="CALLHOLD_LOG_LEVEL", case_sensitive=False, help="callhold's and uvicorn's"),
+    ] = LogLevel.INFO,
 ) -> None:
     """Serve the API and webhooks (real-time clock; embedded voicesim unless Twilio credentials are set).
 
     Reads the CALLHOLD_* settings (see the README); a bad one, or a database it cannot open, stops it.
+    Logs on stderr, one line per record; the access log leaves out query strings (Twilio puts the
+    caller's number in those of its GET requests).
     """
     import uvicorn
 
+    from callhold import logs
     from callhold.startup import build_app, load_settings, serve_banner
 
     try:
         settings = load_settings()
+        logs.configure(log_level)  # before the migrations, so that they are logged too
         application = build_app(settings)
     except StartupError as exc:
         raise _fail_startup(exc) from exc
@@ -102,7 +111,8 @@ def serve(
     console.print(banner, markup=False, highlight=False, soft_wrap=True)
     if note is not None:
         _note(note)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # log_config=None: keep the logging configured above (uvicorn's own would log full URLs).
+    uvicorn.run(application, host=host, port=port, log_config=None, log_level=log_level.value)
 
 
 def _say(message: str, style: str) -> None:
@@ -312,6 +322,60 @@ def db_upgrade(
     except StartupError as exc:
         raise _fail_startup(exc) from exc
     console.print(f"database at {redacted(target)} is up to date", markup=False, highlight=False)
+
+
+PRUNE_BATCH = 500
+"""Calls deleted per transaction by ``callhold db prune``: short locks, while instances serve."""
+
+
+@db_app.command("prune")
+def db_prune(
+    older_than: Annotated[
+        int,
+        typer.Option(
+            "--older-than",
+            min=1,
+            help="Delete the calls that ended more than this many days ago (at least 1)",
+        ),
+    ],
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Default: CALLHOLD_DATABASE_URL")
+    ] = None,
+) -> None:
+    """Delete calls that ended long ago, with their legs and holds (retention). Live calls are never
+    touched; safe while instances serve. At least a day, so the dispatch sweeps have deleted each
+    ended legs hold's Twilio queue (they recognise queues by their holds) long before."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from callhold.adapters.db import SqlHoldStore, make_engine
+    from callhold.startup import check_database, check_schema, load_settings, redacted
+
+    try:
+        target = database_url or load_settings().database_url
+        check_schema(target, check_database(target), migrating=False)
+    except StartupError as exc:
+        raise _fail_startup(exc) from exc
+    before = datetime.now(UTC) - timedelta(days=older_than)
+    engine = make_engine(target)
+    store = SqlHoldStore(engine)
+    deleted = 0
+    try:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("deleting ended calls", total=None)
+            while batch := store.delete_ended_calls(before, limit=PRUNE_BATCH):
+                deleted += batch
+                progress.update(task, description=f"deleted {deleted:,} ended calls")
+    finally:
+        engine.dispose()
+    console.print(
+        f"deleted {deleted:,} calls that ended before {before:%Y-%m-%d %H:%M} UTC "
+        f"(with their legs and holds) from {redacted(target)}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["FixedSettings", "Settings"]
+__all__ = ["ADMIN_TOKEN_MIN_LENGTH", "DEFAULT_ADMIN_TOKEN", "FixedSettings", "Settings"]
+
+DEFAULT_ADMIN_TOKEN = "change-me-admin"
+"""The admin token of a callhold nobody configured: fine on the embedded voicesim, refused on Twilio."""
+
+ADMIN_TOKEN_MIN_LENGTH = 16
+"""The shortest admin token accepted with real Twilio credentials."""
+
+_TOKEN_HINT = "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _is_http_url(url: str) -> bool:
+    """Whether ``url`` is an absolute ``http(s)://host...`` URL (with a valid port, if any)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url == url.strip()
 
 
 class Settings(BaseSettings):
@@ -38,7 +57,11 @@ class Settings(BaseSettings):
     )
     caller_id: str = Field("+15550001000", description="The Twilio number calls come in on and go out from")
     strategy: Literal["conference", "legs"] = Field("conference", description="Default hold strategy")
-    admin_token: SecretStr = Field(SecretStr("change-me-admin"), description="Bearer token that sees all")
+    admin_token: SecretStr = Field(
+        SecretStr(DEFAULT_ADMIN_TOKEN),
+        validate_default=True,  # the default is what real Twilio refuses
+        description="Bearer token that sees (and controls) every call",
+    )
     hold_music_url: str = Field(
         "/media/hold-music.wav",
         description="Default hold music (MP3/WAV URL; a path is served by callhold itself); looped in TwiML",
@@ -58,6 +81,57 @@ class Settings(BaseSettings):
         "(a safety net: a customer moved to a free agent whose redirect Twilio refused, say)",
     )
     voicesim_speed: float = Field(1.0, gt=0, description="Embedded voicesim: virtual seconds per real second")
+    migrate_on_start: bool = Field(
+        True,
+        description="`callhold serve` applies the migrations as it starts; false: it only checks the "
+        "schema is at this release's head (and refuses to start if not), so its database role needs "
+        "no DDL rights -- run `callhold db upgrade` with one that has them",
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_guards_real_calls(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        """With real Twilio credentials the admin token controls real people's calls: refuse the
+        README's default and short ones. (The fields above it are validated first: ``info.data``
+        holds the Twilio credentials, when they are valid.)"""
+        real = info.data.get("twilio_account_sid") and info.data.get("twilio_auth_token")
+        token = value.get_secret_value().strip()
+        if not real or (token != DEFAULT_ADMIN_TOKEN and len(token) >= ADMIN_TOKEN_MIN_LENGTH):
+            return value
+        if token == DEFAULT_ADMIN_TOKEN:
+            raise PydanticCustomError(
+                "admin_token_default",
+                "the default 'change-me-admin' is refused with real Twilio (CALLHOLD_TWILIO_ACCOUNT_SID "
+                "and _AUTH_TOKEN are set): set a secret of your own ({hint})",
+                {"hint": _TOKEN_HINT},
+            )
+        raise PydanticCustomError(
+            "admin_token_short",
+            "{length} characters is too short with real Twilio: use at least {least} ({hint})",
+            {"length": len(token), "least": ADMIN_TOKEN_MIN_LENGTH, "hint": _TOKEN_HINT},
+        )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url_is_http(cls, value: str) -> str:
+        """Twilio is given URLs under it, and signatures are checked against it: without a scheme
+        and host (``callhold.example.com``, ``localhost:8000``) no webhook could ever match."""
+        if not _is_http_url(value):
+            raise PydanticCustomError("url", "expected an http(s)://host[:port][/path] URL")
+        if urlsplit(value).query or urlsplit(value).fragment:
+            raise PydanticCustomError("url", "expected no ?query or #fragment: callhold's paths go after it")
+        return value
+
+    @field_validator("hold_music_url")
+    @classmethod
+    def _hold_music_url_is_playable(cls, value: str) -> str:
+        """A path is served by callhold (the public base URL goes before it); anything else is given
+        to Twilio as it is, so it must be an absolute URL Twilio can fetch."""
+        if (value.startswith("/") and not value.startswith("//")) or _is_http_url(value):
+            return value
+        raise PydanticCustomError(
+            "url", "expected an http(s):// URL of an MP3/WAV, or a path beginning with / served by callhold"
+        )
 
     @property
     def uses_real_twilio(self) -> bool:

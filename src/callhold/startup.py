@@ -8,6 +8,7 @@ print, no traceback. Database URLs are only ever shown with their password hidde
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ __all__ = [
     "StartupError",
     "build_app",
     "check_database",
+    "check_schema",
     "check_writable",
     "http_url",
     "load_settings",
@@ -37,6 +39,7 @@ __all__ = [
     "upgrade_database",
 ]
 
+_log = logging.getLogger("callhold.startup")
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -104,12 +107,14 @@ def _reason(exc: BaseException) -> str:
     return " ".join(first.split()) or type(exc).__name__
 
 
-def check_database(url: str) -> None:
-    """Open the database at ``url`` once (parse the URL, load its driver, connect), else a
-    :class:`StartupError` ``cannot open database <url>: <reason>``."""
+def check_database(url: str) -> str | None:
+    """Open the database at ``url`` once (parse the URL, load its driver, connect) and read its
+    schema revision (``None``: never migrated); else a :class:`StartupError` ``cannot open database
+    <url>: <reason>``."""
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     from callhold.adapters.db.engine import make_engine
+    from callhold.adapters.db.migrate import current_revision
 
     try:
         engine = make_engine(url)
@@ -121,43 +126,79 @@ def check_database(url: str) -> None:
         reason = f"not a valid URL ({_reason(exc)})"
         raise StartupError([f"cannot open database {redacted(url)}: {reason}"]) from exc
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as connection:
+            return current_revision(connection)
     except DBAPIError as exc:
         raise StartupError([f"cannot open database {redacted(url)}: {_reason(exc)}"]) from exc
     finally:
         engine.dispose()
 
 
+def check_schema(url: str, revision: str | None, *, migrating: bool) -> None:
+    """Refuse a database this release cannot run on: at a revision it does not know (a newer
+    release migrated it: a rollback, or a rolling deploy), or -- when it is not to migrate it
+    (``CALLHOLD_MIGRATE_ON_START=false``) -- not at its head. One line, code 2, nothing changed."""
+    from callhold.adapters.db.migrate import SchemaState, schema_head, schema_state
+
+    state, head = schema_state(revision), schema_head()
+    if state is SchemaState.UNKNOWN:
+        raise StartupError(
+            [
+                f"database {redacted(url)} is at schema revision {revision}, which this release of "
+                f"callhold does not know (its latest is {head}): a newer release migrated it; run that "
+                "release, or take the database back down to this release's head with it first"
+            ]
+        )
+    if state is SchemaState.BEHIND and not migrating:
+        raise StartupError(
+            [
+                f"database {redacted(url)} is at schema revision {revision or 'none'}, this release "
+                f"needs {head}, and CALLHOLD_MIGRATE_ON_START is false: run `callhold db upgrade` first"
+            ]
+        )
+
+
 def upgrade_database(url: str) -> None:
-    """Open the database (see :func:`check_database`) and apply every migration; a migration that
-    fails on the database's side (locked, read-only...) is a :class:`StartupError` with code 1."""
+    """Open the database (see :func:`check_database`) and apply every migration; a database at a
+    revision this release does not know is a :class:`StartupError` (:func:`check_schema`), and a
+    migration that fails on the database's side (locked, read-only...) one with code 1."""
     from callhold.adapters.db.migrate import upgrade
 
-    with _upgrading(url):
+    with _migrating(url, migrating=True):
         upgrade(url)
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """``callhold serve``'s app, once its database opens (:func:`check_database`); a migration that
-    fails on the database's side is a :class:`StartupError` with code 1."""
+    """``callhold serve``'s app, once its database opens (:func:`check_database`) and its schema
+    can be brought to (or, with ``migrate_on_start`` false, is at) this release's head
+    (:func:`check_schema`); a migration that fails on the database's side is a
+    :class:`StartupError` with code 1."""
+    from callhold.adapters.db.migrate import schema_head
     from callhold.web.app import create_app
 
-    with _upgrading(settings.database_url):
-        return create_app(settings)
+    with _migrating(settings.database_url, migrating=settings.migrate_on_start):
+        # With migrate_on_start false the schema was checked to be at head, and the app does not
+        # migrate (``build_services``): no DDL.
+        app = create_app(settings)
+    _log.info("database %s is at schema revision %s", redacted(settings.database_url), schema_head())
+    return app
 
 
 @contextmanager
-def _upgrading(url: str) -> Iterator[None]:
-    """Check that the database opens, then run the block that migrates it: a failure on the
-    database's side is ``cannot upgrade database`` (code 1)."""
+def _migrating(url: str, *, migrating: bool) -> Iterator[None]:
+    """Check that the database opens and that its schema suits this release, then run the block
+    that migrates it: a failure on the database's side is ``cannot upgrade database`` (code 1);
+    Alembic refusing (a revision it cannot find, appearing since the check) is code 2."""
+    from alembic.util import CommandError
     from sqlalchemy.exc import DBAPIError
 
-    check_database(url)
+    check_schema(url, check_database(url), migrating=migrating)
     try:
         yield
     except DBAPIError as exc:
         raise StartupError([f"cannot upgrade database {redacted(url)}: {_reason(exc)}"], 1) from exc
+    except CommandError as exc:
+        raise StartupError([f"cannot upgrade database {redacted(url)}: {_reason(exc)}"]) from exc
 
 
 def serve_banner(settings: Settings, app: FastAPI, host: str, port: int) -> tuple[str, str | None]:

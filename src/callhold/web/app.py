@@ -66,8 +66,11 @@ def buy_callhold_number(emulator: Any, settings: Settings) -> None:
 
 
 def build_services(settings: Settings, *, emulator: Any = None, seed: int | None = None) -> Services:
-    """Wire the service. ``emulator``: a voicesim Emulator to use instead of Twilio."""
-    upgrade(settings.database_url)
+    """Wire the service. ``emulator``: a voicesim Emulator to use instead of Twilio. The schema is
+    brought to this release's head first, unless ``migrate_on_start`` is false (the runtime role may
+    have no DDL rights: ``callhold serve`` has then checked it is at head)."""
+    if settings.migrate_on_start:
+        upgrade(settings.database_url)
     store = SqlHoldStore(make_engine(settings.database_url))
     timers: Timers
     if settings.uses_real_twilio and emulator is None:

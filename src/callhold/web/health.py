@@ -12,21 +12,18 @@ document, which describes the bearer-token API under ``/api/v1``.
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from callhold.adapters.db.migrate import MIGRATIONS
+from callhold.adapters.db.migrate import SchemaState, current_revision, schema_head, schema_state
 from callhold.web.app import Services
 from callhold.web.problems import problem
 
-__all__ = ["Health", "Readiness", "router"]
+__all__ = ["Health", "Readiness", "router", "schema_head"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,14 +40,6 @@ class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
     database: str = Field(description="The database backend (sqlite, postgresql)")
     schema_revision: str = Field(description="The database's migration revision (this release's head)")
-
-
-@functools.cache
-def schema_head() -> str:
-    """The migration head this release ships (read from the package's migrations once)."""
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    assert head is not None
-    return head
 
 
 @router.get("/healthz", response_model=Health)
@@ -71,12 +60,19 @@ def readyz(request: Request) -> Readiness | JSONResponse:
     backend = engine.url.get_backend_name()
     try:
         with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = current_revision(connection)
     except SQLAlchemyError as exc:
         detail = f"the {backend} database does not answer ({type(exc).__name__})"
         return problem(503, "not-ready", detail, request.url.path)
     head = schema_head()
-    if current != head:
+    state = schema_state(current)
+    if state is SchemaState.UNKNOWN:  # a newer release migrated it: upgrading would not help
+        detail = (
+            f"the database schema is at revision {current}, newer than this release knows (its latest "
+            f"is {head}): run the release that migrated it"
+        )
+        return problem(503, "not-ready", detail, request.url.path)
+    if state is SchemaState.BEHIND:
         detail = (
             f"the database schema is at revision {current or 'none'}, this release needs {head}: "
             "run `callhold db upgrade`"

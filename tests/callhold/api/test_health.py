@@ -6,8 +6,10 @@ import shutil
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 from tests.callhold.api.conftest import BASE, Desk
 
+from callhold.adapters.db import make_engine
 from callhold.adapters.db.migrate import downgrade, upgrade
 from callhold.config import Settings
 from callhold.web.app import create_app
@@ -61,3 +63,20 @@ async def test_a_database_that_is_gone_makes_the_instance_not_ready(
         assert (calls.status_code, calls.headers["content-type"]) == (503, "application/problem+json")
         assert calls.json()["type"].endswith("/database-unavailable")
         assert calls.headers["retry-after"] == "5"
+
+
+async def test_a_database_of_a_newer_release_is_not_ready_and_upgrading_is_not_the_advice(api: Desk) -> None:
+    """After a rollback the database is at a revision this release does not ship: ``callhold db
+    upgrade`` cannot help, so the probe does not suggest it."""
+    engine = make_engine(api.services.settings.database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_newer'"))
+    finally:
+        engine.dispose()
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["detail"] == (
+        f"the database schema is at revision ffff_newer, newer than this release knows (its latest is "
+        f"{schema_head()}): run the release that migrated it"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -121,3 +122,19 @@ def _scenario(server: str, api: httpx.Client) -> None:
     again = cli.invoke(app, ["resume", sid, *opts])
     assert again.exit_code == 1 and "409" in again.output  # not held any more
     assert twilio.calls(sid).fetch().status == "in-progress"
+
+
+def test_serves_access_log_never_shows_the_callers_number(server: str, tmp_path: Path) -> None:
+    """Twilio puts its parameters -- ``Caller``, ``From`` -- in the query of each GET it makes (every
+    hold-music loop): the access log has the path only. Lines carry time, level and logger."""
+    number = "%2B15557654321"
+    assert httpx.get(f"{server}/healthz?Caller={number}&From={number}", timeout=10).status_code == 200
+    log = (tmp_path / "serve.log").read_text()
+    assert "7654321" not in log
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+    assert re.search(
+        rf'^{stamp} INFO uvicorn\.access: 127\.0\.0\.1:\d+ - "GET /healthz HTTP/1\.1" 200$', log, re.M
+    )
+    assert re.search(
+        rf"^{stamp} INFO callhold\.startup: database sqlite:///.* is at schema revision ", log, re.M
+    )
