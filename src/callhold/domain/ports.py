@@ -222,8 +222,9 @@ class HoldStore(Protocol):
         state: HoldState | None = None,
         since: datetime | None = None,
         limit: int | None = 1000,
+        newest_first: bool = False,
     ) -> list[Hold]:
-        """Holds by start time, filtered."""
+        """Holds by start time, oldest first (``newest_first``: newest first), filtered."""
 
     def resolve(self, ref: str) -> str | None:
         """The id of the call ``ref`` names (a call id, or the SID of one of its legs), or ``None``."""
@@ -252,12 +253,27 @@ class HoldStore(Protocol):
         leg SID, or with ``conference`` a Conference SID or friendly name)."""
 
     def stats_per_call(
-        self, now: datetime, *, call_id: str | None = None, agent_id: str | None = None
+        self,
+        now: datetime,
+        *,
+        call_id: str | None = None,
+        agent_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
     ) -> Sequence[HoldStats]:
-        """Holds count, total and longest seconds for each call with holds (``agent_id``'s only)."""
+        """Holds count, total and longest seconds for each call with holds (``agent_id``'s only, those
+        started at or after ``since`` only); with ``limit``, the most recently held calls first."""
 
-    def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> Sequence[HoldStats]:
-        """Holds count, total and longest seconds for each agent with holds."""
+    def stats_per_agent(
+        self,
+        now: datetime,
+        *,
+        agent_id: str | None = None,
+        call_id: str | None = None,
+        since: datetime | None = None,
+    ) -> Sequence[HoldStats]:
+        """Holds count, total and longest seconds for each agent with holds (of ``call_id`` only, those
+        started at or after ``since`` only)."""
 
     def prune_callbacks(self, before: datetime) -> int:
         """Forget the callbacks recorded before ``before``; returns how many."""

@@ -49,11 +49,20 @@ def _issue_token(services: ServicesDep, agent_id: str) -> str:
     return token
 
 
+_ENDPOINT_TAKEN = "The id is taken, or another agent has this endpoint (one endpoint rings one agent)"
+
+
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=AgentCreated, responses=problems(403, 409, 413)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AgentCreated,
+    responses=problems(403, 409, 413, meaning={409: _ENDPOINT_TAKEN}),
 )
 async def create_agent(body: AgentCreate, me: Me, services: ServicesDep, response: Response) -> AgentCreated:
-    """Add an agent (admin). The response carries the agent's API token, shown only this once."""
+    """Add an agent (admin). The response carries the agent's API token, shown only this once.
+
+    409 if the id is taken, or if another agent has the endpoint: callhold would ring one phone for
+    two agents, and whoever answered would take the other's customers."""
     require_admin(me)
     agent_id = body.id or uuid.uuid4().hex[:12]
     # Stored busy first, then made available the one way that also hands it the longest-waiting
@@ -88,7 +97,11 @@ async def get_agent(agent_id: AgentPath, me: Me, services: ServicesDep) -> Agent
     return AgentOut.of(_agent(services, agent_id))
 
 
-@router.patch("/{agent_id}", response_model=AgentOut, responses=problems(403, 404, 413, 502))
+@router.patch(
+    "/{agent_id}",
+    response_model=AgentOut,
+    responses=problems(403, 404, 409, 413, 502, meaning={409: "Another agent has this endpoint"}),
+)
 async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services: ServicesDep) -> AgentOut:
     """Change an agent (admin); an agent may only set its own ``available``.
 
@@ -98,6 +111,8 @@ async def update_agent(agent_id: AgentPath, body: AgentUpdate, me: Me, services:
     ``available: true`` ends its being away and connects the longest-waiting customer to it (it then
     shows as not available: it has a call). An agent on an active call is not handed a second
     customer: it stays unavailable (``away: false``) and is made available when the call ends.
+
+    An ``endpoint`` another agent has is refused (409), and nothing is changed.
     """
     require_self(me, agent_id)
     if not me.is_admin and (body.name is not None or body.endpoint is not None):

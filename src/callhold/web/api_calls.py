@@ -18,13 +18,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from callhold.domain.errors import Conflict, NotHeld
 from callhold.domain.model import CallView
+from callhold.web.api_queries import CallFilters
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, by, problems, require_self
 from callhold.web.schemas import (
     CALL_SID_PATTERN,
     CallCreate,
     CallDetail,
-    CallFilters,
     CallOut,
     HoldOut,
     HoldRequest,
@@ -125,7 +125,8 @@ async def hold(sid: SidPath, me: Me, services: ServicesDep, body: HoldRequest | 
     return _hold_out(services, view)
 
 
-@router.post("/{sid}/resume", response_model=HoldOut, responses=problems(403, 404, 409, 413, 502, 504))
+# No 413 (nor 400): resume reads no body (``LimitedRoute`` checks only routes that do).
+@router.post("/{sid}/resume", response_model=HoldOut, responses=problems(403, 404, 409, 502, 504))
 async def resume(sid: SidPath, me: Me, services: ServicesDep) -> HoldOut:
     """Take the customer off hold (409 ``not-held`` if the call is not on hold). A Twilio failure
     leaves the hold in place (502); resume can be retried."""

@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from callhold.web.api_queries import HoldFilters, StatsFilters
 from callhold.web.deps import ServicesDep
 from callhold.web.routing import LimitedRoute, Me, problems, require_self
-from callhold.web.schemas import AgentStats, CallStats, HoldFilters, HoldOut, Stats, StatsFilters
+from callhold.web.schemas import AgentStats, CallStats, HoldOut, Stats
 
 __all__ = ["router"]
 
@@ -30,13 +31,15 @@ def _agent_filter(me: Me, agent_id: str | None) -> str | None:
 async def list_holds(
     me: Me, services: ServicesDep, filters: Annotated[HoldFilters, Query()]
 ) -> list[HoldOut]:
-    """Holds by start time, filtered by call, agent, state and start time."""
+    """Holds by start time, oldest first (``order=desc``: newest first), filtered by call, agent,
+    state and start time."""
     holds = services.store.list_holds(
         call_id=filters.call_id,
         agent_id=_agent_filter(me, filters.agent_id),
         state=filters.state,
         since=filters.since,  # in UTC already (``HoldFilters``)
         limit=filters.limit,
+        newest_first=filters.order == "desc",
     )
     now = services.service.clock.now()
     return [HoldOut.of(hold, now) for hold in holds]
@@ -47,11 +50,18 @@ async def stats(me: Me, services: ServicesDep, filters: Annotated[StatsFilters, 
     """Holds count, total and longest hold seconds, per call and per agent (open holds count up to
     now). With ``agent_id`` (always, for an agent's token: its own) only that agent's holds count,
     per call too: a call handed on to another agent does not show that agent's holds, as ``/holds``
-    does not."""
+    does not. With ``call_id`` only that call's holds count, per agent too; a call with no holds
+    (unknown, or not the agent's) has none: both lists are empty. With ``since``, only the holds
+    started then or later.
+
+    ``calls`` has at most ``limit`` calls (100 by default), those held most recently first --
+    ``limit=0`` for none; ``agents`` has every agent's totals, summed by the database."""
     store, now = services.store, services.service.clock.now()
     only_agent = _agent_filter(me, filters.agent_id)
-    per_call = store.stats_per_call(now, call_id=filters.call_id, agent_id=only_agent)
-    per_agent = store.stats_per_agent(now, agent_id=only_agent)
+    per_call = store.stats_per_call(
+        now, call_id=filters.call_id, agent_id=only_agent, since=filters.since, limit=filters.limit
+    )
+    per_agent = store.stats_per_agent(now, agent_id=only_agent, call_id=filters.call_id, since=filters.since)
     return Stats(
         as_of=now,
         calls=[CallStats.of(entry) for entry in per_call],

@@ -97,13 +97,17 @@ def _etags(header: str) -> set[str]:
     return tags
 
 
-@router.get(CONSOLE_PATH)
+# HEAD as well as GET (FastAPI answers HEAD on a GET route with 405): monitors probe the page so.
+_READ = ["GET", "HEAD"]
+
+
+@router.api_route(CONSOLE_PATH, methods=_READ)
 def console_page(request: Request) -> Response:
     """The console page (it signs in with a token kept in the tab's ``sessionStorage``)."""
     return _static(request, _PAGE)
 
 
-@router.get(CONSOLE_PATH + "/{name}")
+@router.api_route(CONSOLE_PATH + "/{name}", methods=_READ)
 def console_asset(request: Request, name: str) -> Response:
     """One of the console's script modules or its style sheet; 404 for any other name (the page
     itself is served at ``/console`` only)."""

@@ -42,13 +42,15 @@ class Readiness(BaseModel):
     schema_revision: str = Field(description="The database's migration revision (this release's head)")
 
 
-@router.get("/healthz", response_model=Health)
+# HEAD too: probes and load balancers often ask with HEAD, and FastAPI (unlike Starlette) does not
+# answer it for a GET route on its own.
+@router.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health)
 async def healthz() -> Health:
     """Liveness: 200 while the process serves requests."""
     return Health()
 
 
-@router.get("/readyz", response_model=Readiness)
+@router.api_route("/readyz", methods=["GET", "HEAD"], response_model=Readiness)
 def readyz(request: Request) -> Readiness | JSONResponse:
     """Readiness: 200 when the database answers and its schema is at this release's head, else 503.
 

@@ -17,6 +17,7 @@ a full conference) is 409 ``conflict``, a number Twilio finds invalid 422 ``inva
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from callhold.domain import errors
 
@@ -75,8 +77,16 @@ _TITLES = {
 }
 
 
-def problem(status: int, kind: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
-    """An ``application/problem+json`` response."""
+def problem(
+    status: int,
+    kind: str,
+    detail: str,
+    instance: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """An ``application/problem+json`` response (with ``headers``, e.g. a 405's ``Allow``)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + kind,
         "title": _TITLES.get(status, "Error"),
@@ -86,8 +96,10 @@ def problem(status: int, kind: str, detail: str, instance: str | None = None, **
     if instance:
         body["instance"] = instance
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    merged = dict(headers or {})
+    if status == 401:
+        merged.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=merged or None)
 
 
 def telephony_status(error: errors.TelephonyError) -> tuple[int, str]:
@@ -109,8 +121,8 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: errors.CallholdError) -> JSONResponse:
         if isinstance(exc, errors.TelephonyError):
             status, kind = telephony_status(exc)
-            extra = {"twilio_code": exc.code, "twilio_status": exc.status}
-            return problem(status, kind, str(exc), request.url.path, **extra)
+            path = request.url.path
+            return problem(status, kind, str(exc), path, twilio_code=exc.code, twilio_status=exc.status)
         for cls, status, kind in _STATUS:
             if isinstance(exc, cls):
                 return problem(status, kind, str(exc), request.url.path)
@@ -154,4 +166,28 @@ def install(app: FastAPI) -> None:
             405: "method-not-allowed",
             413: "payload-too-large",
         }.get(exc.status_code, "http-error")
-        return problem(exc.status_code, kind, str(exc.detail), request.url.path)
+        # The exception's headers go out too. A 405 must say which methods are allowed (``Allow``,
+        # RFC 9110 section 15.5.6): Starlette's router names those of the first route on the path
+        # only, so they are gathered from every route on it (GET /calls and POST /calls are two).
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+        return problem(exc.status_code, kind, str(exc.detail), request.url.path, headers=headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """The methods the app would route for the request's path, as an ``Allow`` value: each asked of
+    every route (FastAPI keeps an included router as one route, so its routes are not listed)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            not isinstance(route, Mount)
+            and route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)

@@ -95,20 +95,33 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "Malformed SID, field or body",
     502: "Twilio refused a command (nothing was left half-applied)",
+    503: "`database-unavailable`: the database could not serve the request (down, no connection free "
+    "in time, a deadlock); nothing was changed by it -- try again after `Retry-After` seconds",
     504: "Twilio never answered: the command may have been carried out (check before retrying)",
 }
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` documenting problem JSON for ``statuses`` (401 and 422 always; 400 with
-    413, i.e. on routes that read a body)."""
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def problems(*statuses: int, meaning: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting problem JSON for ``statuses`` (401, 422 and 503 always -- every
+    route reads the database -- and 400 with 413, which only routes that read a body answer);
+    ``meaning``: a route's own description of a status."""
     schema = Problem.json_schema()
     if 413 in statuses:
         statuses = (400, *statuses)
-    return {
+    responses: dict[int | str, dict[str, Any]] = {
         status: {
-            "description": _DESCRIPTIONS[status],
+            "description": (meaning or {}).get(status, _DESCRIPTIONS[status]),
             "content": {"application/problem+json": {"schema": schema}},
         }
-        for status in sorted({401, 422, *statuses})
+        for status in sorted({401, 422, 503, *statuses})
     }
+    responses[503]["headers"] = _RETRY_AFTER
+    return responses

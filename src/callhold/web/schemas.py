@@ -7,10 +7,21 @@ URLs. Free text refuses control characters (PostgreSQL rejects NUL, TwiML would 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    UrlConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from callhold.domain.model import (
     Agent,
@@ -24,7 +35,6 @@ from callhold.domain.model import (
     LegRole,
     LegStatus,
     Strategy,
-    utc,
 )
 
 __all__ = [
@@ -39,11 +49,9 @@ __all__ = [
     "AgentUpdate",
     "CallCreate",
     "CallDetail",
-    "CallFilters",
     "CallOut",
     "CallStats",
     "FieldError",
-    "HoldFilters",
     "HoldOut",
     "HoldRequest",
     "LegOut",
@@ -51,7 +59,6 @@ __all__ = [
     "ParticipantCreate",
     "Problem",
     "Stats",
-    "StatsFilters",
 ]
 
 CALL_SID_PATTERN = r"^CA[0-9a-f]{32}$"
@@ -63,24 +70,32 @@ AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 _TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 CallSidStr = Annotated[str, Field(pattern=CALL_SID_PATTERN, examples=["CA" + "0" * 32])]
+
+
+def _endpoint(value: str) -> str:
+    """``value`` if it is an E.164 number or a Client identity; else an error an agent can act on (the
+    console shows it as is: a regular expression would tell an agent nothing)."""
+    if re.fullmatch(ENDPOINT_PATTERN, value) is None:
+        raise PydanticCustomError(
+            "endpoint",
+            "Enter a phone number in international form (E.164: + then the country code and number, "
+            "digits only, e.g. +15551230001) or client:<name> for a Twilio Client",
+        )
+    return value
+
+
 Endpoint = Annotated[
-    str, Field(pattern=ENDPOINT_PATTERN, max_length=71, examples=["client:alice", "+15551230001"])
+    str,
+    Field(
+        max_length=71,
+        examples=["client:alice", "+15551230001"],
+        json_schema_extra={"pattern": ENDPOINT_PATTERN},
+    ),
+    AfterValidator(_endpoint),
 ]
 AgentId = Annotated[str, Field(pattern=AGENT_ID_PATTERN, max_length=64, examples=["alice"])]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_TEXT_PATTERN, examples=["Alice"])]
 MusicUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
-
-
-def _as_utc(value: datetime) -> datetime:
-    """``value`` in UTC (naive: taken as UTC); a ``ValueError`` (so a 422) if UTC cannot hold it."""
-    try:
-        return utc(value)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before datetime.min once in UTC
-        raise ValueError("date and time out of range once converted to UTC") from None
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
-"""A date and time in a request, converted to UTC (naive: taken as UTC) -- refused if out of range."""
 
 
 class _Request(BaseModel):
@@ -94,7 +109,9 @@ class AgentCreate(_Request):
     id: AgentId | None = None
     name: Name
     endpoint: Endpoint
-    available: bool = True
+    # Strict: a client sending 0, "false" or "no" meant something, and a state change is no place to
+    # guess what (422 instead).
+    available: StrictBool = True
 
 
 class AgentUpdate(_Request):
@@ -102,7 +119,7 @@ class AgentUpdate(_Request):
 
     name: Name | None = None
     endpoint: Endpoint | None = None
-    available: bool | None = None
+    available: StrictBool | None = None
 
 
 class AgentOut(BaseModel):
@@ -293,40 +310,6 @@ class CallDetail(CallOut):
     hold: HoldOut | None
 
 
-# -- query strings (unknown parameters are refused too) ------------------------------------------
-class CallFilters(_Request):
-    """``GET /calls`` filters."""
-
-    status: CallState | None = Field(None, description="Only active or ended calls")
-    limit: int = Field(100, ge=1, le=1000, description="At most this many, newest first")
-    detail: bool = Field(
-        False,
-        description="Each call with its legs and its current (or last) hold, as GET /calls/{sid} "
-        "gives it: one request for a page of calls, where a client would otherwise ask once per call",
-    )
-
-
-class HoldFilters(_Request):
-    """``GET /holds`` filters."""
-
-    call_id: CallSidStr | None = Field(None, description="Only this call's holds")
-    agent_id: AgentId | None = Field(None, description="Only this agent's holds")
-    state: HoldState | None = Field(None, description="Only holds in this state")
-    since: UtcDateTime | None = Field(
-        None, description="Only holds started at or after (UTC if no offset; in UTC's range)"
-    )
-    limit: int = Field(1000, ge=1, le=1000, description="At most this many, oldest first")
-
-
-class StatsFilters(_Request):
-    """``GET /stats`` filters."""
-
-    call_id: CallSidStr | None = Field(None, description="Only this call's totals")
-    agent_id: AgentId | None = Field(
-        None, description="Only this agent's holds count: its totals, and per call its own holds"
-    )
-
-
 # -- statistics ------------------------------------------------------------------------------------
 class CallStats(BaseModel):
     """Hold totals of one call."""
@@ -367,7 +350,8 @@ class AgentStats(BaseModel):
 
 
 class Stats(BaseModel):
-    """Hold totals per call and per agent at ``as_of`` (open holds count up to then)."""
+    """Hold totals per call (at most ``limit``, most recently held first) and per agent (by id), at
+    ``as_of`` (open holds count up to then)."""
 
     as_of: datetime
     calls: list[CallStats]

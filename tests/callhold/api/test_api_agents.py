@@ -217,3 +217,40 @@ async def test_delete_refuses_an_agent_on_a_call_and_keeps_records(api) -> None:
     assert (await api.request("DELETE", "/agents/bob")).status_code == 204
     assert_problem(await api.request("GET", "/agents/bob"), 404, "not-found")
     assert (await api.request("GET", f"/calls/{sid}")).status_code == 200
+
+
+@pytest.mark.parametrize("available", [0, 1, "false", "true", "no", "yes", "off", 0.0, None])
+async def test_availability_must_be_a_json_boolean(api, available) -> None:
+    """A state change is no place to guess: ``0`` or ``"no"`` is refused, and nothing changes."""
+    await api.agent("alice", available=False)
+    body = {"id": "bob", "name": "Bob", "endpoint": "client:bob", "available": available}
+    if available is not None:  # null in a create is not "leave as is": there is nothing to leave
+        problem = assert_problem(await api.request("POST", "/agents", json=body), 422, "invalid")
+        assert [e["loc"] for e in problem["errors"]] == [["body", "available"]]
+        assert (await api.request("GET", "/agents/bob")).status_code == 404
+    patched = await api.request("PATCH", "/agents/alice", json={"available": available})
+    if available is None:  # null: unchanged, as documented
+        assert patched.status_code == 200
+    else:
+        problem = assert_problem(patched, 422, "invalid")
+        assert [e["loc"] for e in problem["errors"]] == [["body", "available"]]
+    alice = (await api.request("GET", "/agents/alice")).json()
+    assert (alice["available"], alice["away"]) == (False, True)
+
+
+async def test_two_agents_cannot_share_an_endpoint(api) -> None:
+    """One phone ringing for two agents: whoever answered would take the other's customers."""
+    await api.agent("carol")
+    dave = {"id": "dave", "name": "Dave", "endpoint": "client:carol"}
+    problem = assert_problem(await api.request("POST", "/agents", json=dave), 409, "conflict")
+    assert "client:carol" in problem["detail"] and "carol" in problem["detail"]
+    assert (await api.request("GET", "/agents/dave")).status_code == 404
+
+    assert (await api.request("POST", "/agents", json={**dave, "endpoint": "client:dave"})).status_code == 201
+    taken = await api.request("PATCH", "/agents/dave", json={"endpoint": "client:carol", "name": "D"})
+    assert_problem(taken, 409, "conflict")
+    assert (await api.request("GET", "/agents/dave")).json()["name"] == "Dave"  # nothing changed
+    # its own endpoint again, or a free one, is fine
+    for endpoint in ("client:dave", "+15559870009"):
+        same = await api.request("PATCH", "/agents/dave", json={"endpoint": endpoint})
+        assert same.status_code == 200 and same.json()["endpoint"] == endpoint

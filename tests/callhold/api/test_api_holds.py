@@ -130,3 +130,67 @@ async def test_stats_are_empty_before_any_hold(api) -> None:
     stats = (await api.request("GET", "/stats")).json()
     assert (stats["calls"], stats["agents"]) == ([], [])
     assert_problem(await api.request("GET", "/stats", params={"call_id": "nope"}), 422, "invalid")
+
+
+async def test_order_desc_gives_the_newest_holds_first_however_many_there_are(api) -> None:
+    """A client showing the latest few holds asks for just those: ``limit`` counts from the newest."""
+    sid, _ = await api.live_call("alice")
+    for seconds in (1, 2, 3, 4):
+        await hold_for(api, sid, seconds)
+    newest = (await api.request("GET", "/holds", params={"order": "desc", "limit": 2})).json()
+    assert [h["duration_seconds"] for h in newest] == [4.0, 3.0]
+    oldest = (await api.request("GET", "/holds", params={"limit": 2})).json()  # the default: oldest first
+    assert [h["duration_seconds"] for h in oldest] == [1.0, 2.0]
+    assert_problem(await api.request("GET", "/holds", params={"order": "newest"}), 422, "invalid")
+
+
+async def test_stats_lists_the_most_recently_held_calls_first_up_to_limit(api) -> None:
+    first, _ = await api.live_call("alice")
+    second, _ = await api.live_call("bob")
+    await hold_for(api, second, 7)
+    await hold_for(api, first, 5)  # held last: first in the list
+    stats = (await api.request("GET", "/stats")).json()
+    assert [s["call_id"] for s in stats["calls"]] == [first, second]
+    one = (await api.request("GET", "/stats", params={"limit": 1})).json()
+    assert [s["call_id"] for s in one["calls"]] == [first]
+    assert {a["agent_id"] for a in one["agents"]} == {"alice", "bob"}  # agents' totals are not cut
+    none = (await api.request("GET", "/stats", params={"limit": 0})).json()
+    assert none["calls"] == [] and len(none["agents"]) == 2
+    assert_problem(await api.request("GET", "/stats", params={"limit": 1001}), 422, "invalid")
+
+
+async def test_stats_since_counts_only_the_holds_started_then_or_later(api) -> None:
+    sid, _ = await api.live_call("alice")
+    await hold_for(api, sid, 30)  # started at 00:00:20
+    await hold_for(api, sid, 5)  # started at 00:00:51
+    later = (await api.request("GET", "/stats", params={"since": "2026-01-01T00:00:30Z"})).json()
+    assert later["calls"] == [{"call_id": sid, "holds": 1, "total_seconds": 5.0, "longest_seconds": 5.0}]
+    assert later["agents"] == [
+        {"agent_id": "alice", "holds": 1, "total_seconds": 5.0, "longest_seconds": 5.0}
+    ]
+
+
+async def test_stats_of_one_call_count_only_that_calls_holds_per_agent_too(api) -> None:
+    first, _ = await api.live_call("alice")
+    second, _ = await api.live_call("bob")
+    third = await api.customer_calls()  # waits: nobody is free
+    await hold_for(api, first, 30)
+    await hold_for(api, second, 12)
+    stats = (await api.request("GET", "/stats", params={"call_id": first})).json()
+    assert [s["call_id"] for s in stats["calls"]] == [first]
+    assert stats["agents"] == [
+        {"agent_id": "alice", "holds": 1, "total_seconds": 30.0, "longest_seconds": 30.0}
+    ]
+    # A call with no holds, or unknown: no totals at all (as /holds lists none), never everyone's.
+    for call_id in (third, "CA" + "f" * 32):
+        empty = (await api.request("GET", "/stats", params={"call_id": call_id})).json()
+        assert (empty["calls"], empty["agents"]) == ([], []), call_id
+
+
+@pytest.mark.parametrize("since", ["0.5", "0", "1767225600", "-1", "1e9"])
+async def test_a_number_is_not_a_date_and_time(api, since) -> None:
+    """pydantic would take it for seconds since 1970 -- everything, for a typo."""
+    for path in ("/holds", "/stats"):
+        problem = assert_problem(await api.request("GET", path, params={"since": since}), 422, "invalid")
+        assert [error["loc"] for error in problem["errors"]] == [["query", "since"]]
+        assert "ISO 8601" in problem["errors"][0]["msg"]

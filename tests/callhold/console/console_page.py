@@ -7,6 +7,7 @@ tests are collected -- and skipped with a reason -- where it is not installed.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from console_live import LiveCallhold
@@ -123,7 +124,11 @@ class ConsolePage:
             card.get_by_label("Hold reason").fill(reason)
         if music_url:
             card.get_by_label("Hold music URL").fill(music_url)
-        card.get_by_role("button", name="Hold", exact=True).click()
+        self.hold_button(call_id).click()
+
+    def hold_button(self, call_id: str) -> Locator:
+        """The card's Hold button (named after the customer: "Hold customer +1555...")."""
+        return self.call(call_id).get_by_role("button", name=re.compile(r"^Hold customer \S+$"))
 
     def resume(self, call_id: str) -> None:
         self.call(call_id).get_by_role("button", name="Resume").click()

@@ -70,6 +70,7 @@ def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:
     live = console.live
     alice = live.agent("alice")
     sid = live.customer_calls()
+    who = live.call(sid)["customer_number"]
     console.sign_in(alice)
     card = console.call(sid)
     customer = console.leg_row(sid, "Customer")
@@ -88,15 +89,21 @@ def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:
     assert live.leg(sid, "customer")["muted"] is False
 
     party = card.get_by_label("Add a third party")
+    add_party = card.get_by_role("button", name=f"Add party to the call with customer {who}", exact=True)
     party.fill("12345")  # not a number Twilio can dial: the API's 422 and its field error
-    card.get_by_role("button", name="Add party").click()
+    add_party.click()
     alert = console.alert()
     expect(alert.locator("#notice-title")).to_have_text("Unprocessable Content")
     expect(alert).to_contain_text("The request is not valid.")
-    expect(alert.locator("#notice-errors li")).to_contain_text("to: String should match pattern")
+    # What to type, in words: not the regular expression the API checks it with.
+    expect(alert.locator("#notice-errors li")).to_contain_text(
+        "to: Enter a phone number in international form (E.164: + then the country code and number"
+    )
+    expect(alert.locator("#notice-errors li")).to_contain_text("e.g. +15551230001) or client:<name>")
+    expect(alert).not_to_contain_text("pattern")
 
     party.fill("+15554440003")
-    card.get_by_role("button", name="Add party").click()
+    add_party.click()
     console.said("Dialling +15554440003 into the call")
     expect(alert).to_be_hidden()
     expect(party).to_have_value("")
@@ -109,6 +116,7 @@ def test_mute_unmute_add_and_remove_a_third_party(console: ConsolePage) -> None:
 
     third.get_by_role("button", name=f"Remove third party {third_sid}").click()
     console.said("Removed")
+    expect(add_party).to_be_focused()  # the button clicked is gone: the keyboard stays on the call
     live.advance(3)
     console.poll()
     expect(third).to_contain_text("completed")
@@ -129,6 +137,7 @@ def test_a_legs_call_holds_and_resumes_and_offers_no_conference_only_action(cons
     expect(card.get_by_label("Add a third party")).to_be_hidden()
     expect(card).to_contain_text("muting and adding or removing parties need the conference strategy")
 
+    who = live.call(sid)["customer_number"]
     console.hold(sid)
     console.said("on hold")
     expect(card.get_by_role("button", name="Resume")).to_be_visible()
@@ -136,14 +145,18 @@ def test_a_legs_call_holds_and_resumes_and_offers_no_conference_only_action(cons
     assert live.heard(sid)[-1][1] == "queue-wait"  # the customer hears hold audio in its own queue
     console.poll()
     expect(console.state_of(sid)).to_have_text("On hold for 0:30")
+    expect(console.status()).to_have_text(f"Customer {who} is on hold.")
 
     console.resume(sid)
-    console.said("is back")
+    # The legs strategy resumes in two steps: not back until the agent's leg has the customer again.
+    assert live.call(sid)["hold"]["state"] == "resuming"
+    console.said(f"Taking customer {who} off hold…")
     live.advance(10)
     agent_leg = live.leg(sid, "agent")["call_sid"]
     assert live.heard(sid)[-1] == ("call", "", agent_leg)
     console.poll()
     expect(console.state_of(sid)).to_have_text("Connected")
+    expect(console.status()).to_contain_text(f"Customer {who} is back (held for 0:")
 
 
 def test_a_button_is_disabled_while_its_request_is_in_flight(console: ConsolePage) -> None:
@@ -161,7 +174,7 @@ def test_a_button_is_disabled_while_its_request_is_in_flight(console: ConsolePag
 
     page.route(f"**/api/v1/calls/{sid}/hold", stall_the_first)
     console.hold(sid, reason="first")
-    hold_button = card.get_by_role("button", name="Hold", exact=True)
+    hold_button = console.hold_button(sid)
     expect(hold_button).to_be_disabled()
     expect(hold_button).to_have_attribute("aria-busy", "true")
     card.get_by_label("Hold reason").press("Enter")  # submitting again sends nothing

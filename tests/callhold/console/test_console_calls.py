@@ -33,7 +33,7 @@ def test_an_agent_signs_in_and_sees_their_live_call(console: ConsolePage) -> Non
     expect(console.leg_row(sid, "Customer")).to_contain_text("in-progress")
     expect(console.leg_row(sid, "Agent")).to_contain_text(agent_leg)
     expect(console.leg_row(sid, "Agent")).to_contain_text("in-progress")
-    expect(card.get_by_role("button", name="Hold", exact=True)).to_be_enabled()
+    expect(console.hold_button(sid)).to_be_enabled()
     expect(card.get_by_role("button", name="Resume")).to_be_hidden()
     assert page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") == alice
 
@@ -57,7 +57,7 @@ def test_hold_plays_music_to_the_customer_with_a_timer_and_resume_brings_them_ba
     console.said(f"Customer {live.call(sid)['customer_number']} is on hold.")  # by their number
     card = console.call(sid)
     expect(card.get_by_role("button", name="Resume")).to_be_focused()  # the keyboard stays on the call
-    expect(card.get_by_role("button", name="Hold", exact=True)).to_be_hidden()
+    expect(console.hold_button(sid)).to_be_hidden()
     hold = live.call(sid)["hold"]
     assert (hold["state"], hold["reason"], hold["requested_by"]) == ("held", "checking the order", "alice")
 
@@ -78,7 +78,7 @@ def test_hold_plays_music_to_the_customer_with_a_timer_and_resume_brings_them_ba
     assert live.call(sid)["hold"]["end_reason"] == "resumed"
     console.poll()
     expect(console.state_of(sid)).to_have_text("Connected")
-    expect(card.get_by_role("button", name="Hold", exact=True)).to_be_focused()
+    expect(console.hold_button(sid)).to_be_focused()
     expect(console.page.locator("#stat-holds")).to_have_text("1")
     expect(console.page.locator("#stat-total")).to_have_text("1:05")
     expect(console.page.locator("#stat-longest")).to_have_text("1:05")

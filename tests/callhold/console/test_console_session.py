@@ -38,11 +38,12 @@ def test_a_refresh_asks_for_every_active_call_with_its_detail_in_one_request(con
     console.poll()
 
     paths = sorted(path for _, path, _ in sent)
-    assert paths == ["/agents", "/calls", "/calls", "/holds", "/me", "/stats"]  # no GET /calls/{id}
+    # no GET /calls/{id}; and no /stats: its totals are asked for far less often (see below)
+    assert paths == ["/agents", "/calls", "/calls", "/holds", "/me"]
     assert {method for method, _, _ in sent} == {"GET"}
     calls = [query for _, path, query in sent if path == "/calls"]
     assert {"status": "active", "detail": "true", "limit": "1000"} in calls
-    assert {"status": "ended", "limit": "10"} in calls
+    assert {"status": "ended", "detail": "true", "limit": "10"} in calls  # with legs: how each ended
     # The details listed are shown as GET /calls/{id} would have shown them.
     for sid, agent in [(alices, "alice"), (bobs, "bob")]:
         expect(console.call(sid).locator("[data-part=agent]")).to_have_text(f"Agent {agent}")
@@ -160,3 +161,31 @@ def test_a_request_of_a_signed_out_session_does_not_free_the_next_ones_button(co
     with page.expect_event("requestfinished", lambda request: request.method == "POST"):
         held[1].continue_()
     expect(call).to_be_enabled()
+
+
+def test_the_console_asks_for_the_few_holds_it_shows_and_for_statistics_rarely(console: ConsolePage) -> None:
+    """Each refresh downloads what the page shows: the 5 latest holds (newest first), not a day's
+    worth; the statistics -- totals the server sums over every hold on record -- every 30 s, after an
+    action of the page, or when the tab is shown again, and without per-call rows."""
+    live = console.live
+    alice = live.agent("alice")
+    sid = live.customer_calls()
+    sent = api_requests(console)
+    console.sign_in(alice)
+    stats = [query for _, path, query in sent if path == "/stats"]
+    assert stats == [{"limit": "0"}]
+    (holds, *_) = [query for _, path, query in sent if path == "/holds"]
+    assert (holds["order"], holds["limit"]) == ("desc", "5")
+
+    for _ in range(14):  # 28 s of polling
+        console.poll()
+    assert len([path for _, path, _ in sent if path == "/stats"]) == 1
+    assert len([path for _, path, _ in sent if path == "/holds"]) == 15
+    console.poll()  # 30 s
+    assert len([path for _, path, _ in sent if path == "/stats"]) == 2
+
+    console.hold(sid)  # an action: the totals are asked for at once
+    console.said("on hold")
+    assert len([path for _, path, _ in sent if path == "/stats"]) == 3
+    expect(console.page.locator("#stat-holds")).to_have_text("1")
+    expect(console.page.locator("#holds li")).to_have_count(1)

@@ -3,13 +3,14 @@ made available (it would be handed a second customer mid-call)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from callhold.adapters.db import SqlHoldStore
-from callhold.domain.errors import NotFound
+from callhold.domain.errors import Conflict, NotFound
 from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, Call, CallState, CallView, Leg, LegRole, LegStatus, Strategy
 from callhold.domain.ports import Handover
@@ -142,3 +143,35 @@ def test_a_call_that_names_no_placement_never_takes_the_agents_open_one(store: S
     own = _outbound(store, 9, later)
     assert store.load_view(own).call.agent_id == "alice"
     assert _alice(store).placing_since is None
+
+
+def test_an_endpoint_belongs_to_one_agent_even_when_two_take_it_at_once(store: SqlHoldStore) -> None:
+    """Checked in the writing transaction: of two agents created (or changed) to one endpoint at the
+    same moment, one gets it and the other a ``Conflict``."""
+    store.insert_agent(Agent(id="carol", name="Carol", endpoint="client:carol"))
+    with pytest.raises(Conflict, match="client:carol"):
+        store.insert_agent(Agent(id="dave", name="Dave", endpoint="client:carol"))
+    assert store.get_agent("dave") is None
+    store.insert_agent(Agent(id="dave", name="Dave", endpoint="client:dave"))
+    with pytest.raises(Conflict):
+        store.update_agent("dave", name="D", endpoint="client:carol")
+    assert store.get_agent("dave") == Agent(id="dave", name="Dave", endpoint="client:dave")
+
+    outcomes: list[str] = []
+    start = threading.Barrier(4)
+
+    def create(agent_id: str) -> None:
+        start.wait()
+        try:
+            store.insert_agent(Agent(id=agent_id, name=agent_id, endpoint="+15550009999"))
+            outcomes.append("created")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=create, args=(f"racer{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]
+    assert len([a for a in store.list_agents() if a.endpoint == "+15550009999"]) == 1

@@ -412,6 +412,34 @@ def test_stats_per_call_and_per_agent(store: SqlHoldStore) -> None:
     assert store.stats_per_agent(now, agent_id="nobody") == []
 
 
+def test_the_latest_holds_and_the_most_recently_held_calls_come_first_on_request(store: SqlHoldStore) -> None:
+    """A page of the newest, chosen by the database: what a console showing the last few asks for."""
+    seed(store)
+    seed(store, "call-2", n=1)
+    store.save_agent(Agent(id="bob", name="Bob", endpoint="client:bob"))
+    store.save_hold(hold("call-1", "h1", HoldState.ENDED, 0, 10))  # 10 s
+    store.save_hold(replace(hold("call-2", "h2", HoldState.ENDED, 20, 25), agent_id="bob"))  # 5 s
+    store.save_hold(hold("call-1", "h3", HoldState.HELD, 100))  # open: 20 s at now=120
+    now = at(120)
+    assert [h.id for h in store.list_holds(newest_first=True, limit=2)] == ["h3", "h2"]
+    assert [s.subject for s in store.stats_per_call(now, limit=10)] == ["call-1", "call-2"]
+    assert store.stats_per_call(now, limit=1) == [
+        HoldStats(subject="call-1", holds=2, total_seconds=30.0, longest_seconds=20.0)
+    ]
+    assert store.stats_per_call(now, limit=0) == []
+    assert store.stats_per_call(now, since=at(20), limit=5) == [
+        HoldStats(subject="call-1", holds=1, total_seconds=20.0, longest_seconds=20.0),
+        HoldStats(subject="call-2", holds=1, total_seconds=5.0, longest_seconds=5.0),
+    ]
+    assert store.stats_per_agent(now, call_id="call-2") == [
+        HoldStats(subject="bob", holds=1, total_seconds=5.0, longest_seconds=5.0)
+    ]
+    assert store.stats_per_agent(now, since=at(20)) == [
+        HoldStats(subject="alice", holds=1, total_seconds=20.0, longest_seconds=20.0),
+        HoldStats(subject="bob", holds=1, total_seconds=5.0, longest_seconds=5.0),
+    ]
+
+
 # -- transactions, locks, restart -----------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Exists, select
+from sqlalchemy import Connection, Engine, Exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.engine import SINGLE_READ, WRITE_LOCK
@@ -58,7 +58,8 @@ class AgentRecords:
                 conn.execute(self.sql.agent_insert, {"id": agent.id, "token_hash": None, **values})
 
     def insert_agent(self, agent: Agent) -> None:
-        """Insert a new agent; ``Conflict`` if the id is taken (atomic: two creates, one wins)."""
+        """Insert a new agent; ``Conflict`` if the id is taken (atomic: two creates, one wins), or if
+        another agent has its endpoint (see :meth:`_endpoint_free`)."""
         values = {
             "id": agent.id,
             "name": agent.name,
@@ -68,26 +69,48 @@ class AgentRecords:
             "token_hash": None,
         }
         try:
-            with self.engine.begin() as conn:
+            with self._locked() as conn:
+                self._endpoint_free(conn, agent.endpoint, agent.id)
                 conn.execute(self.sql.agent_insert, values)
         except IntegrityError as error:
             raise Conflict(f"agent {agent.id!r} already exists") from error
 
     def update_agent(self, agent_id: str, *, name: str | None = None, endpoint: str | None = None) -> Agent:
         """Change an agent's name and/or endpoint -- never its availability, which a concurrent claim
-        may be changing; ``NotFound`` for an unknown agent. Returns the agent as now stored."""
+        may be changing; ``NotFound`` for an unknown agent, ``Conflict`` for an endpoint another agent
+        has. Returns the agent as now stored."""
         values: dict[str, object] = {"key": agent_id}
         if name is not None:
             values["name"] = name
         if endpoint is not None:
             values["endpoint"] = endpoint
-        with self.engine.begin() as conn:
+        # The write lock only to change the endpoint (see _endpoint_free).
+        with self._locked() if endpoint is not None else self.engine.begin() as conn:
+            if endpoint is not None:
+                self._endpoint_free(conn, endpoint, agent_id)
             if len(values) > 1 and conn.execute(self.sql.agent_update, values).rowcount == 0:
                 raise NotFound("agent", agent_id)
             found = conn.execute(self.sql.agent, {"id": agent_id}).first()
         if found is None:
             raise NotFound("agent", agent_id)
         return agent_of(row(found))
+
+    def _endpoint_free(self, conn: Connection, endpoint: str, agent_id: str) -> None:
+        """``Conflict`` if an agent other than ``agent_id`` has ``endpoint``: two agents ringing one
+        phone would answer each other's customers (and the first to answer takes both).
+
+        Checked in the writing transaction, against a writer doing the same: on SQLite it holds the
+        database's write lock already (``BEGIN IMMEDIATE``); on PostgreSQL (read committed, and no
+        unique index on endpoints, which would take a migration over data that may hold duplicates)
+        a transaction-scoped advisory lock on the endpoint makes two such writers take turns."""
+        if conn.dialect.name == "postgresql":
+            key = func.hashtextextended("callhold.agent-endpoint:" + endpoint, 0)
+            conn.execute(select(func.pg_advisory_xact_lock(key)))
+        agents = self.sql.agents
+        taken = select(agents.c.id).where(agents.c.endpoint == endpoint, agents.c.id != agent_id).limit(1)
+        holder = conn.execute(taken).scalar()
+        if holder is not None:
+            raise Conflict(f"endpoint {endpoint} is agent {holder}'s: an endpoint rings one agent only")
 
     def get_agent(self, agent_id: str) -> Agent | None:
         """One agent, or ``None``."""

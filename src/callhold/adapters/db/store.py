@@ -274,11 +274,18 @@ class SqlHoldStore(AgentRecords):
         state: HoldState | None = None,
         since: datetime | None = None,
         limit: int | None = 1000,
+        newest_first: bool = False,
     ) -> list[Hold]:
-        """Holds by start time, filtered by call, agent, state and start (``since`` inclusive);
-        ``limit`` None: all of them."""
+        """Holds by start time, oldest first (``newest_first``: newest first, so a small ``limit``
+        gives the latest), filtered by call, agent, state and start (``since`` inclusive); ``limit``
+        None: all of them."""
         holds = self.sql.holds
-        query = select(holds).order_by(holds.c.started_at, holds.c.id).limit(limit)
+        by_start = (
+            [holds.c.started_at.desc(), holds.c.id.desc()]
+            if newest_first
+            else [holds.c.started_at, holds.c.id]
+        )
+        query = select(holds).order_by(*by_start).limit(limit)
         if call_id is not None:
             query = query.where(holds.c.call_id == call_id)
         if agent_id is not None:
@@ -378,15 +385,37 @@ class SqlHoldStore(AgentRecords):
     # -- statistics -------------------------------------------------------------------------------
 
     def stats_per_call(
-        self, now: datetime, *, call_id: str | None = None, agent_id: str | None = None
+        self,
+        now: datetime,
+        *,
+        call_id: str | None = None,
+        agent_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
     ) -> list[HoldStats]:
         """Holds count, total and longest seconds per call (open holds count up to ``now``); with
-        ``agent_id``, of that agent's holds only (a call it held counts only its own holds)."""
-        return hold_stats(self.engine, self.sql.holds, now, "call_id", call_id, agent_id=agent_id)
+        ``agent_id``, of that agent's holds only (a call it held counts only its own holds); with
+        ``since``, of the holds started then or later. By call id; with ``limit``, at most that many
+        calls, the most recently held first."""
+        holds = self.sql.holds
+        return hold_stats(
+            self.engine, holds, now, "call_id", call_id=call_id, agent_id=agent_id, since=since, limit=limit
+        )
 
-    def stats_per_agent(self, now: datetime, *, agent_id: str | None = None) -> list[HoldStats]:
-        """Holds count, total and longest seconds per agent (the call's agent when it was held)."""
-        return hold_stats(self.engine, self.sql.holds, now, "agent_id", agent_id)
+    def stats_per_agent(
+        self,
+        now: datetime,
+        *,
+        agent_id: str | None = None,
+        call_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[HoldStats]:
+        """Holds count, total and longest seconds per agent (the call's agent when it was held), by
+        agent id; with ``call_id`` or ``since``, of that call's holds, or those started then or later."""
+        holds = self.sql.holds
+        return hold_stats(
+            self.engine, holds, now, "agent_id", call_id=call_id, agent_id=agent_id, since=since
+        )
 
     # -- callback deduplication -------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 
 import { api, enc } from "./api.js";
 import { $, el, part, reconcile } from "./dom.js";
-import { STRATEGIES, clock, shortSid, time } from "./format.js";
+import { END_REASONS, STRATEGIES, clock, customerLeg, shortSid, time } from "./format.js";
+import { say, statusSubject } from "./messages.js";
 import { act, state, syncBusy } from "./state.js";
 
 const ROLES = { customer: "Customer", agent: "Agent", third_party: "Third party" };
@@ -49,6 +50,11 @@ class CallCard {
     part(root, "strategy").textContent = STRATEGIES[detail.strategy] || detail.strategy;
     part(root, "agent").textContent = detail.agent_id ? `Agent ${detail.agent_id}` : "No agent yet";
     part(root, "started").textContent = `Started ${time(detail.created_at)}`;
+    // Named after the customer: with several calls on the page, "Hold" alone says not whose.
+    const who = this.who();
+    part(root, "hold").setAttribute("aria-label", `Hold customer ${who}`);
+    part(root, "resume").setAttribute("aria-label", `Resume customer ${who}`);
+    part(root, "add-party").setAttribute("aria-label", `Add party to the call with customer ${who}`);
     this.applyHold(detail.hold, syncedAt);
     this.renderLegs(detail);
     const conference = detail.strategy === "conference";
@@ -190,7 +196,7 @@ class CallCard {
 
   /** The customer, as an agent knows them: their number, else the call's short SID. */
   who() {
-    return (this.detail && this.detail.customer_number) || shortSid(this.id);
+    return this.detail ? customer(this.detail) : shortSid(this.id);
   }
 
   async holdCall(form) {
@@ -203,9 +209,13 @@ class CallCard {
       const hold = await api("POST", this.path("hold"), body);
       this.applyHold(hold, performance.now());
       form.reset();
-      return hold.state === "held"
-        ? `Customer ${this.who()} is on hold.`
-        : `Putting customer ${this.who()} on hold…`;
+      if (hold.state === "held") {
+        return { message: `Customer ${this.who()} is on hold.`, about: { callId: this.id } };
+      }
+      return {
+        message: `Putting customer ${this.who()} on hold…`,
+        about: { callId: this.id, holdId: hold.id, expect: "held" },
+      };
     });
     if (held) this.keepFocus("resume");
   }
@@ -214,7 +224,15 @@ class CallCard {
     const resumed = await act(`hold:${this.id}`, "Resume", async () => {
       const hold = await api("POST", this.path("resume"));
       this.applyHold(hold, performance.now());
-      return `Customer ${this.who()} is back (held for ${clock(hold.duration_seconds)}).`;
+      // Back only once the hold has ended: a legs resume is under way ("resuming") until the agent's
+      // leg has the customer again (followStatus says so then).
+      if (hold.state === "ended") {
+        return { message: backText(this.who(), hold), about: { callId: this.id } };
+      }
+      return {
+        message: `Taking customer ${this.who()} off hold…`,
+        about: { callId: this.id, holdId: hold.id, expect: "ended" },
+      };
     });
     if (resumed) this.keepFocus("hold");
   }
@@ -237,12 +255,81 @@ class CallCard {
     });
   }
 
-  removeParty(sid) {
-    act(`leg:${this.id}:${sid}`, "Remove a party", async () => {
+  async removeParty(sid) {
+    const removed = await act(`leg:${this.id}:${sid}`, "Remove a party", async () => {
       await api("DELETE", `/calls/${enc(this.id)}/participants/${enc(sid)}`);
-      return `Removed ${shortSid(sid)} from the call.`;
+      // Gone for Twilio: no second Remove (its status shows "completed" at the next refresh).
+      const row = this.legRows.get(sid);
+      if (row) row.remove.hidden = true;
+      return { message: `Removed ${shortSid(sid)} from the call.`, about: { callId: this.id } };
     });
+    // The button clicked is hidden: the keyboard stays on the call rather than falling to <body>.
+    if (removed) this.keepFocus("add-party");
   }
+}
+
+/** The customer of a call (GET /calls item), as an agent knows them: their number, else the short SID. */
+function customer(call) {
+  return call.customer_number || shortSid(call.id);
+}
+
+function backText(who, hold) {
+  return `Customer ${who} is back (held for ${clock(hold.duration_seconds)}).`;
+}
+
+/** What has become of the call the status line is about (`about`, see messages.js say) while it is
+ * active -- null: nothing new to say. */
+function progress(call, about) {
+  const who = customer(call);
+  const hold = call.hold;
+  if (about.holdId && hold && hold.id === about.holdId) {
+    if (about.expect === "held" && hold.state === "held") return `Customer ${who} is on hold.`;
+    if (hold.state === "ended") {
+      return hold.end_reason === "resumed" || hold.end_reason === "max_hold_auto_resumed"
+        ? backText(who, hold)
+        : `Customer ${who} is off hold: ${END_REASONS[hold.end_reason] || hold.end_reason}.`;
+    }
+  }
+  if (about.expect === "answer") {
+    const leg = customerLeg(call);
+    if (leg && leg.status === "in-progress") return `${who} answered.`;
+  }
+  return null;
+}
+
+/** How the call the status line was about ended (an ended call, with its legs). */
+function endedText(call) {
+  const who = customer(call);
+  const leg = customerLeg(call);
+  switch (leg ? leg.status : null) {
+    case "busy":
+      return `${who} was busy: the call did not go through.`;
+    case "no-answer":
+      return `${who} did not answer: the call did not go through.`;
+    case "failed":
+      return `The call to ${who} failed: it could not be connected.`;
+    case "canceled":
+      return `The call to ${who} was canceled before it was answered.`;
+    default:
+      return `The call with customer ${who} has ended.`;
+  }
+}
+
+/** Keep the status line true to the call it is about (see messages.js say), from a refresh's active
+ * calls and latest ended ones (both with their legs): a hold or resume it said was under way, once
+ * done; a call being dialled, once answered; and the call's end -- busy or no answer for a customer
+ * who never picked up -- once it is no longer active. */
+export function followStatus(active, ended) {
+  const about = statusSubject();
+  if (!about) return;
+  const live = active.find((call) => call.id === about.callId);
+  if (live) {
+    const next = progress(live, about);
+    if (next) say(next, { callId: live.id });
+    return;
+  }
+  const over = ended.find((call) => call.id === about.callId);
+  say(over ? endedText(over) : ""); // not among the latest ended calls: nothing true left to say
 }
 
 /** Show the active calls `details`, as of `syncedAt` (performance.now() when they arrived). */

@@ -34,7 +34,11 @@ function placeCall(form) {
   act("dial", "Place a call", async () => {
     const call = await api("POST", "/calls", body);
     form.elements.to.value = "";
-    return `Calling ${to} (call ${shortSid(call.id)})…`;
+    // Followed (callcard.js followStatus): "answered", or busy / no answer once the call is over.
+    return {
+      message: `Calling ${to} (call ${shortSid(call.id)})…`,
+      about: { callId: call.id, expect: "answer" },
+    };
   });
 }
 

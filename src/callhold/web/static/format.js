@@ -2,6 +2,30 @@
 
 export const STRATEGIES = { conference: "Conference", legs: "Legs (Dial)" };
 
+/** Why a hold ended (HoldOut.end_reason), in words. */
+export const END_REASONS = {
+  resumed: "resumed",
+  customer_hung_up: "customer hung up",
+  agent_hung_up: "agent hung up",
+  max_hold_auto_resumed: "resumed at the maximum hold time",
+  failed_compensated: "failed, undone",
+  call_ended: "call ended",
+};
+
+/** How a call ended, by its customer leg's final status: for an outbound call, whether it was answered. */
+export const OUTCOMES = {
+  completed: "completed",
+  busy: "busy",
+  "no-answer": "no answer",
+  failed: "failed",
+  canceled: "canceled",
+};
+
+/** The customer's leg of a call detail (null if not listed). */
+export function customerLeg(call) {
+  return (call.legs || []).find((leg) => leg.call_sid === call.customer_call_sid) || null;
+}
+
 /** `seconds` as m:ss (h:mm:ss from an hour). */
 export function clock(seconds) {
   const total = Math.max(0, Math.floor(seconds));

@@ -3,8 +3,19 @@
 
 import { $, el } from "./dom.js";
 
-export function say(message) {
+// What the status line is about, if it is about a call: {callId, holdId?, expect?} (see
+// callcard.js followStatus, which keeps it true as the call goes on -- or ends).
+let subject = null;
+
+/** Say `message` in the status line; `about` (optional): the call it is about, to be followed. */
+export function say(message, about = null) {
   $("status").textContent = message || "";
+  subject = message ? about : null;
+}
+
+/** The call the status line is about (null: none, or a message about no call). */
+export function statusSubject() {
+  return subject;
 }
 
 /** Show `error` (an ApiError) as the problem of the action `context`. */

@@ -1,17 +1,22 @@
 // The session: signing in and out, and the refresh loop -- every POLL_MS while the tab is visible,
 // paused while it is hidden (it refreshes at once when shown again). Each completed refresh bumps
-// <body data-refreshes>, and <body data-refreshing> tells whether one is running.
+// <body data-refreshes>, and <body data-refreshing> tells whether one is running. The hold statistics
+// are asked for every STATS_MS only (and after an action, or when the tab is shown again).
 
 import { clearAgents, renderAgents, renderMe } from "./agents.js";
 import { api, enc, problemText } from "./api.js";
 import { $, el } from "./dom.js";
-import { clearCalls, renderCalls } from "./callcard.js";
+import { clearCalls, followStatus, renderCalls } from "./callcard.js";
 import { clearNotice, say, showSignInError } from "./messages.js";
-import { clearStats, renderRecent, renderStats } from "./stats.js";
+import { RECENT_HOLDS, clearStats, renderHolds, renderRecent, renderStats } from "./stats.js";
 import { exclusive, forgetSession, isAdmin, state, syncBusy } from "./state.js";
 
 const TOKEN_KEY = "callhold.console.token";
 const POLL_MS = 2000;
+// The hold statistics are totals over every hold on record: the server sums them for each request,
+// so they are asked for far less often than the calls -- and at once after an action of this page,
+// or when the tab is shown again.
+const STATS_MS = 30000;
 const TICK_MS = 250; // the hold timers are redrawn this often (the text changes once a second)
 const ACTIVE_CALLS = 1000; // the most GET /calls returns
 const RECENT_CALLS = 10;
@@ -110,15 +115,26 @@ async function refresh() {
   document.body.dataset.refreshing = "true";
   try {
     const admin = isAdmin();
-    const [me, active, ended, stats, agents] = await Promise.all([
+    const statsDue =
+      state.stats === null ||
+      state.statsDue ||
+      state.statsActions !== actions ||
+      performance.now() - state.statsAt >= STATS_MS;
+    const [me, active, ended, fresh, agents] = await Promise.all([
       api("GET", "/me"),
       api("GET", `/calls?status=active&detail=true&limit=${ACTIVE_CALLS}`),
-      api("GET", `/calls?status=ended&limit=${RECENT_CALLS}`),
-      api("GET", "/stats"),
+      // With their legs: how each ended (a customer who was busy, or did not answer).
+      api("GET", `/calls?status=ended&detail=true&limit=${RECENT_CALLS}`),
+      // The agents' totals only (limit=0: no per-call rows, which the page does not show).
+      statsDue ? api("GET", "/stats?limit=0") : Promise.resolve(null),
       admin ? api("GET", "/agents") : Promise.resolve([]),
     ]);
-    const since = new Date(Date.parse(stats.as_of) - DAY_MS).toISOString();
-    const holds = await api("GET", `/holds?since=${enc(since)}`);
+    // The server's time now: its last /stats' as_of, and the time since (the page's clock may differ).
+    const stats = fresh || state.stats;
+    const elapsed = fresh ? 0 : performance.now() - state.statsAt;
+    const since = new Date(Date.parse(stats.as_of) + elapsed - DAY_MS).toISOString();
+    // The few latest holds shown, newest first: never the whole day's.
+    const holds = await api("GET", `/holds?order=desc&limit=${RECENT_HOLDS}&since=${enc(since)}`);
     if (generation !== state.generation) return;
     if (actions !== state.actions) {
       // An action finished meanwhile: these answers may predate it (a hold shown again after its
@@ -132,7 +148,12 @@ async function refresh() {
     renderMe(me);
     renderCalls(active, syncedAt);
     renderRecent(ended);
-    renderStats(stats, holds);
+    followStatus(active, ended);
+    if (fresh) {
+      Object.assign(state, { stats: fresh, statsAt: syncedAt, statsActions: actions, statsDue: false });
+      renderStats(fresh);
+    }
+    renderHolds(holds);
     if (admin) renderAgents(agents);
     $("connection").hidden = true;
     $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
@@ -187,6 +208,7 @@ export function onVisibilityChange() {
   } else {
     startTicker();
     tick();
+    state.statsDue = true; // hidden for who knows how long
     refreshSoon();
   }
 }

@@ -17,6 +17,10 @@ export const state = {
   refreshing: false,
   again: false,
   onCall: new Set(), // ids of the agents with an active call, as of the last refresh
+  stats: null, // the last GET /stats, its arrival (performance.now()) and state.actions then
+  statsAt: 0,
+  statsActions: -1,
+  statsDue: true, // asked for on the next refresh whatever its age (a tab shown again)
   busy: new Set(), // keys of the requests in flight (their buttons are disabled)
   cards: new Map(), // call id -> CallCard (see clearCalls)
   agentRows: new Map(), // agent id -> its row in the admin's list (see clearAgents)
@@ -44,6 +48,10 @@ export function forgetSession() {
     refreshing: false,
     again: false,
     onCall: new Set(),
+    stats: null,
+    statsAt: 0,
+    statsActions: -1,
+    statsDue: true,
   });
   state.busy.clear();
 }
@@ -78,19 +86,21 @@ export async function exclusive(key, work) {
 }
 
 /** `work()` as the user's action `what`: its outcome shown (success in the status line, an API
- * error as its problem's title and detail), then the page refreshed. True if it succeeded. */
+ * error as its problem's title and detail), then the page refreshed. True if it succeeded. `work`
+ * returns the message, or {message, about}: the call it is about, which the status line follows. */
 export async function act(key, what, work) {
   let succeeded = false;
   await exclusive(key, async () => {
     const generation = state.generation;
     try {
-      const message = await work().finally(() => {
+      const outcome = await work().finally(() => {
         state.actions += 1;
       });
       if (generation !== state.generation) return;
       succeeded = true;
       clearNotice();
-      say(message);
+      if (typeof outcome === "string") say(outcome);
+      else say(outcome.message, outcome.about);
     } catch (error) {
       if (generation !== state.generation) return;
       if (error.status === 401) {

@@ -2,20 +2,14 @@
 // total and one row each), and the latest holds.
 
 import { $, el } from "./dom.js";
-import { STRATEGIES, clock, shortSid, time } from "./format.js";
+import { END_REASONS, OUTCOMES, STRATEGIES, clock, customerLeg, shortSid, time } from "./format.js";
 import { isAdmin, state } from "./state.js";
 
-const RECENT_HOLDS = 5;
-const END_REASONS = {
-  resumed: "resumed",
-  customer_hung_up: "customer hung up",
-  agent_hung_up: "agent hung up",
-  max_hold_auto_resumed: "resumed at the maximum hold time",
-  failed_compensated: "failed, undone",
-  call_ended: "call ended",
-};
+/** How many of the latest holds are shown (and asked for: GET /holds?order=desc&limit=...). */
+export const RECENT_HOLDS = 5;
 
-/** Show the ended calls `calls` (GET /calls?status=ended), newest first. */
+/** Show the ended calls `calls` (GET /calls?status=ended&detail=true), newest first, each with how it
+ * ended: a customer who was busy or did not answer reads so. */
 export function renderRecent(calls) {
   $("recent").replaceChildren(
     ...calls.map((call) =>
@@ -27,6 +21,7 @@ export function renderRecent(calls) {
         el("td", { class: "admin-only", text: call.agent_id || "—" }),
         el("td", { text: time(call.created_at) }),
         el("td", { text: time(call.ended_at) }),
+        el("td", { text: outcome(call) }),
         el("td", { text: call.hold_state || "never held" }),
       ),
     ),
@@ -35,8 +30,13 @@ export function renderRecent(calls) {
   $("no-recent").hidden = calls.length > 0;
 }
 
-/** Show `stats` (GET /stats) and the latest of `holds` (GET /holds, oldest first). */
-export function renderStats(stats, holds) {
+function outcome(call) {
+  const leg = customerLeg(call);
+  return leg ? OUTCOMES[leg.status] || leg.status : "—";
+}
+
+/** Show `stats` (GET /stats: the agents' totals are what is shown). */
+export function renderStats(stats) {
   let totals;
   if (isAdmin()) {
     totals = stats.agents.reduce(
@@ -71,7 +71,11 @@ export function renderStats(stats, holds) {
   $("stat-holds").textContent = String(totals.holds);
   $("stat-total").textContent = clock(totals.total_seconds);
   $("stat-longest").textContent = clock(totals.longest_seconds);
-  const recent = holds.slice(-RECENT_HOLDS).reverse();
+}
+
+/** Show the latest `holds` (GET /holds?order=desc: newest first). */
+export function renderHolds(holds) {
+  const recent = holds.slice(0, RECENT_HOLDS);
   $("holds").replaceChildren(
     ...recent.map((hold) => {
       const how =
