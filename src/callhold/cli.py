@@ -343,8 +343,8 @@ def db_prune(
     ] = None,
 ) -> None:
     """Delete calls that ended long ago, with their legs and holds (retention). Live calls are never
-    touched; safe while instances serve. At least a day, so the dispatch sweeps have deleted each
-    ended legs hold's Twilio queue (they recognise queues by their holds) long before."""
+    touched; safe while instances serve. A legs hold's Twilio queue that was not deleted yet is
+    deleted by the dispatch sweeps all the same, once a day old (``callhold.hold_queues``)."""
     from datetime import UTC, datetime, timedelta
 
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

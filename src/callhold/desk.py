@@ -217,23 +217,37 @@ class AgentDesk:
             self.release_agent(call.id, agent.id)
         return None
 
-    async def agent_for_waiting(self, call_id: str) -> tuple[Call, Agent | None]:
+    async def agent_for_waiting(
+        self, call_id: str, *, after_agent_left: bool = False
+    ) -> tuple[Call, Agent | None]:
         """The call, and the agent its waiting customer is to be connected to now: the agent already
         assigned, else the next free one (claimed), else ``None`` (the customer waits in line).
 
         For the TwiML webhooks that connect a waiting customer (answering with the connecting
-        TwiML, no redirect needed). Conference strategy: the agent is dialled into the conference
-        first, unless its leg is already up (a retried webhook); if Twilio refuses, the next agent
-        is tried (:meth:`connect_agent`), within the webhook's time budget.
+        TwiML, no redirect needed). Conference strategy: a newly claimed agent is always dialled into
+        the conference -- the agent leg on record is an earlier agent's, which may not look over yet
+        (its callbacks can come after the customer's ``<Dial>`` action) -- and an agent already
+        assigned only if its leg is over or missing (a retried webhook finds it dialled). If Twilio
+        refuses, the next agent is tried (:meth:`connect_agent`), within the webhook's time budget.
+
+        ``after_agent_left``: for the agent-left TwiML. An agent still assigned whose leg is over is
+        the one who failed the customer (a ``<Dial>`` that failed): it is not connected again, but
+        made away (as an agent that dropped during a hold is), and the next free agent is claimed.
         """
         view = self.store.load_view(call_id)
         call = view.call
+        leg_live = view.agent_leg is not None and not view.agent_leg.status.is_terminal
+        if call.agent_id is not None and after_agent_left and not leg_live:
+            self.release_agent(call.id, call.agent_id, available=False)
+            self.store.set_agent_available(call.agent_id, False)
+            call = replace(call, agent_id=None)
+        dial = not leg_live
         if call.agent_id is not None:
             agent = self.store.get_agent(call.agent_id)
         else:
             agent = self.assign_agent(call) if call.status is CallState.ACTIVE else None
-        needs_agent_leg = view.agent_leg is None or view.agent_leg.status.is_terminal
-        if agent is not None and call.conference_name is not None and needs_agent_leg:
+            dial = True
+        if agent is not None and call.conference_name is not None and dial:
             with budget.spending(budget.TWIML_BUDGET):  # Twilio waits 15 s for this answer
                 agent = await self.connect_agent(call, agent)
         return call, agent

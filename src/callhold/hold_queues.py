@@ -10,8 +10,11 @@ every :data:`RELEASE_EVERY` reads the account's queues -- :data:`PAGES_PER_RELEA
 from where the previous release stopped and starting over after the last page, so however many
 queues the account has, each is looked at in turn -- and deletes each one that
 
-* is named like a hold's queue, and that hold is on record here (a queue named so that callhold has
-  no record of -- another deployment on the same account, say -- is left alone);
+* is named like a hold's queue, and that hold is on record here -- or, with no record of it, is at
+  least :data:`ORPHANED_AFTER` old: a queue whose call ``callhold db prune`` deleted before a release
+  got to it (Twilio down, a refused delete, more queues than releases keep up with). No hold lasts
+  that long (Twilio ends a call after four hours at most), so it is nobody's live hold, even
+  another deployment's on the same account; a younger one callhold has no record of is left alone;
 * is empty; and
 * whose hold **and call** are over. After a resume the customer is still bridged *from* that queue
   (the agent's ``<Dial><Queue>``), and Twilio requests the customer's ``<Enqueue>`` action, with
@@ -33,7 +36,7 @@ from callhold.domain.errors import TelephonyError
 from callhold.domain.model import CallState, Strategy, hold_of_queue, queue_name_for
 from callhold.domain.ports import Clock, HoldStore, Queue, Telephony
 
-__all__ = ["DELETES_PER_RELEASE", "PAGES_PER_RELEASE", "RELEASE_EVERY", "HoldQueues"]
+__all__ = ["DELETES_PER_RELEASE", "ORPHANED_AFTER", "PAGES_PER_RELEASE", "RELEASE_EVERY", "HoldQueues"]
 
 _log = logging.getLogger("callhold.hold_queues")
 
@@ -43,6 +46,10 @@ and each release lists the account's queues."""
 
 PAGES_PER_RELEASE = 10
 """The most pages of the Queues list (100 queues each) one release reads."""
+
+ORPHANED_AFTER = timedelta(days=1)
+"""The age from which an empty hold queue callhold has no record of is deleted (see the module's
+docstring): longer than any call lasts, and no longer than ``callhold db prune`` keeps an ended call."""
 
 DELETES_PER_RELEASE = 100
 """The most queues one release deletes (one REST request each); the rest wait for the next."""
@@ -103,7 +110,10 @@ class HoldQueues:
         if hold_id is None or queue.current_size:
             return False
         hold = self.store.get_hold(hold_id)
-        if hold is None or hold.strategy is not Strategy.LEGS or hold.is_open:
+        if hold is None:
+            created = queue.date_created
+            return created is not None and self.clock.now() - created >= ORPHANED_AFTER
+        if hold.strategy is not Strategy.LEGS or hold.is_open:
             return False
         if (hold.queue_name or queue_name_for(hold.id)) != queue.friendly_name:
             return False

@@ -385,3 +385,60 @@ async def test_a_customer_hanging_up_while_held_is_no_longer_shown_on_hold(h: Ha
     view = h.view(customer)
     assert view.customer_leg is not None and view.customer_leg.status is LegStatus.COMPLETED
     assert [(leg.on_hold, leg.muted) for leg in view.legs] == [(False, False)] * len(view.legs)
+
+
+async def test_requeue_connects_the_next_agent_even_when_the_dropped_agents_callbacks_come_late(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    # The customer's <Dial> action arrives before the dropped agent's "completed" callback and the
+    # conference's leave/end events (callbacks are separate requests, in any order): on record the
+    # dropped agent's leg still looks up. The newly claimed agent must be dialled all the same.
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **conference())
+    courier = Courier(h.app)
+    voicesim.webhooks.mount(BASE, courier)
+    customer, alice_leg, _conference = await connected_and_held(h)
+    h.add_agent("bob", "client:bob")
+
+    def late(path: str, form: dict[str, str]) -> bool:
+        alice_done = form.get("CallSid") == alice_leg and form.get("CallStatus") == "completed"
+        conference_over = form.get("StatusCallbackEvent") in ("participant-leave", "conference-end")
+        return alice_done or ("conference" in path and conference_over)
+
+    courier.keep_back(late)
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(12)
+    h.clock.raise_errors()
+    assert courier.kept  # the callbacks were indeed held back
+    view = h.view(customer)
+    bob_leg = view.agent_leg
+    assert view.call.agent_id == "bob" and bob_leg is not None and bob_leg.call_sid != alice_leg
+    assert h.heard(customer)[-1] == ("conference", "", bob_leg.call_sid)
+    courier.stop_keeping()
+    for request in courier.kept:
+        assert (await courier.deliver(request, BASE)).status_code < 300
+    await h.clock.advance(5)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1] == ("conference", "", bob_leg.call_sid)  # the late callbacks changed nothing
+    assert h.view(customer).call.agent_id == "bob"
+    assert h.emu.alerts == []
+
+
+async def test_the_agent_left_document_is_requested_once_when_the_agent_drops(h: Harness) -> None:
+    # Only the customer's <Dial> action leads there (no redirect besides): a redirect arriving after
+    # the action had connected the next agent would pull the customer out of that conference.
+    customer, alice_leg, _conference = await connected_and_held(h)
+    h.add_agent("bob", "client:bob")
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+    fetched = [
+        e.data for e in h.emu.events if e.type == "webhook" and "/twiml/customer/agent-left/" in e.data["url"]
+    ]
+    assert len(fetched) == 1
+    redirected = [
+        e.data for e in h.emu.events if e.type == "call.redirected" and e.data["call_sid"] == customer
+    ]
+    assert not [r for r in redirected if "/agent-left/" in r["url"]]  # callhold sent no redirect there
+    view = h.view(customer)
+    assert view.call.agent_id == "bob" and view.agent_leg is not None
+    assert h.heard(customer)[-1] == ("conference", "", view.agent_leg.call_sid)

@@ -14,7 +14,7 @@ import pytest
 from twilio.http.response import Response
 
 from callhold.domain.model import HOLD_QUEUE_PREFIX, CallState, HoldEndReason, queue_name_for
-from callhold.hold_queues import PAGES_PER_RELEASE, RELEASE_EVERY
+from callhold.hold_queues import ORPHANED_AFTER, PAGES_PER_RELEASE, RELEASE_EVERY
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.twilio_refusals import InterceptingTransport, RefusingTransport, Selector, Sent, telephony_over
 from voicesim import Emulator, VirtualClock
@@ -196,3 +196,18 @@ async def test_a_hold_queue_behind_more_queues_than_a_release_reads_goes_by_the_
     assert mine not in queues(h)
     assert await service.release_hold_queues() == 0  # and round again from the first page
     assert len(queues(h)) == PAGES_PER_RELEASE * 100
+
+
+async def test_the_queue_of_a_call_pruned_before_its_queue_went_goes_once_a_day_old(h: Harness) -> None:
+    # `callhold db prune` deleted the call (and its holds) before any release deleted the hold's
+    # queue (Twilio down, say): with no record of it the queue would stay in the account for ever.
+    customer, _agent = await h.held()
+    await h.clock.advance(20)
+    names = hold_queue_names(h, customer)
+    await hang_up(h, customer)
+    assert h.services.store.delete_ended_calls(h.services.service.clock.now() + timedelta(seconds=1)) == 1
+    assert queues(h) == names
+    assert await h.services.service.release_hold_queues() == 0  # too young: maybe another's live hold
+    await h.clock.advance(ORPHANED_AFTER.total_seconds())
+    assert await h.services.service.release_hold_queues() == 1
+    assert queues(h) == []

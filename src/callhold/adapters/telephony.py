@@ -231,7 +231,12 @@ class TwilioTelephony:
             lambda: queues.page_async(page_size=100) if page_url is None else queues.get_page_async(page_url)
         )
         found = [
-            Queue(sid=str(q.sid), friendly_name=str(q.friendly_name), current_size=int(q.current_size or 0))
+            Queue(
+                sid=str(q.sid),
+                friendly_name=str(q.friendly_name),
+                current_size=int(q.current_size or 0),
+                date_created=q.date_created,
+            )
             for q in page
         ]
         return found, page.next_page_url

@@ -225,6 +225,10 @@ def _participant_changed(
     if leg is None:
         return ignored(state, f"unknown participant {event.call_sid}")
     current = state.call.conference_sid
+    if event.conference_sid is not None and current is None:
+        # A late event of a conference that has ended (its flags were cleared then): no conference is
+        # live, and callhold holds or mutes only in a live one (ConferenceNotStarted otherwise).
+        return ignored(state, f"event of an ended conference {event.conference_sid}")
     if event.conference_sid is not None and current is not None and event.conference_sid != current:
         # A late event of the call's earlier conference (the customer was requeued into a new one
         # under the same name): its SequenceNumber counts another conference's events, and its

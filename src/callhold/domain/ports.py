@@ -42,6 +42,8 @@ class Queue:
     friendly_name: str
     current_size: int
     """How many calls wait in it."""
+    date_created: datetime | None = None
+    """When Twilio created it (with the first ``<Enqueue>`` into it)."""
 
 
 class Telephony(Protocol):

@@ -133,11 +133,19 @@ def conference_lost(
 
 
 def agent_hung_up(state: CallView, hold: Hold, at: datetime, policy: HoldPolicy) -> Decision:
-    """The agent hung up during ``hold``: it ends and a live customer is sent to the agent-left TwiML."""
+    """The agent hung up during ``hold``: it ends and a live customer is sent to the agent-left TwiML.
+
+    Legs: by a redirect (nothing else moves a customer waiting in the hold's queue). Conference: by
+    the customer's ``<Dial>`` action (:func:`~callhold.domain.replies.action_reply`), not a redirect
+    too. The agent joined with ``endConferenceOnExit``, so its leaving ends the conference and the
+    customer's ``<Dial>`` with it: the action always comes. A redirect sent as well could reach the
+    customer after the action had connected it to the next agent, pull it out of that conference
+    (ending it: the customer has ``endConferenceOnExit`` too) and drop the new agent.
+    """
     new_state, effects = agent_gone(state, hold, at, policy, HoldEndReason.AGENT_HUNG_UP)
     commands: tuple[Command, ...] = ()
     customer = live(state.customer_leg)
-    if customer is not None:
+    if customer is not None and hold.strategy is Strategy.LEGS:
         path = paths.customer_agent_left(state.call.id)
         commands = (RedirectLeg(call_sid=customer.call_sid, twiml_path=path),)
     return Decision(new_state=new_state, commands=commands, effects=effects)

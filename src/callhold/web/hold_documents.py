@@ -191,5 +191,5 @@ async def agent_left(hook: Webhook) -> Response:
     requeue = services.service.policy.agent_hangup is AgentHangupPolicy.REQUEUE
     agent = None
     if requeue and call.status is CallState.ACTIVE:
-        call, agent = await services.service.agent_for_waiting(call.id)
+        call, agent = await services.service.agent_for_waiting(call.id, after_agent_left=True)
     return twiml_response(services.twiml.agent_left(call, requeue, agent))

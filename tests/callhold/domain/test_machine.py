@@ -234,6 +234,17 @@ RULES = [
         effects=(Ignored,),
         unchanged=True,
     ),
+    Rule(
+        # Its flags were cleared when it ended: a hold event delivered late must not set them again
+        # (a customer back in line shown "on hold").
+        "a late participant event of a conference that has ended is ignored",
+        view(CONF, started=False),
+        ev.ParticipantHoldChanged(
+            call_sid=CUSTOMER, hold=True, sequence_number=9, at=at(11), conference_sid=CONFERENCE
+        ),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
 ]
 
 

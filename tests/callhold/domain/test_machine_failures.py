@@ -199,12 +199,15 @@ RULES = [
         check=call_is(agent_id=None),
     ),
     Rule(
-        "conference: agent hangs up while customer held (hangup policy): customer told, agent kept on record",
+        # Told by the customer's <Dial> action (the agent's leaving ends the conference), not by a
+        # redirect as well: one arriving after the action would pull the customer out of wherever
+        # the action's answer took it (the next agent's conference).
+        "conference: agent hangs up while customer held (hangup policy): no redirect, agent kept on record",
         view(CONF, hold=HELD),
         status(AGENT, LegStatus.COMPLETED),
         END,
         HoldEndReason.AGENT_HUNG_UP,
-        (CUSTOMER_TOLD_AGENT_LEFT,),
+        (),
         (DisarmHoldTimers, AgentLeft),
         HANGUP_POLICY,
         check=call_is(agent_id=AGENT_ID, status=CallState.ACTIVE),

@@ -87,6 +87,7 @@ class AgentRow(Base):
 
 
 ACTIVE_CALL = text("status = 'active'")
+ENDED_CALL = text("status = 'ended'")
 
 
 class CallRow(Base):
@@ -103,6 +104,8 @@ class CallRow(Base):
             sqlite_where=ACTIVE_CALL,
             postgresql_where=ACTIVE_CALL,
         ),
+        # The ended calls by their end, for ``callhold db prune``'s batches (migration 0010).
+        Index("ix_calls_ended_ended_at", "ended_at", sqlite_where=ENDED_CALL, postgresql_where=ENDED_CALL),
     )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
