@@ -13,22 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from tests.callhold.cli.cli_runs import invoke, lines_of
+from tests.callhold.db.schema_revisions import revision_of
 
 from callhold.adapters.db import make_engine, upgrade
-from callhold.adapters.db.migrate import current_revision, schema_head
+from callhold.adapters.db.migrate import schema_head
 
 SID = "AC" + "0" * 31 + "1"
 TOKEN = "0123456789abcdef0123456789abcdef"
 NEWER = "ffff_of_a_newer_release"  # a revision this release does not ship, whatever its head is
-
-
-def revision_of(url: str) -> str | None:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return current_revision(connection)
-    finally:
-        engine.dispose()
 
 
 def migrated_by_a_newer_release(url: str) -> None:

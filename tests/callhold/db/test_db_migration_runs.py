@@ -9,19 +9,10 @@ import time
 
 import pytest
 from sqlalchemy.engine import Connection
+from tests.callhold.db.schema_revisions import revision_of
 
 from callhold.adapters.db import make_engine, upgrade
 from callhold.adapters.db.migrate import SchemaState, current_revision, schema_head, schema_state
-
-
-def revision_of(url: str) -> str | None:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return current_revision(connection)
-    finally:
-        engine.dispose()
-
 
 # Each run is a process of its own, as two instances are (Alembic's ``context`` is one per process).
 # Both wait at a gate -- a shared advisory lock the test holds exclusively -- and are let through
