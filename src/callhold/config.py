@@ -118,7 +118,8 @@ class Settings(BaseSettings):
         and host (``callhold.example.com``, ``localhost:8000``) no webhook could ever match."""
         if not _is_http_url(value):
             raise PydanticCustomError("url", "expected an http(s)://host[:port][/path] URL")
-        if urlsplit(value).query or urlsplit(value).fragment:
+        parts = urlsplit(value)
+        if parts.query or parts.fragment:
             raise PydanticCustomError("url", "expected no ?query or #fragment: callhold's paths go after it")
         return value
 

@@ -40,7 +40,7 @@ class WaitingDispatch:
         async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
             """See ``AgentDesk._hand_over``."""
 
-        async def recover_handovers(self, active: list[Call] | None = None) -> int:
+        async def recover_handovers(self) -> int:
             """See ``HandoverRecovery.recover_handovers``."""
 
         async def recover_placements(self) -> int:

@@ -99,13 +99,12 @@ class HandoverRecovery:
         async def call_ended(self, call_id: str) -> None:
             """See ``AgentDesk.call_ended``."""
 
-    async def recover_handovers(self, active: list[Call] | None = None) -> int:
-        """Finish the stranded hand-overs (module docstring) among the ``active`` calls (default:
-        read now); how many customers were moved. Up to :data:`AT_ONCE` calls at a time, so a slow
-        Twilio delays a sweep by a few requests' time, not by every stranded call's in turn."""
+    async def recover_handovers(self) -> int:
+        """Finish the stranded hand-overs (module docstring) among the active calls; how many
+        customers were moved. Up to :data:`AT_ONCE` calls at a time, so a slow Twilio delays a sweep
+        by a few requests' time, not by every stranded call's in turn."""
         now = self.clock.now()
-        if active is None:
-            active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
+        active = self.store.list_calls(status=CallState.ACTIVE, limit=1000)
         gate = asyncio.Semaphore(AT_ONCE)
 
         async def recover(call_id: str) -> bool:

@@ -63,6 +63,21 @@ QUIET_LOOP_SECONDS = 20
 """How long each loop of hold audio with no music that plays waits (with its reminders)."""
 
 
+def came_back_at_once(came_back_after: float | None) -> bool:
+    """Whether a hold-audio loop fetched again ``came_back_after`` seconds after the previous fetch
+    (``None``: the first fetch) came back within :data:`QUICK_LOOP_SECONDS`: it did not play.
+
+    Between -1 and 1 s: the clocks of two instances may differ a little (a negative wait); a previous
+    fetch far ahead of the hold's time is no loop of this hold's (made up, or stale)."""
+    return came_back_after is not None and abs(came_back_after) < QUICK_LOOP_SECONDS
+
+
+def since_mark(elapsed: float) -> str:
+    """The hold time a loop's URL carries (``since``): rounded down, so the next loop never seems to
+    come first."""
+    return f"{math.floor(elapsed * 10) / 10:.1f}"
+
+
 class HoldMusic(StrEnum):
     """What a held customer's hold audio plays, carried from one loop to the next in its URL.
 
@@ -88,9 +103,7 @@ class HoldMusic(StrEnum):
         (``None``: the first fetch); ``retry``: a reminder interval has passed since it was."""
         if came_back_after is None:
             return self
-        # Between -1 and 1 s: the clocks of two instances may differ a little (a negative wait);
-        # a ``since`` far ahead of the hold's time is no loop of this hold's (made up, or stale).
-        if abs(came_back_after) >= QUICK_LOOP_SECONDS:
+        if not came_back_at_once(came_back_after):
             return HoldMusic.REQUESTED if retry else self
         if self is HoldMusic.REQUESTED and hold.music_url is not None:
             return HoldMusic.DEFAULT
@@ -200,8 +213,7 @@ class TwimlBuilder:
         else:
             own = music is HoldMusic.REQUESTED and hold.music_url is not None
             response.play(hold.music_url if own else self.music)
-        since_now = math.floor(elapsed * 10) / 10  # rounded down: the next loop never seems to come first
-        query = urlencode({"since": f"{since_now:.1f}", "music": music.value})
+        query = urlencode({"since": since_mark(elapsed), "music": music.value})
         response.redirect(self.url(paths.conference_hold_music(hold.id)) + f"?{query}", method="GET")
         return str(response)
 
@@ -220,12 +232,11 @@ class TwimlBuilder:
         response = VoiceResponse()
         if first:
             response.say("Your customer is on hold.")
-        came_back_after = None if since is None else elapsed - since
-        if came_back_after is not None and abs(came_back_after) < QUICK_LOOP_SECONDS:
+        if came_back_at_once(None if since is None else elapsed - since):
             response.pause(length=QUIET_LOOP_SECONDS)
         else:
             response.play(self.music)
-        query = urlencode({"again": 1, "since": f"{math.floor(elapsed * 10) / 10:.1f}"})
+        query = urlencode({"again": 1, "since": since_mark(elapsed)})
         response.redirect(self.url(paths.legs_hold_music(hold.id)) + f"?{query}", method="POST")
         return str(response)
 

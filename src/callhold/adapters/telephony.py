@@ -23,7 +23,6 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from callhold import budget
-from callhold.budget import BudgetSpent
 from callhold.domain import paths
 from callhold.domain.commands import (
     AddParticipant,
@@ -134,7 +133,7 @@ class TwilioTelephony:
             raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
         except TwilioException as exc:
             raise _page_refusal(exc) or TelephonyError(str(exc)) from exc
-        except BudgetSpent as exc:  # never sent: the webhook must answer Twilio first
+        except budget.BudgetSpent as exc:  # never sent: the webhook must answer Twilio first
             raise TelephonyError(f"no time left to ask Twilio: {exc}") from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL) as exc:
             # never sent: no connection came (refused, or none within the connect timeout), or no URL

@@ -23,7 +23,7 @@ from callhold.adapters.db.migrate import SchemaState, current_revision, schema_h
 from callhold.web.app import Services
 from callhold.web.problems import problem
 
-__all__ = ["Health", "Readiness", "router", "schema_head"]
+__all__ = ["Health", "Readiness", "router"]
 
 router = APIRouter(include_in_schema=False)
 

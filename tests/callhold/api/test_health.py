@@ -10,10 +10,9 @@ from sqlalchemy import text
 from tests.callhold.api.conftest import BASE, Desk
 
 from callhold.adapters.db import make_engine
-from callhold.adapters.db.migrate import downgrade, upgrade
+from callhold.adapters.db.migrate import downgrade, schema_head, upgrade
 from callhold.config import Settings
 from callhold.web.app import create_app
-from callhold.web.health import schema_head
 from voicesim import Emulator
 
 

@@ -72,9 +72,8 @@ def hold_stats(
             held = max((now - started_at).total_seconds(), 0.0)
             totals[subject] = (count + 1, total + held, max(longest, held))
     order = newest if newest is not None else sorted(totals)
+    rows = ((subject, totals[subject]) for subject in order if subject in totals)
     return [
         HoldStats(subject=subject, holds=count, total_seconds=total, longest_seconds=longest)
-        for subject in order
-        if subject in totals
-        for count, total, longest in [totals[subject]]
+        for subject, (count, total, longest) in rows
     ]
