@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
@@ -28,6 +29,23 @@ def _is_http_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and url == url.strip()
+
+
+def _unreachable_from_twilio(url: str) -> str | None:
+    """Why Twilio could never request ``url`` (its host is this machine or a private network), or
+    ``None``. Only what the URL itself says: a host name is not resolved."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "is this machine"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified:
+        return "is this machine"
+    if address.is_private or address.is_link_local:
+        return "is a private address"
+    return None
 
 
 class Settings(BaseSettings):
@@ -152,6 +170,16 @@ class Settings(BaseSettings):
                 "CALLHOLD_TWILIO_{given} is set but CALLHOLD_TWILIO_{missing} is not: set both to use "
                 "Twilio, or neither for the embedded voicesim",
                 {"given": given, "missing": missing},
+            )
+        unreachable = _unreachable_from_twilio(self.public_base_url)
+        if sid and token and not self.twilio_api_base_url and unreachable:
+            # Twilio would be given hold music, actions and callbacks it can never fetch: every call
+            # would be silence or "an application error has occurred".
+            raise PydanticCustomError(
+                "public_base_url_unreachable",
+                "CALLHOLD_PUBLIC_BASE_URL {url} {why}: with real Twilio it must be the public URL "
+                "Twilio reaches callhold at (your domain, or a tunnel's URL such as ngrok's)",
+                {"url": self.public_base_url, "why": unreachable},
             )
         if self.twilio_api_base_url and not sid:
             raise PydanticCustomError(

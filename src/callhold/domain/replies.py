@@ -8,6 +8,11 @@ depends on callhold's own record of intent (the call's latest hold), never on th
   was broken by the hold (or by its compensation) always lands where the hold wants it;
 * the latest hold ended because the agent left (and no new agent leg joined since): the customer hears
   the agent-left TwiML (the same target the agent-hang-up redirect uses, whichever arrives first);
+* a waiting customer taken out of the queue by a REST redirect (``QueueResult=redirected``): the
+  hand-over's own target, the connect TwiML. Twilio documents that a ``<Dial>`` action's answer is
+  ignored after a REST redirect (reference §3.3) but says nothing of ``<Enqueue>``'s, which "is
+  requested right away" (https://www.twilio.com/docs/voice/twiml/enqueue): were it run, a
+  ``<Hangup/>`` would drop every customer handed to an agent, while this lands where the redirect does;
 * otherwise a customer whose agent could not be reached (busy, no-answer, failed, canceled, or a queue
   error) hears the agent-left TwiML; any other ending (``completed``, ``answered``, ``bridged``...) is
   the end of the conversation: ``<Hangup/>``.
@@ -18,7 +23,7 @@ from __future__ import annotations
 from callhold.domain import paths
 from callhold.domain.model import CallState, CallView, HoldEndReason, HoldState, Leg, LegRole, Strategy
 
-__all__ = ["FAILED_OUTCOMES", "action_reply"]
+__all__ = ["FAILED_OUTCOMES", "REDIRECTED", "action_reply"]
 
 FAILED_OUTCOMES = frozenset(
     {"busy", "no-answer", "failed", "canceled", "error", "system-error", "queue-full"}
@@ -26,6 +31,9 @@ FAILED_OUTCOMES = frozenset(
 """``DialCallStatus``/``QueueResult`` values meaning the customer never reached (or lost) the agent."""
 
 _AGENT_WENT_AWAY = (HoldEndReason.AGENT_HUNG_UP, HoldEndReason.CALL_ENDED)
+
+REDIRECTED = frozenset({"redirected", "redirected-from-bridged"})
+"""``QueueResult`` values of a call a REST redirect took out of its queue (or its queue's bridge)."""
 
 
 def action_reply(state: CallView, leg: Leg | None, outcome: str) -> str | None:
@@ -48,4 +56,6 @@ def action_reply(state: CallView, leg: Leg | None, outcome: str) -> str | None:
         return paths.customer_agent_left(state.call.id)
     if outcome in FAILED_OUTCOMES:
         return paths.customer_agent_left(state.call.id)
+    if outcome in REDIRECTED:
+        return paths.connect(state.call.id)
     return None

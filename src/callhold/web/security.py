@@ -203,6 +203,25 @@ async def _post_form(request: Request) -> FormData:
     return await request.form()
 
 
+_UNESCAPED_IN_SIGNATURE = (("%3A", ":"), ("%40", "@"), ("%27", "'"))
+"""%-escapes Twilio sends in a query but signs unescaped: a ``Caller=sip%3Aalice%40example.com``
+(a SIP or Voice SDK caller, in every GET Twilio makes for that call) is signed as
+``Caller=sip:alice@example.com``, and a ``'`` (a ``FromCity`` such as ``Trezzo Sull'Adda``) as is.
+twilio-node accepts both forms since https://github.com/twilio/twilio-node/pull/621 (``:``/``@``)
+and https://github.com/twilio/twilio-node/pull/1061 (``'``); twilio-python's validator does not."""
+
+
+def _as_signed(url: str) -> list[str]:
+    """The URLs Twilio may have signed for a request to ``url``: ``url`` itself, and, if its query
+    has any of :data:`_UNESCAPED_IN_SIGNATURE`, the same URL with them unescaped. The path is kept as
+    requested: only the query's escapes differ between what Twilio signs and what it sends."""
+    path, mark, query = url.partition("?")
+    unescaped = query
+    for escaped, char in _UNESCAPED_IN_SIGNATURE:
+        unescaped = unescaped.replace(escaped, char).replace(escaped.lower(), char)
+    return [url] if unescaped == query else [url, path + mark + unescaped]
+
+
 async def verify_twilio_signature(request: Request, public_base_url: str, auth_token: str) -> FormData:
     """Return the webhook's parameters if its signature is valid; 403 otherwise.
 
@@ -211,7 +230,8 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
 
     The SDK's ``validate`` always computes two HMACs (the URL with and without its port, since Twilio
     may sign either). The URL as configured is what Twilio requested, so its HMAC is computed first,
-    by the SDK; ``validate`` runs only when that one does not match.
+    by the SDK; ``validate`` runs only when that one does not match, and again with the query's
+    ``:``, ``@`` and ``'`` unescaped if they were escaped (see :data:`_UNESCAPED_IN_SIGNATURE`).
     """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
@@ -226,8 +246,8 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
         params.setdefault(key, []).append(value)
     url = public_url(request, public_base_url)
     validator = RequestValidator(auth_token)
-    if not compare(validator.compute_signature(url, params), signature) and not validator.validate(
-        url, params, signature
+    if not compare(validator.compute_signature(url, params), signature) and not any(
+        validator.validate(candidate, params, signature) for candidate in _as_signed(url)
     ):
         # The URL without its query (a GET's carries the caller's number), as a repr (no newlines).
         _refusals.note(

@@ -194,6 +194,46 @@ async def test_a_get_is_signed_over_its_url_and_its_query_is_the_form() -> None:
     assert form.multi_items() == [("CallSid", "CA1"), ("since", "20")]
 
 
+SIP_QUERY = "CallSid=CA1&Caller=sip%3Aalice%40pbx.example.com&FromCity=Trezzo+Sull%27Adda&since=20"
+
+
+@pytest.mark.parametrize(
+    "signed_query",
+    [
+        SIP_QUERY,  # as sent
+        # As Twilio signs it: ':' and '@' (twilio-node#621) and "'" (twilio-node#1061) unescaped.
+        "CallSid=CA1&Caller=sip:alice@pbx.example.com&FromCity=Trezzo+Sull'Adda&since=20",
+    ],
+)
+async def test_a_get_from_a_sip_caller_is_accepted_signed_with_its_query_unescaped(signed_query: str) -> None:
+    form = await verify_twilio_signature(
+        request(
+            method="GET",
+            query=SIP_QUERY.replace("%3A", "%3a").encode(),  # either case of hex digits
+            signature=sign(f"{URL}?{signed_query.replace('%3A', '%3a')}"),
+            content_type=None,
+        ),
+        BASE,
+        TOKEN,
+    )
+    assert form["Caller"] == "sip:alice@pbx.example.com"
+    assert form["FromCity"] == "Trezzo Sull'Adda"
+
+
+async def test_unescaping_the_query_is_no_way_round_the_signature() -> None:
+    # Unescaping changes only which URL is hashed: a signature over other parameters is still 403.
+    other = "CallSid=CA2&Caller=sip:alice@pbx.example.com&FromCity=Trezzo+Sull'Adda&since=20"
+    with pytest.raises(HTTPException) as refused:
+        await verify_twilio_signature(
+            request(
+                method="GET", query=SIP_QUERY.encode(), signature=sign(f"{URL}?{other}"), content_type=None
+            ),
+            BASE,
+            TOKEN,
+        )
+    assert refused.value.status_code == 403
+
+
 async def test_a_file_upload_is_refused_not_a_server_error() -> None:
     boundary = "b0undary"
     body = (

@@ -206,7 +206,12 @@ def test_a_half_configured_twilio_refuses_to_start(
 def test_twilio_is_configured_all_or_nothing() -> None:
     assert not Settings().uses_real_twilio
     assert not Settings(twilio_account_sid="", twilio_auth_token="").uses_real_twilio  # type: ignore[arg-type]
-    both = Settings(twilio_account_sid=SID, twilio_auth_token=TOKEN, admin_token=ADMIN)  # type: ignore[arg-type]
+    both = Settings(
+        twilio_account_sid=SID,
+        twilio_auth_token=TOKEN,  # type: ignore[arg-type]
+        admin_token=ADMIN,  # type: ignore[arg-type]
+        public_base_url="https://callhold.example.com",
+    )
     assert both.uses_real_twilio
     rebased = Settings(
         twilio_account_sid=SID,
@@ -222,6 +227,41 @@ def test_twilio_is_configured_all_or_nothing() -> None:
     ):
         with pytest.raises(ValidationError, match="is set but"):
             Settings(**half)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("public", "why"),
+    [
+        ("http://127.0.0.1:8000", "is this machine"),  # the default
+        ("http://localhost:8000", "is this machine"),
+        ("https://[::1]/callhold", "is this machine"),
+        ("http://0.0.0.0:8000", "is this machine"),
+        ("http://10.1.2.3:8000", "is a private address"),
+        ("https://192.168.0.7", "is a private address"),
+        ("http://169.254.0.9", "is a private address"),
+    ],
+)
+def test_real_twilio_refuses_a_public_base_url_it_could_never_reach(
+    served: list[dict[str, Any]], public: str, why: str
+) -> None:
+    """Twilio would be given hold music, actions and callbacks it cannot fetch: silence, or "an
+    application error has occurred" on every call. A standalone voicesim on this machine can."""
+    env = {
+        "CALLHOLD_TWILIO_ACCOUNT_SID": SID,
+        "CALLHOLD_TWILIO_AUTH_TOKEN": TOKEN,
+        "CALLHOLD_ADMIN_TOKEN": ADMIN,
+        "CALLHOLD_PUBLIC_BASE_URL": public,
+    }
+    (line,) = lines_of(invoke(["serve"], **env), 2)
+    assert line.startswith(f"CALLHOLD_PUBLIC_BASE_URL {public} {why}: with real Twilio it must be"), line
+    assert served == []
+    rebased = invoke(["serve", "--port", "8738"], **env, CALLHOLD_TWILIO_API_BASE_URL="http://127.0.0.1:8739")
+    assert rebased.exit_code == 0, rebased.output
+    public_name = invoke(
+        ["serve", "--port", "8738"], **{**env, "CALLHOLD_PUBLIC_BASE_URL": "https://a.ngrok.app"}
+    )
+    assert public_name.exit_code == 0, public_name.output
+    assert len(served) == 2
 
 
 def test_the_demos_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -163,7 +163,11 @@ def test_every_unsafe_setting_gets_its_line(served: list[dict[str, Any]]) -> Non
         {},  # the embedded default, no settings at all
         {"CALLHOLD_PUBLIC_BASE_URL": "https://calls.example.com/callhold"},
         {"CALLHOLD_HOLD_MUSIC_URL": "https://cdn.example.com/hold.mp3"},
-        {**REAL_TWILIO, "CALLHOLD_ADMIN_TOKEN": "an-admin-token-of-our-own"},
+        {
+            **REAL_TWILIO,
+            "CALLHOLD_ADMIN_TOKEN": "an-admin-token-of-our-own",
+            "CALLHOLD_PUBLIC_BASE_URL": "https://calls.example.com",
+        },
     ],
 )
 def test_sound_settings_start(served: list[dict[str, Any]], tmp_path: Path, env: dict[str, str]) -> None:

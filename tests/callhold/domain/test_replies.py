@@ -27,6 +27,17 @@ AGENT_LEFT = "/twiml/customer/agent-left/call-1"
         (view(LEGS), CUSTOMER, "queue-full", AGENT_LEFT),
         (view(LEGS), CUSTOMER, "error", AGENT_LEFT),
         (view(LEGS), AGENT, "no-answer", None),
+        # A waiting customer handed to an agent by a REST redirect: where the redirect goes, should
+        # Twilio run the answer (docs silent); an ended call hangs up.
+        (view(CONF), CUSTOMER, "redirected", "/twiml/connect/call-1"),
+        (view(LEGS), CUSTOMER, "redirected-from-bridged", "/twiml/connect/call-1"),
+        (view(LEGS, call_status=CallState.ENDED), CUSTOMER, "redirected", None),
+        (
+            view(LEGS, hold=ENDED, end_reason=HoldEndReason.AGENT_HUNG_UP),
+            CUSTOMER,
+            "redirected",
+            AGENT_LEFT,
+        ),
         (view(LEGS, call_status=CallState.ENDED), CUSTOMER, "busy", None),
         (
             view(CONF, hold=ENDED, end_reason=HoldEndReason.AGENT_HUNG_UP),
