@@ -1,31 +1,29 @@
-"""Calls coming in and going out: adopting a call, handing it to an agent, dialling customers.
+"""Calls coming in: adopting a call, and connecting its customer to an agent.
 
 A mixin of :class:`~callhold.service.CallService` (kept apart to keep modules small): it uses the
-service's store, telephony, clock and ``handle``.
+service's store, telephony, clock and ``handle``. An agent becoming free takes the longest-waiting
+customer (:mod:`callhold.availability`); calls going out are :mod:`callhold.outbound`'s.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 from callhold import budget
 from callhold.domain import events as ev
-from callhold.domain import paths
-from callhold.domain.commands import AddParticipant, RedirectLeg
+from callhold.domain.commands import AddParticipant
 from callhold.domain.effects import ActionReply
-from callhold.domain.errors import Conflict, NotConnected, NotFound, TelephonyError
+from callhold.domain.errors import NotConnected, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import (
     Agent,
     Call,
     CallState,
     CallView,
-    HoldEndReason,
     HoldPolicy,
     LegRole,
     LegStatus,
@@ -33,18 +31,13 @@ from callhold.domain.model import (
 )
 from callhold.domain.ports import Clock, Handover, HoldStore, Telephony
 
-__all__ = ["OUTBOUND_TWIML_PATH", "AgentDesk"]
+__all__ = ["AgentDesk"]
 
 _log = logging.getLogger("callhold.desk")
 
-#: The TwiML an outbound call runs when answered. Its Call SID (the call id) is unknown until Calls
-#: create returns and Twilio redirects only in-progress calls, so the URL cannot carry the call id:
-#: ``/twiml/voice`` finds the adopted call by the request's ``CallSid`` and connects its agent.
-OUTBOUND_TWIML_PATH = "/twiml/outbound"
-
 
 class AgentDesk:
-    """Adoption, agent assignment and hand-over, outbound calls (see the module's docstring)."""
+    """Adoption, agent assignment and hand-over (see the module's docstring)."""
 
     store: HoldStore
     telephony: Telephony
@@ -258,180 +251,3 @@ class AgentDesk:
             if isinstance(effect, ActionReply):
                 return effect.twiml_path
         return None
-
-    def waiting_calls(self) -> list[Call]:
-        """Active calls with no agent, oldest first (they wait in :data:`WAITING_QUEUE`): the 1,000
-        who have waited longest, however many calls are active."""
-        return self.store.list_waiting(limit=1000)
-
-    async def agent_available(
-        self, agent_id: str, *, connect: Callable[[str], str] = paths.connect, by_agent: bool = True
-    ) -> Call | None:
-        """Mark the agent available and hand it the longest-waiting customer, if any (``connect``:
-        the TwiML path that connects a call, by its id, to its newly assigned agent).
-
-        ``by_agent``: the agent (or the admin) said so, which ends its being away. Otherwise callhold
-        frees the agent (its call ended): an agent that is away stays unavailable.
-
-        The customer goes to *this* agent (not to whichever agent is free), and to one agent only
-        however many become available at once. If Twilio refuses to move the customer, the call
-        waits again and the agent stays available; the refusal is raised unless the customer is gone.
-        An agent on an active call is not made available (it would get a second customer mid-call):
-        it no longer being away (``by_agent``), the end of that call makes it available.
-        """
-        if not self.store.make_available(agent_id, by_agent=by_agent):
-            return None  # on a call (available when it ends, unless away), or away
-        for call in self.waiting_calls():
-            customer = self.store.get_leg(call.customer_call_sid)
-            if customer is None or customer.status.is_terminal:
-                continue
-            try:
-                handover = await self._hand_over(call, agent_id, connect)
-            except TelephonyError as exc:
-                if exc.call_gone:
-                    continue
-                raise
-            if handover is Handover.AGENT_TAKEN:
-                return None  # the agent was given a call meanwhile (or deleted)
-            if handover is Handover.GIVEN:
-                return self.store.get_call(call.id)
-        return None
-
-    async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
-        """Give ``call`` to the free ``agent_id`` and move its customer to ``connect(call.id)``; if
-        Twilio refuses the move, the call waits again, the agent is free again, and the refusal is
-        raised. If Twilio never answered (``uncertain``), the hand-over stands."""
-        handover = self.store.give_call(call.id, agent_id, self.clock.now())
-        if handover is not Handover.GIVEN:
-            return handover
-        try:
-            await self.telephony.redirect_leg(
-                RedirectLeg(call_sid=call.customer_call_sid, twiml_path=connect(call.id))
-            )
-        except TelephonyError as exc:
-            if exc.uncertain:
-                # The customer may be on the way to the agent (Twilio fetching /twiml/connect, the
-                # agent being dialled): releasing would free an agent who may be talking to them,
-                # for the next caller. The hand-over stands; if it never happened, the dispatch
-                # sweep finishes it (callhold.handovers).
-                _log.warning("no answer moving call %s to agent %s; kept: %r", call.id, agent_id, exc)
-                return Handover.GIVEN
-            _log.warning("could not connect call %s to agent %s: %r", call.id, agent_id, exc)
-            self.release_agent(call.id, agent_id)
-            raise
-        return Handover.GIVEN
-
-    async def call_ended(self, call_id: str) -> None:
-        """The customer left: the agent is free again -- once per call, unless it set itself away
-        during the call or had dropped out of a hold (hang-up policy: the call ended after it) --
-        and takes the longest-waiting customer, if any. (Both the conference's participant-leave and the
-        customer's status callback report the end; by the second the agent may already have taken
-        another call.) If Twilio refuses to move that customer, it waits on and the agent stays
-        available: this runs from a status callback, which must not fail for it."""
-        view = self.store.load_view(call_id)
-        call, hold = view.call, view.hold
-        if call.agent_id is None:
-            return
-        if (
-            hold is not None
-            and hold.end_reason is HoldEndReason.AGENT_HUNG_UP
-            and hold.agent_id == call.agent_id
-        ):
-            return  # the agent dropped during a hold: it stays unavailable until it says otherwise
-        if not self.store.record_callback(f"agent-released:{call_id}", self.clock.now()):
-            return
-        try:
-            await self.agent_available(call.agent_id, by_agent=False)
-        except TelephonyError as exc:
-            _log.warning("agent %s is free but a waiting customer could not be moved: %r", call.agent_id, exc)
-
-    # -- calls going out ---------------------------------------------------------------------
-    async def place_outbound(self, agent_id: str, to: str) -> Call:
-        """Dial the customer ``to`` for ``agent_id`` and adopt the call with that agent.
-
-        ``NotFound`` for an unknown agent, ``Conflict`` if the agent is not available (busy or away),
-        ``TelephonyError`` if Twilio refuses the call (the agent is free again, unless it went away).
-
-        The agent is on record as placing the call before Twilio is asked (``Agent.placing_since``),
-        so nothing hands it a customer meanwhile, whatever it says. If Twilio never answered
-        (``uncertain``), the call may exist: the placement stays. Its first status callback, or its
-        answer TwiML, names the agent and adopts it; if neither comes, the dispatch sweep asks
-        Twilio (``callhold.placements``).
-        """
-        if self.store.get_agent(agent_id) is None:
-            raise NotFound("agent", agent_id)
-        since = self.clock.now()
-        if not self.store.claim_for_outbound(agent_id, to, since):
-            raise Conflict(f"agent {agent_id} is not available")
-        try:
-            # The callbacks and the answer TwiML name the agent and the placement: one Twilio delivers
-            # before this create returns (or after its answer was lost) can then adopt the call itself.
-            query = urlencode({"agent": agent_id, "placed": since.isoformat()})
-            call_sid = await self.telephony.place_call(
-                to, self.caller_id, f"{OUTBOUND_TWIML_PATH}?{query}", f"{paths.CALL_STATUS}?{query}"
-            )
-        except TelephonyError as exc:
-            if not exc.uncertain:  # refused: no call, the agent is free again (unless away meanwhile)
-                await self.placement_over(agent_id, since)
-            raise
-        return await self.adopt_outbound(call_sid, agent_id, to, status=LegStatus.QUEUED, placed_since=since)
-
-    async def adopt_outbound(
-        self,
-        call_sid: str,
-        agent_id: str,
-        to: str | None,
-        *,
-        status: LegStatus,
-        placed_since: datetime | None,
-    ) -> Call:
-        """Record the outbound call ``call_sid`` placed for ``agent_id`` at ``placed_since`` (if
-        known); idempotent. The agent gets it if that placement is still open, which this ends, or if
-        the agent is free. Otherwise (the placement was settled meanwhile and the agent has another
-        call, or was deleted) the customer who answers goes to the next free agent."""
-        call = self.adopt(
-            call_sid, agent_id=agent_id, status=status, customer_number=to, placed_since=placed_since
-        )
-        if call.agent_id != agent_id:
-            _log.warning(
-                "call %s to %s, placed for agent %s, is recorded for %s", call.id, to, agent_id, call.agent_id
-            )
-            if placed_since is not None:  # recorded already, for no agent or another: no call is left for it
-                await self.placement_over(agent_id, placed_since)
-        return call
-
-    async def placement_over(self, agent_id: str, since: datetime) -> bool:
-        """The agent's placement since ``since`` came to no call of its own: it is free again (unless
-        away or on a call) and takes the longest-waiting customer, if any. ``False`` (nothing done)
-        if that placement is over already."""
-        if not self.store.end_placement(agent_id, since, free=False):
-            return False
-        await self.free_for_next_customer(agent_id)
-        return True
-
-    async def free_for_next_customer(self, agent_id: str) -> bool:
-        """callhold frees the agent (unless away or on a call) and hands it the longest-waiting
-        customer, if any; ``False`` if the agent was deleted meanwhile. A customer Twilio would not
-        move waits on, the agent available: this runs from sweeps and callbacks, which must not fail
-        for it."""
-        try:
-            await self.agent_available(agent_id, by_agent=False)
-        except NotFound:
-            return False
-        except TelephonyError as exc:
-            _log.warning("agent %s is free but a waiting customer could not be moved: %r", agent_id, exc)
-        return True
-
-    def outbound_answered(self, call_id: str) -> None:
-        """The customer of an outbound call answered: its agent is being connected now, a hand-over
-        like any other, stamped (``Call.given_at``, once) so that the dispatch sweep finishes it if it
-        never happens (``callhold.handovers``)."""
-        now = self.clock.now()
-
-        def stamp(view: CallView) -> Decision:
-            call = view.call
-            if call.agent_id is None or call.given_at is not None or call.status is not CallState.ACTIVE:
-                return Decision(new_state=view)
-            return Decision(new_state=replace(view, call=replace(call, given_at=now)))
-
-        self.store.transact(call_id, stamp)

@@ -2,7 +2,7 @@
 busy with no call.
 
 A mixin of :class:`~callhold.service.CallService` (kept apart to keep modules small): it uses the
-service's store, clock, timers and the desk's hand-over (:mod:`callhold.desk`).
+service's store, clock, timers and the hand-over to a free agent (:mod:`callhold.availability`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ class WaitingDispatch:
     if TYPE_CHECKING:
 
         def waiting_calls(self) -> list[Call]:
-            """See ``AgentDesk.waiting_calls``."""
+            """See ``AgentAvailability.waiting_calls``."""
 
         async def _hand_over(self, call: Call, agent_id: str, connect: Callable[[str], str]) -> Handover:
-            """See ``AgentDesk._hand_over``."""
+            """See ``AgentAvailability._hand_over``."""
 
         async def recover_handovers(self) -> int:
             """See ``HandoverRecovery.recover_handovers``."""
@@ -47,7 +47,7 @@ class WaitingDispatch:
             """See ``PlacementRecovery.recover_placements``."""
 
         async def free_for_next_customer(self, agent_id: str) -> bool:
-            """See ``AgentDesk.free_for_next_customer``."""
+            """See ``AgentAvailability.free_for_next_customer``."""
 
         def rearm_timers(self) -> int:
             """See ``HoldTimers.rearm_timers``."""
@@ -114,7 +114,7 @@ class WaitingDispatch:
     async def free_stranded_agents(self) -> int:
         """Make available the agents left unavailable with no call (not away, placing nothing) by two
         sweeps of this process in a row; how many. An instance that stopped between committing the
-        end of a call and freeing its agent (``AgentDesk.call_ended``) leaves one so, and nothing
+        end of a call and freeing its agent (``AgentAvailability.call_ended``) leaves one so, and nothing
         else would free it: the call's end is on record, so no retried callback runs that again. Two
         sweeps, because an agent is so for a moment whenever its call ends, until it is freed."""
         previous = self._stranded_seen

@@ -14,7 +14,7 @@ clocks must agree, NTP, to well within the grace), its customer is in progress a
 it has no agent leg that is not over (earlier agents' legs, over, do not count whenever they ended).
 The grace covers a hand-over still under way (the move, Twilio fetching the TwiML, the agent
 ringing: each has a timeout well under it). Calls callhold placed (``POST /api/v1/calls``) are stamped
-when their customer answers (``AgentDesk.outbound_answered``): the answer TwiML connects the agent.
+when their customer answers (``OutboundCalls.outbound_answered``): the answer TwiML connects the agent.
 
 Twilio is asked before anything is done, because the record can lag behind (a status callback lost
 to a database blip is not retried by Twilio):
@@ -97,7 +97,7 @@ class HandoverRecovery:
             """See ``CallService.handle``."""
 
         async def call_ended(self, call_id: str) -> None:
-            """See ``AgentDesk.call_ended``."""
+            """See ``AgentAvailability.call_ended``."""
 
     async def recover_handovers(self) -> int:
         """Finish the stranded hand-overs (module docstring) among the active calls; how many

@@ -75,16 +75,16 @@ class PlacementRecovery:
             status: LegStatus,
             placed_since: datetime | None,
         ) -> Call:
-            """See ``AgentDesk.adopt_outbound``."""
+            """See ``OutboundCalls.adopt_outbound``."""
 
         async def placement_over(self, agent_id: str, since: datetime) -> bool:
-            """See ``AgentDesk.placement_over``."""
+            """See ``OutboundCalls.placement_over``."""
 
         async def handle(self, call_id: str, event: ev.Event) -> Decision:
             """See ``CallService.handle``."""
 
         async def call_ended(self, call_id: str) -> None:
-            """See ``AgentDesk.call_ended``."""
+            """See ``AgentAvailability.call_ended``."""
 
     async def recover_placements(self) -> int:
         """Settle the placements older than :data:`PLACEMENT_GRACE` (module docstring); how many."""

@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from callhold.desk import OUTBOUND_TWIML_PATH, AgentDesk
+from callhold.availability import AgentAvailability
+from callhold.desk import AgentDesk
 from callhold.dispatch import WaitingDispatch
 from callhold.domain import events as ev
 from callhold.domain.commands import (
@@ -48,6 +49,7 @@ from callhold.domain.ports import Clock, HoldStore, Telephony
 from callhold.handovers import HandoverRecovery
 from callhold.hold_queues import HoldQueues
 from callhold.hold_timers import HoldTimers, HoldTimings
+from callhold.outbound import OUTBOUND_TWIML_PATH, OutboundCalls
 from callhold.placements import PlacementRecovery
 from callhold.timers import TimerHandle, Timers
 
@@ -69,7 +71,16 @@ database (Twilio retries a callback that timed out, so duplicates come in bursts
 slow -- when the database can least spare a transaction per duplicate)."""
 
 
-class CallService(AgentDesk, HoldTimers, WaitingDispatch, HandoverRecovery, PlacementRecovery, HoldQueues):
+class CallService(
+    AgentDesk,
+    AgentAvailability,
+    OutboundCalls,
+    HoldTimers,
+    WaitingDispatch,
+    HandoverRecovery,
+    PlacementRecovery,
+    HoldQueues,
+):
     """callhold's use cases, independent of HTTP."""
 
     def __init__(

@@ -1,4 +1,7 @@
-"""Hold statistics per call or per agent: count, total and longest hold time."""
+"""Hold statistics per call or per agent: count, total and longest hold time.
+
+``HoldStatistics`` is the part of :class:`~callhold.adapters.db.store.SqlHoldStore` that reads them.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, Table, func, select
 
+from callhold.adapters.db.statements import Statements
 from callhold.domain.model import HoldState, HoldStats
 
-__all__ = ["hold_stats"]
+__all__ = ["HoldStatistics", "hold_stats"]
 
 _ENDED = HoldState.ENDED.value
 
@@ -77,3 +81,43 @@ def hold_stats(
         HoldStats(subject=subject, holds=count, total_seconds=total, longest_seconds=longest)
         for subject, (count, total, longest) in rows
     ]
+
+
+class HoldStatistics:
+    """Hold statistics over SQLAlchemy Core (part of ``SqlHoldStore``)."""
+
+    engine: Engine
+    sql: Statements
+
+    def stats_per_call(
+        self,
+        now: datetime,
+        *,
+        call_id: str | None = None,
+        agent_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[HoldStats]:
+        """Holds count, total and longest seconds per call (open holds count up to ``now``); with
+        ``agent_id``, of that agent's holds only (a call it held counts only its own holds); with
+        ``since``, of the holds started then or later. By call id; with ``limit``, at most that many
+        calls, the most recently held first."""
+        holds = self.sql.holds
+        return hold_stats(
+            self.engine, holds, now, "call_id", call_id=call_id, agent_id=agent_id, since=since, limit=limit
+        )
+
+    def stats_per_agent(
+        self,
+        now: datetime,
+        *,
+        agent_id: str | None = None,
+        call_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[HoldStats]:
+        """Holds count, total and longest seconds per agent (the call's agent when it was held), by
+        agent id; with ``call_id`` or ``since``, of that call's holds, or those started then or later."""
+        holds = self.sql.holds
+        return hold_stats(
+            self.engine, holds, now, "agent_id", call_id=call_id, agent_id=agent_id, since=since
+        )

@@ -4,6 +4,10 @@ Every method is one short transaction on a pooled connection; the statements are
 (``statements.py``). A read-decide-write cycle (:meth:`SqlHoldStore.transact`) locks the call row
 -- ``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite -- so racing callbacks,
 API requests and service instances apply one after the other, each on the state the previous left.
+
+Calls, legs, holds and their transactions are here; the store's other parts are its bases: agents
+(``agents.py``, which owns the engine and statements), listings (``listings.py``), hold statistics
+(``stats.py``) and callback keys (``receipts.py``).
 """
 
 from __future__ import annotations
@@ -12,46 +16,37 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal, overload
 
-from sqlalchemy import Connection, CursorResult, Select, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.agents import AgentRecords
+from callhold.adapters.db.listings import CallListings
+from callhold.adapters.db.receipts import CallbackReceipts
 from callhold.adapters.db.records import call_of, call_values, hold_of, hold_values, leg_of
-from callhold.adapters.db.stats import hold_stats
-from callhold.adapters.db.tables import OPEN_HOLD
+from callhold.adapters.db.stats import HoldStatistics
 from callhold.adapters.db.transaction import (
     SqlCallTransaction,
     apply_status,
     flag_values,
     insert,
+    insert_new,
     leg_values,
     load_view,
-    load_views,
     row,
     write_leg_status,
 )
 from callhold.domain.effects import away_agent
 from callhold.domain.errors import Conflict, NotFound
 from callhold.domain.machine import Decision
-from callhold.domain.model import (
-    Call,
-    CallState,
-    CallView,
-    Hold,
-    HoldState,
-    HoldStats,
-    Leg,
-    LegStatus,
-)
+from callhold.domain.model import Call, CallState, CallView, Hold, Leg, LegStatus
 from callhold.domain.ports import Handover
 
 __all__ = ["SqlCallTransaction", "SqlHoldStore"]
 
 
-class SqlHoldStore(AgentRecords):
+class SqlHoldStore(CallListings, HoldStatistics, CallbackReceipts, AgentRecords):
     """Durable records of agents, calls, legs and holds (implements ``callhold.domain.ports.HoldStore``)."""
 
     # -- calls ------------------------------------------------------------------------------------
@@ -81,7 +76,7 @@ class SqlHoldStore(AgentRecords):
         with self._locked() as conn:
             try:
                 values = call_values(replace(call, agent_id=None))
-                inserted = _insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, values)
+                inserted = insert_new(conn, self.sql.call_insert_new, self.sql.call_insert, values)
             except IntegrityError as error:
                 raise Conflict(f"call {call.id}: refused by the database ({error.orig})") from error
             if not inserted:
@@ -119,96 +114,22 @@ class SqlHoldStore(AgentRecords):
             found = self._one(self.sql.call_by_ref, {"ref": call_sid})
         return call_of(row(found)) if found is not None else None
 
-    @overload
-    def list_calls(
-        self,
-        *,
-        status: CallState | None = None,
-        agent_id: str | None = None,
-        limit: int = 100,
-        with_hold: Literal[False] = False,
-    ) -> list[Call]: ...
-
-    @overload
-    def list_calls(
-        self,
-        *,
-        status: CallState | None = None,
-        agent_id: str | None = None,
-        limit: int = 100,
-        with_hold: Literal[True],
-    ) -> list[tuple[Call, HoldState | None]]: ...
-
-    def list_calls(
-        self,
-        *,
-        status: CallState | None = None,
-        agent_id: str | None = None,
-        limit: int = 100,
-        with_hold: bool = False,
-    ) -> list[Call] | list[tuple[Call, HoldState | None]]:
-        """Calls, newest first. ``with_hold``: each with the state of its open hold, else of its latest
-        (``None``: never held), read by the same statement.
-
-        The hold is picked as ``Statements.view`` picks it: the open one (a call has at most one),
-        else the latest by start -- not "the latest, which is the open one", as instances' clocks
-        may disagree about ``started_at``.
-        """
-        calls, holds = self.sql.calls, self.sql.holds
-        query = select(calls)
-        if with_hold:
-            # Each through an index: the open hold's (the partial unique index), else the latest's.
-            open_state = select(holds.c.state).where(holds.c.call_id == calls.c.id, OPEN_HOLD)
-            latest_state = (
-                select(holds.c.state)
-                .where(holds.c.call_id == calls.c.id)
-                .order_by(holds.c.started_at.desc(), holds.c.id.desc())
-                .limit(1)
-            )
-            hold_state = func.coalesce(
-                open_state.correlate(calls).scalar_subquery(),
-                latest_state.correlate(calls).scalar_subquery(),
-            )
-            query = select(calls, hold_state.label("hold_state"))
-        with self.engine.connect() as conn:
-            found = conn.execute(self._page(query, status, agent_id, limit)).all()
-        if not with_hold:
-            return [call_of(row(r)) for r in found]
-        return [(call_of(row(r)), None if r.hold_state is None else HoldState(r.hold_state)) for r in found]
-
-    def list_waiting(self, *, limit: int = 1000) -> list[Call]:
-        """Active calls with no agent, oldest first (through the active calls' partial index, so
-        the oldest are found however many calls are active or on record)."""
+    def delete_ended_calls(self, before: datetime, *, limit: int = 1000) -> int:
+        """Delete up to ``limit`` calls that ended before ``before`` -- oldest first, with their legs
+        and holds (``ON DELETE CASCADE``) -- in one short transaction; how many. Live calls are never
+        touched. For retention (``callhold db prune``): call it until it returns 0."""
         calls = self.sql.calls
-        query = (
-            select(calls)
-            .where(calls.c.status == CallState.ACTIVE.value, calls.c.agent_id.is_(None))
-            .order_by(calls.c.created_at, calls.c.id)
+        oldest = (
+            select(calls.c.id)
+            .where(calls.c.status == CallState.ENDED.value, calls.c.ended_at < before)
+            .order_by(calls.c.ended_at, calls.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
-            return [call_of(row(r)) for r in conn.execute(query).all()]
-
-    def list_views(
-        self, *, status: CallState | None = None, agent_id: str | None = None, limit: int = 100
-    ) -> list[CallView]:
-        """Calls as :meth:`list_calls` lists them, each with its legs and its open hold, else its
-        latest (as :meth:`load_view` gives one): two statements for the whole page."""
-        query = self._page(self.sql.views, status, agent_id, limit)
-        with self.engine.connect() as conn:
-            return load_views(self.sql, conn, query)
-
-    def _page(
-        self, query: Select[Any], status: CallState | None, agent_id: str | None, limit: int
-    ) -> Select[Any]:
-        """``query`` over calls, filtered, newest first, at most ``limit``."""
-        calls = self.sql.calls
-        query = query.order_by(calls.c.created_at.desc(), calls.c.id).limit(limit)
-        if status is not None:
-            query = query.where(calls.c.status == status.value)
-        if agent_id is not None:
-            query = query.where(calls.c.agent_id == agent_id)
-        return query
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(oldest).scalars())
+            if not ids:
+                return 0
+            return conn.execute(sa_delete(calls).where(calls.c.id.in_(ids))).rowcount
 
     # -- legs -------------------------------------------------------------------------------------
 
@@ -265,37 +186,6 @@ class SqlHoldStore(AgentRecords):
         """One hold, or ``None``."""
         found = self._one(self.sql.hold, {"id": hold_id})
         return hold_of(row(found)) if found is not None else None
-
-    def list_holds(
-        self,
-        *,
-        call_id: str | None = None,
-        agent_id: str | None = None,
-        state: HoldState | None = None,
-        since: datetime | None = None,
-        limit: int | None = 1000,
-        newest_first: bool = False,
-    ) -> list[Hold]:
-        """Holds by start time, oldest first (``newest_first``: newest first, so a small ``limit``
-        gives the latest), filtered by call, agent, state and start (``since`` inclusive); ``limit``
-        None: all of them."""
-        holds = self.sql.holds
-        by_start = (
-            [holds.c.started_at.desc(), holds.c.id.desc()]
-            if newest_first
-            else [holds.c.started_at, holds.c.id]
-        )
-        query = select(holds).order_by(*by_start).limit(limit)
-        if call_id is not None:
-            query = query.where(holds.c.call_id == call_id)
-        if agent_id is not None:
-            query = query.where(holds.c.agent_id == agent_id)
-        if state is not None:
-            query = query.where(holds.c.state == state.value)
-        if since is not None:
-            query = query.where(holds.c.started_at >= since)
-        with self.engine.connect() as conn:
-            return [hold_of(row(r)) for r in conn.execute(query)]
 
     # -- views and transactions -------------------------------------------------------------------
 
@@ -381,90 +271,3 @@ class SqlHoldStore(AgentRecords):
             if agent_id is not None:
                 conn.execute(self.sql.agent_choose, {"key": agent_id, "value": False, "away": True})
         return decision
-
-    # -- statistics -------------------------------------------------------------------------------
-
-    def stats_per_call(
-        self,
-        now: datetime,
-        *,
-        call_id: str | None = None,
-        agent_id: str | None = None,
-        since: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[HoldStats]:
-        """Holds count, total and longest seconds per call (open holds count up to ``now``); with
-        ``agent_id``, of that agent's holds only (a call it held counts only its own holds); with
-        ``since``, of the holds started then or later. By call id; with ``limit``, at most that many
-        calls, the most recently held first."""
-        holds = self.sql.holds
-        return hold_stats(
-            self.engine, holds, now, "call_id", call_id=call_id, agent_id=agent_id, since=since, limit=limit
-        )
-
-    def stats_per_agent(
-        self,
-        now: datetime,
-        *,
-        agent_id: str | None = None,
-        call_id: str | None = None,
-        since: datetime | None = None,
-    ) -> list[HoldStats]:
-        """Holds count, total and longest seconds per agent (the call's agent when it was held), by
-        agent id; with ``call_id`` or ``since``, of that call's holds, or those started then or later."""
-        holds = self.sql.holds
-        return hold_stats(
-            self.engine, holds, now, "agent_id", call_id=call_id, agent_id=agent_id, since=since
-        )
-
-    # -- callback deduplication -------------------------------------------------------------------
-
-    def record_callback(self, key: str, at: datetime) -> bool:
-        """Remember a callback by a unique key; ``False`` if it was recorded before (a duplicate).
-
-        One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate costs no exception and no rollback.
-        """
-        with self.engine.begin() as conn:
-            return self._record(conn, key, at)
-
-    def prune_callbacks(self, before: datetime) -> int:
-        """Forget the callbacks recorded before ``before`` (Twilio retries a webhook within minutes,
-        so old keys only take space); returns how many."""
-        with self.engine.begin() as conn:
-            return conn.execute(self.sql.receipts_prune, {"before": before}).rowcount
-
-    def delete_ended_calls(self, before: datetime, *, limit: int = 1000) -> int:
-        """Delete up to ``limit`` calls that ended before ``before`` -- oldest first, with their legs
-        and holds (``ON DELETE CASCADE``) -- in one short transaction; how many. Live calls are never
-        touched. For retention (``callhold db prune``): call it until it returns 0."""
-        calls = self.sql.calls
-        oldest = (
-            select(calls.c.id)
-            .where(calls.c.status == CallState.ENDED.value, calls.c.ended_at < before)
-            .order_by(calls.c.ended_at, calls.c.id)
-            .limit(limit)
-        )
-        with self.engine.begin() as conn:
-            ids = list(conn.execute(oldest).scalars())
-            if not ids:
-                return 0
-            return conn.execute(sa_delete(calls).where(calls.c.id.in_(ids))).rowcount
-
-    def _record(self, conn: Connection, key: str, at: datetime) -> bool:
-        values = {"key": key, "received_at": at}
-        return _insert_new(conn, self.sql.receipt_insert, self.sql.receipts.insert(), values)
-
-
-def _insert_new(conn: Connection, if_new: Any, plain: Any, values: dict[str, object]) -> bool:
-    """Insert a row unless its key exists; ``True`` if inserted. ``if_new`` is the dialect's
-    ``INSERT ... ON CONFLICT DO NOTHING`` (a duplicate costs no exception and no rollback); without
-    one, ``plain`` in a savepoint, a duplicate's error rolled back to it."""
-    if if_new is not None:
-        result: CursorResult[Any] = conn.execute(if_new, values)
-        return result.rowcount == 1
-    try:
-        with conn.begin_nested():
-            conn.execute(plain, values)
-    except IntegrityError:
-        return False
-    return True

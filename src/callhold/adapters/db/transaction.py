@@ -19,6 +19,7 @@ __all__ = [
     "apply_status",
     "flag_values",
     "insert",
+    "insert_new",
     "leg_values",
     "load_view",
     "row",
@@ -122,6 +123,21 @@ def insert(conn: Connection, statement: Any, values: dict[str, object], what: st
         conn.execute(statement, values)
     except IntegrityError as error:
         raise Conflict(f"{what}: refused by the database ({error.orig})") from error
+
+
+def insert_new(conn: Connection, if_new: Any, plain: Any, values: dict[str, object]) -> bool:
+    """Insert a row unless its key exists; ``True`` if inserted. ``if_new`` is the dialect's
+    ``INSERT ... ON CONFLICT DO NOTHING`` (a duplicate costs no exception and no rollback); without
+    one, ``plain`` in a savepoint, a duplicate's error rolled back to it."""
+    if if_new is not None:
+        result: CursorResult[Any] = conn.execute(if_new, values)
+        return result.rowcount == 1
+    try:
+        with conn.begin_nested():
+            conn.execute(plain, values)
+    except IntegrityError:
+        return False
+    return True
 
 
 class SqlCallTransaction:
