@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///callhold.db", description="SQLAlchemy URL (SQLite or PostgreSQL)")
     twilio_account_sid: str | None = Field(None, description="Real Twilio: the account SID")
     twilio_auth_token: SecretStr | None = Field(None, description="Real Twilio: the auth token")
+    twilio_webhook_shared_key: SecretStr | None = Field(
+        None,
+        description="Real Twilio: the secret of the SharedKey a Webhook Rule signs callhold's webhooks with "
+        "(requests carrying X-Twilio-Webhooks-Signature-Settings); others stay signed with the auth token",
+    )
     twilio_api_base_url: str | None = Field(
         None,
         description="Send the SDK's requests here instead of api.twilio.com (e.g. a standalone voicesim "

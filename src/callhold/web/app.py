@@ -46,6 +46,12 @@ class Services:
     auth_token: str
     emulator: Any = None
 
+    @property
+    def webhook_shared_key(self) -> str | None:
+        """The secret of the SharedKey a Twilio Webhook Rule signs callhold's webhooks with, if any."""
+        key = self.settings.twilio_webhook_shared_key
+        return key.get_secret_value() if key is not None else None
+
 
 def _seeded_ids(seed: int) -> Callable[[], str]:
     rng = random.Random(seed)

@@ -65,7 +65,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 async def signed_form(request: Request, services: ServicesDep) -> FormData:
     """The form of a webhook whose ``X-Twilio-Signature`` is valid (403 otherwise)."""
-    return await verify_twilio_signature(request, services.settings.public_base_url, services.auth_token)
+    return await verify_twilio_signature(
+        request, services.settings.public_base_url, services.auth_token, services.webhook_shared_key
+    )
 
 
 async def caller(request: Request, services: ServicesDep) -> Principal:
@@ -297,13 +299,17 @@ class WebhookRoute(APIRoute):
         async def receive(request: Request) -> Response:
             services: Services = request.app.state.services
             base_url = services.settings.public_base_url
-            form = await verify_twilio_signature(request, base_url, services.auth_token)
+            form = await verify_twilio_signature(
+                request, base_url, services.auth_token, services.webhook_shared_key
+            )
             return await handler(Webhook(request, form, services))
 
         async def receive_twiml(request: Request) -> Response:
             services: Services = request.app.state.services
             base_url = services.settings.public_base_url
-            form = await verify_twilio_signature(request, base_url, services.auth_token)
+            form = await verify_twilio_signature(
+                request, base_url, services.auth_token, services.webhook_shared_key
+            )
             if request.method == "POST" and request.scope.get("query_string"):  # perhaps a retry
                 form = _with_carried(form, request)
             hook = Webhook(request, form, services)

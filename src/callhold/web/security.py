@@ -27,7 +27,13 @@ from urllib.parse import unquote_plus
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
-from twilio.request_validator import RequestValidator, compare
+from twilio.request_validator import (
+    HMAC_SHA1,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    compare,
+    get_signature_algorithm,
+)
 
 __all__ = [
     "MAX_WEBHOOK_BODY_BYTES",
@@ -222,8 +228,38 @@ def _as_signed(url: str) -> list[str]:
     return [url] if unescaped == query else [url, path + mark + unescaped]
 
 
-async def verify_twilio_signature(request: Request, public_base_url: str, auth_token: str) -> FormData:
+def _signing(request: Request, auth_token: str, shared_key: str | None) -> tuple[str, str]:
+    """The secret and algorithm the request says it was signed with; 403 if callhold cannot check it.
+
+    By default Twilio signs with the account's auth token and HMAC-SHA1. A webhook a Webhook Rule
+    matches is signed with that rule's SharedKey instead, and says so (and with which algorithm) in
+    ``X-Twilio-Webhooks-Signature-Settings: key=...,algorithm=HMAC_SHA256``: "Only the hash changes.
+    The signed string is still the full URL followed by the sorted POST parameters"
+    (https://www.twilio.com/docs/usage/webhooks/webhook-shared-keys, public beta).
+    """
+    settings = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+    if settings is None:
+        return auth_token, HMAC_SHA1
+    algorithm = get_signature_algorithm(settings).upper()
+    if not shared_key:
+        _refusals.note(
+            f"{request.url.path!r} is signed with a Twilio SharedKey ({SIGNATURE_SETTINGS_HEADER}: "
+            f"{settings[:80]!r}) and CALLHOLD_TWILIO_WEBHOOK_SHARED_KEY is not set: set it to its secret"
+        )
+        raise _forbidden()
+    if algorithm not in ("HMAC_SHA1", "HMAC_SHA256"):
+        _refusals.note(f"{request.url.path!r} is signed with {algorithm[:40]!r}, which callhold cannot check")
+        raise _forbidden()
+    return shared_key, algorithm
+
+
+async def verify_twilio_signature(
+    request: Request, public_base_url: str, auth_token: str, shared_key: str | None = None
+) -> FormData:
     """Return the webhook's parameters if its signature is valid; 403 otherwise.
+
+    Signed with ``auth_token`` (HMAC-SHA1), or, when the request says so, with the Webhook Rule's
+    ``shared_key`` and the algorithm it names (:func:`_signing`).
 
     POST: the form, which the signature covers after the URL. GET: Twilio sends the parameters in the
     query string, which the signed URL already covers; they are returned as the "form" all the same.
@@ -245,9 +281,10 @@ async def verify_twilio_signature(request: Request, public_base_url: str, auth_t
             raise _forbidden()
         params.setdefault(key, []).append(value)
     url = public_url(request, public_base_url)
-    validator = RequestValidator(auth_token)
-    if not compare(validator.compute_signature(url, params), signature) and not any(
-        validator.validate(candidate, params, signature) for candidate in _as_signed(url)
+    secret, algorithm = _signing(request, auth_token, shared_key)
+    validator = RequestValidator(secret)
+    if not compare(validator.compute_signature(url, params, algorithm), signature) and not any(
+        validator.validate(candidate, params, signature, algorithm) for candidate in _as_signed(url)
     ):
         # The URL without its query (a GET's carries the caller's number), as a repr (no newlines).
         _refusals.note(

@@ -47,9 +47,10 @@ def request(
     content_type: str | None = FORM,
     method: str = "POST",
     query: bytes = b"",
+    extra: Sequence[tuple[bytes, bytes]] = (),
 ) -> Request:
     """A request as the app sees it (``app`` in the scope, as Starlette's routes have it)."""
-    headers = [(b"host", b"internal:8000")]
+    headers = [(b"host", b"internal:8000"), *extra]
     if content_type is not None:
         headers.append((b"content-type", content_type.encode()))
     if signature is not None:
@@ -76,10 +77,16 @@ def request(
     return Request(scope, receive)
 
 
-def sign(url: str, params: FormData | Sequence[tuple[str, str]] = ()) -> str:
+def sign(
+    url: str,
+    params: FormData | Sequence[tuple[str, str]] = (),
+    *,
+    secret: str = TOKEN,
+    algorithm: str = "HMAC_SHA1",
+) -> str:
     """What Twilio would send in ``X-Twilio-Signature`` (the SDK, over a multi-valued mapping)."""
     pairs = params.multi_items() if isinstance(params, FormData) else list(params)
-    signed: str = RequestValidator(TOKEN).compute_signature(url, ImmutableMultiDict(pairs))
+    signed: str = RequestValidator(secret).compute_signature(url, ImmutableMultiDict(pairs), algorithm)
     return signed
 
 
@@ -232,6 +239,66 @@ async def test_unescaping_the_query_is_no_way_round_the_signature() -> None:
             TOKEN,
         )
     assert refused.value.status_code == 403
+
+
+SHARED_KEY = "webhooks-shared-key-secret-0123456789"
+SETTINGS = b"x-twilio-webhooks-signature-settings"  # ASGI header names are lower case
+
+
+@pytest.mark.parametrize("algorithm", ["HMAC_SHA256", "HMAC_SHA1"])
+async def test_a_webhook_signed_with_a_shared_key_is_checked_with_it(algorithm: str) -> None:
+    """A Webhook Rule's SharedKey signs in place of the auth token, by the algorithm the header names
+    (docs/usage/webhooks/webhook-shared-keys); the auth token then proves nothing."""
+    pairs = parse_qsl(TWILIO_BODY.decode())
+    header = f"key=webhooks_sharedkey_abc,algorithm={algorithm}".encode()
+    signed = sign(URL, pairs, secret=SHARED_KEY, algorithm=algorithm)
+    form = await verify_twilio_signature(
+        request(TWILIO_BODY, signature=signed, extra=[(SETTINGS, header)]), BASE, TOKEN, SHARED_KEY
+    )
+    assert form["CallSid"] == "CA" + "1" * 32
+    for forged in (
+        sign(URL, pairs),
+        sign(
+            URL,
+            pairs,
+            secret=SHARED_KEY,
+            algorithm="HMAC_SHA1" if algorithm == "HMAC_SHA256" else "HMAC_SHA256",
+        ),
+    ):
+        with pytest.raises(HTTPException) as refused:
+            await verify_twilio_signature(
+                request(TWILIO_BODY, signature=forged, extra=[(SETTINGS, header)]), BASE, TOKEN, SHARED_KEY
+            )
+        assert refused.value.status_code == 403
+    with pytest.raises(HTTPException):  # no settings header: the auth token it is, as ever
+        await verify_twilio_signature(request(TWILIO_BODY, signature=signed), BASE, TOKEN, SHARED_KEY)
+
+
+@pytest.mark.parametrize(
+    ("header", "key", "logged"),
+    [
+        (
+            b"key=webhooks_sharedkey_abc,algorithm=HMAC_SHA256",
+            None,
+            "CALLHOLD_TWILIO_WEBHOOK_SHARED_KEY is not set",
+        ),
+        (b"key=webhooks_sharedkey_abc,algorithm=HMAC_SHA512", SHARED_KEY, "which callhold cannot check"),
+    ],
+)
+async def test_a_shared_key_signature_callhold_cannot_check_is_403_and_says_why(
+    header: bytes, key: str | None, logged: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from callhold.web import security
+
+    security._refusals._logged_at = float("-inf")  # the previous test's refusals do not mute this one
+    pairs = parse_qsl(TWILIO_BODY.decode())
+    signed = sign(URL, pairs, secret=SHARED_KEY, algorithm="HMAC_SHA256")
+    with pytest.raises(HTTPException) as refused:
+        await verify_twilio_signature(
+            request(TWILIO_BODY, signature=signed, extra=[(SETTINGS, header)]), BASE, TOKEN, key
+        )
+    assert refused.value.status_code == 403
+    assert logged in caplog.text
 
 
 async def test_a_file_upload_is_refused_not_a_server_error() -> None:
