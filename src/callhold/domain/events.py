@@ -155,11 +155,14 @@ class DialActionReceived:
 
     The answer is in the decision's :class:`~callhold.domain.machine.ActionReply` effect. An interrupted
     ``<Dial>`` reports ``completed`` just like a hang-up (pitfalls 7 and 8): never a state change.
+    ``call_status`` is the request's own ``CallStatus`` (the status of ``call_sid``, sent with every
+    TwiML request), if it gave a known one.
     """
 
     call_sid: str
     dial_call_status: str
     at: datetime
+    call_status: LegStatus | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

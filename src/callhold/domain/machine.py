@@ -61,7 +61,7 @@ from callhold.domain.strategies import check_can_hold, hold_plan, resume_plan
 from callhold.domain.transitions import (
     Decision,
     agent_hung_up,
-    conference_lost,
+    conference_dial_ended,
     customer_gone,
     end,
     enter,
@@ -313,9 +313,7 @@ def _action(
     ):
         # The held customer's <Dial><Conference> ended: the conference ended under it (callhold never
         # redirects a held conference customer, so this is not an interrupted <Dial>).
-        new_state, effects = conference_lost(state, hold, event.at, policy)
-        reply = ActionReply(twiml_path=paths.customer_agent_left(state.call.id))
-        return Decision(new_state=new_state, effects=(*effects, reply))
+        return conference_dial_ended(state, hold, event.at, policy, event.call_status)
     outcome = event.dial_call_status if isinstance(event, ev.DialActionReceived) else event.queue_result
     if (
         isinstance(event, ev.DialActionReceived)
@@ -347,13 +345,13 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
     if hold is not None and hold.state is HoldState.HOLDING:
         plan = hold_plan(state, hold)
         if command in plan:
-            new_state = _mark_participant_hold(state, command)
+            new_state = _mark_participant_hold(state, command, hold)
             if command == plan[-1]:
                 return _confirm_held(new_state, hold, event.at)
             return Decision(new_state=new_state)
     if hold is not None and hold.state is HoldState.RESUMING and command in resume_plan(state, hold):
         if hold.strategy is Strategy.CONFERENCE:
-            new_state = _mark_participant_hold(state, command)
+            new_state = _mark_participant_hold(state, command, hold)
             return Decision(
                 new_state=end(new_state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at)
             )
@@ -361,11 +359,17 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
     return ignored(state, "command outcome does not change the hold")
 
 
-def _mark_participant_hold(state: CallView, command: Command) -> CallView:
-    if not isinstance(command, SetParticipantHold):
+def _mark_participant_hold(state: CallView, command: Command, hold: Hold) -> CallView:
+    """The leg ``command`` (confirmed by Twilio) put on or took off hold: a participant's ``Hold``, or
+    a legs customer moved into the hold's queue (the end of the hold clears it: ``end``)."""
+    if isinstance(command, SetParticipantHold):
+        on_hold = command.hold
+    elif isinstance(command, RedirectLeg) and command.twiml_path == paths.legs_enqueue(hold.id):
+        on_hold = True
+    else:
         return state
     leg = state.leg(command.call_sid)
-    return state if leg is None else state.with_leg(replace(leg, on_hold=command.hold))
+    return state if leg is None else state.with_leg(replace(leg, on_hold=on_hold))
 
 
 def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy) -> Decision:

@@ -151,9 +151,11 @@ class HoldEndReason(StrEnum):
     RESUMED = "resumed"
     CUSTOMER_HUNG_UP = "customer_hung_up"
     AGENT_HUNG_UP = "agent_hung_up"
+    """The agent's side left, the customer still on the line (told, then requeued or said goodbye)."""
     MAX_HOLD_AUTO_RESUMED = "max_hold_auto_resumed"
     FAILED_COMPENSATED = "failed_compensated"
     CALL_ENDED = "call_ended"
+    """The conference ended under the hold and nobody's hang-up is known (told as if the agent left)."""
 
 
 class AgentHangupPolicy(StrEnum):
@@ -279,8 +281,10 @@ class Leg:
 
     ``sequence_number`` is the SequenceNumber of the last applied call status callback
     (:data:`NO_SEQUENCE` before any). ``muted``/``on_hold`` are conference participant flags, guarded by
-    ``participant_sequence_number`` (the conference event SequenceNumber last applied). ``parent_call_sid``
-    is Twilio's ParentCallSid: set when this leg was created by another leg's ``<Dial>``.
+    ``participant_sequence_number`` (the conference event SequenceNumber last applied); with the legs
+    strategy ``on_hold`` is the customer's, from when it is moved into the hold's queue until the hold
+    ends (the agent, on music, is held by no one). ``parent_call_sid`` is Twilio's ParentCallSid: set
+    when this leg was created by another leg's ``<Dial>``.
     """
 
     call_sid: str

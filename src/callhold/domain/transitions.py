@@ -15,7 +15,7 @@ from datetime import datetime
 
 from callhold.domain import paths
 from callhold.domain.commands import Command, RedirectLeg
-from callhold.domain.effects import AgentLeft, DisarmHoldTimers, Effect, Ignored
+from callhold.domain.effects import ActionReply, AgentLeft, DisarmHoldTimers, Effect, Ignored
 from callhold.domain.errors import CallEnded, NotHeld
 from callhold.domain.model import (
     AgentHangupPolicy,
@@ -26,6 +26,7 @@ from callhold.domain.model import (
     HoldPolicy,
     HoldState,
     LegRole,
+    LegStatus,
     Strategy,
 )
 from callhold.domain.strategies import live, resume_plan
@@ -34,6 +35,7 @@ __all__ = [
     "Decision",
     "agent_gone",
     "agent_hung_up",
+    "conference_dial_ended",
     "conference_lost",
     "customer_gone",
     "end",
@@ -70,9 +72,13 @@ def enter(hold: Hold, new: HoldState, at: datetime, end_reason: HoldEndReason | 
 
 
 def end(state: CallView, hold: Hold, reason: HoldEndReason, at: datetime) -> CallView:
-    """``state`` with ``hold`` ended at ``at`` (never before it started) for ``reason``."""
+    """``state`` with ``hold`` ended at ``at`` (never before it started) for ``reason``; a legs hold's
+    customer no longer on hold (a conference participant's flag follows its own events)."""
     ended_at = max(at, hold.started_at)
     ended = replace(hold, state=HoldState.ENDED, end_reason=reason, ended_at=ended_at, state_since=ended_at)
+    customer = state.customer_leg
+    if hold.strategy is Strategy.LEGS and customer is not None and customer.on_hold:
+        state = state.with_leg(replace(customer, on_hold=False))
     return with_hold(state, ended)
 
 
@@ -125,11 +131,37 @@ def agent_gone(
 
 
 def conference_lost(
-    state: CallView, hold: Hold, at: datetime, policy: HoldPolicy
+    state: CallView, hold: Hold, at: datetime, policy: HoldPolicy, *, customer_live: bool = False
 ) -> tuple[CallView, tuple[Effect, ...]]:
-    """The held customer's conference ended under it: the agent hung up (or the call ended)."""
-    reason = HoldEndReason.AGENT_HUNG_UP if live(state.agent_leg) is None else HoldEndReason.CALL_ENDED
+    """The held customer's conference ended under it: the agent hung up -- the agent's leg is over on
+    record, or Twilio says the customer is still on the line (``customer_live``) -- or else the
+    call ended (nobody's hang-up known)."""
+    agent_left = customer_live or live(state.agent_leg) is None
+    reason = HoldEndReason.AGENT_HUNG_UP if agent_left else HoldEndReason.CALL_ENDED
     return agent_gone(state, hold, at, policy, reason)
+
+
+def conference_dial_ended(
+    state: CallView, hold: Hold, at: datetime, policy: HoldPolicy, call_status: LegStatus | None
+) -> Decision:
+    """The held customer's ``<Dial><Conference>`` ended (its action): its conference ended under it.
+
+    Twilio's callbacks are separate requests, in any order (reference 6.1): the agent's ``completed``
+    may come after this action. The action's own ``CallStatus`` (``call_status``: the action request
+    carries the standard TwiML request parameters, https://www.twilio.com/docs/voice/twiml/dial and
+    https://www.twilio.com/docs/voice/twiml) says who left whatever the order: the customer's call
+    over, the customer hung up (its status callback's rule; Twilio discards the answer, Q2b); still
+    in progress, the agent's side left: ``agent_hung_up``, the customer told (the agent-left TwiML)
+    and the agent made away, as when the agent's callback comes first. Not said: the records decide
+    (:func:`conference_lost`).
+    """
+    if call_status is not None and call_status.is_terminal:
+        gone = customer_gone(state, hold, at)
+        return replace(gone, effects=(*gone.effects, ActionReply(twiml_path=None)))
+    live_customer = call_status is LegStatus.IN_PROGRESS
+    new_state, effects = conference_lost(state, hold, at, policy, customer_live=live_customer)
+    reply = ActionReply(twiml_path=paths.customer_agent_left(state.call.id))
+    return Decision(new_state=new_state, effects=(*effects, reply))
 
 
 def agent_hung_up(state: CallView, hold: Hold, at: datetime, policy: HoldPolicy) -> Decision:

@@ -207,8 +207,13 @@ class LegOut(BaseModel):
     call_sid: str
     role: LegRole
     status: LegStatus
-    muted: bool
-    on_hold: bool
+    muted: bool = Field(description="Muted in the conference (conference strategy; legs: always false)")
+    on_hold: bool = Field(
+        description="Held: hears hold audio, is not heard. Conference strategy: the participant's Hold "
+        "flag, from Twilio's events. Legs strategy: the customer's leg while a hold keeps it in the "
+        "hold's queue; an agent's leg never (it hears music while its customer is held, but nobody "
+        "holds it). False once the leg or its hold has ended"
+    )
     parent_call_sid: str | None
 
     @classmethod
@@ -238,7 +243,12 @@ class HoldOut(BaseModel):
     started_at: datetime
     confirmed_at: datetime | None
     ended_at: datetime | None
-    end_reason: HoldEndReason | None
+    end_reason: HoldEndReason | None = Field(
+        description="Why the hold ended (while resuming: why it is ending): resumed, "
+        "max_hold_auto_resumed, failed_compensated (Twilio refused a step, undone), customer_hung_up, "
+        "agent_hung_up (the agent's side left, the customer still on the line: told, then requeued "
+        "or said goodbye), call_ended (the conference ended under the hold, nobody's hang-up known)"
+    )
     agent_id: str | None
     agent_call_sid: str | None
     duration_seconds: float

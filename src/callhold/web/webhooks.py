@@ -308,13 +308,19 @@ async def outbound(hook: Webhook) -> Response:
 # -- actions: where a <Dial> or <Enqueue> continues ---------------------------------------------
 @router.post("/twiml/action/{call_id}")
 async def dial_action(hook: Webhook) -> Response:
-    """A ``<Dial>`` ended. Whether it was a hang-up or our own hold is decided from our records."""
+    """A ``<Dial>`` ended. Whether it was a hang-up or our own hold is decided from our records (and,
+    for a held conference customer, from the request's ``CallStatus``: whether it is still there)."""
     service = hook.services.service
     call_sid = _sid(hook, "CallSid")
     if call_sid is None:
         return _empty()
-    status = hook.text("DialCallStatus") or "completed"
-    event = ev.DialActionReceived(call_sid=call_sid, dial_call_status=status, at=service.clock.now())
+    status, caller = hook.text("DialCallStatus") or "completed", hook.text("CallStatus")
+    event = ev.DialActionReceived(
+        call_sid=call_sid,
+        dial_call_status=status,
+        at=service.clock.now(),
+        call_status=LegStatus(caller) if caller in _LEG_STATUSES else None,
+    )
     decision = await service.handle(hook.path("call_id"), event)
     return twiml_response(hook.services.twiml.redirect(service.action_reply(decision)))
 

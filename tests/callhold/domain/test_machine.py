@@ -142,11 +142,18 @@ RULES = [
     ),
     Rule("legs: first redirect done, still holding", view(LEGS, hold=H), ok(AGENT_TO_MUSIC), unchanged=True),
     Rule(
-        "legs: second redirect done, held",
+        "legs: second redirect done, held; the customer (in the hold's queue) reads on hold, not the agent",
         view(LEGS, hold=H),
         ok(CUSTOMER_TO_QUEUE),
         HELD,
         effects=(ArmHoldTimers,),
+        check=lambda d: (leg_is(CUSTOMER, on_hold=True)(d), leg_is(AGENT, on_hold=False)(d)),
+    ),
+    Rule(
+        "legs: a customer that is the dial child reads on hold once in the queue, the hold still holding",
+        view(LEGS, customer_is_child=True, hold=H),
+        ok(CUSTOMER_TO_QUEUE),
+        check=leg_is(CUSTOMER, on_hold=True),
     ),
     Rule(
         "conference resume confirmed by hold=false succeeding",
@@ -163,11 +170,12 @@ RULES = [
         unchanged=True,
     ),
     Rule(
-        "legs resume confirmed by the <Queue url> (LegsBridged)",
-        view(LEGS, hold=RES, end_reason=HoldEndReason.RESUMED),
+        "legs resume confirmed by the <Queue url> (LegsBridged): the customer is off hold",
+        with_leg(view(LEGS, hold=RES, end_reason=HoldEndReason.RESUMED), CUSTOMER, on_hold=True),
         ev.LegsBridged(hold_id=HOLD_ID, at=at(31)),
         END,
         HoldEndReason.RESUMED,
+        check=leg_is(CUSTOMER, on_hold=False),
     ),
     Rule(
         "LegsBridged of another hold is ignored",

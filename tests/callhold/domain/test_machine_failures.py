@@ -14,6 +14,7 @@ from domain_builders import (
     THIRD,
     at,
     view,
+    with_leg,
 )
 from machine_rules import (
     AGENT_TO_DEQUEUE,
@@ -37,13 +38,29 @@ from machine_rules import (
     call_is,
     failed,
     leg_is,
+    reply,
     status,
 )
 
 from callhold.domain import events as ev
 from callhold.domain.commands import Announce, RedirectLeg
-from callhold.domain.effects import AgentLeft, ArmHoldTimers, Compensating, DisarmHoldTimers, Ignored
+from callhold.domain.effects import (
+    ActionReply,
+    AgentLeft,
+    ArmHoldTimers,
+    Compensating,
+    DisarmHoldTimers,
+    Ignored,
+    away_agent,
+)
+from callhold.domain.machine import Decision
 from callhold.domain.model import CallState, HoldEndReason, Leg, LegRole, LegStatus
+
+
+def made_away(decision: Decision) -> None:
+    """Check: the decision makes the call's agent away (it dropped out of the hold)."""
+    assert [away_agent(effect) for effect in decision.effects if away_agent(effect)] == [AGENT_ID]
+
 
 RULES = [
     # --- compensation ---------------------------------------------------------------------------
@@ -189,14 +206,44 @@ RULES = [
         check=call_is(status=CallState.ENDED),
     ),
     Rule(
-        "legs: agent hangs up while customer held (requeue): customer told, call back to waiting",
-        view(LEGS, hold=HELD),
+        "legs: agent hangs up while customer held (requeue): customer told (off hold), call back to waiting",
+        with_leg(view(LEGS, hold=HELD), CUSTOMER, on_hold=True),
         status(AGENT, LegStatus.COMPLETED),
         END,
         HoldEndReason.AGENT_HUNG_UP,
         (CUSTOMER_TOLD_AGENT_LEFT,),
         (DisarmHoldTimers, AgentLeft),
-        check=call_is(agent_id=None),
+        check=lambda d: (call_is(agent_id=None)(d), leg_is(CUSTOMER, on_hold=False)(d)),
+    ),
+    Rule(
+        # Its <Dial> action says the customer is still on the line (CallStatus): the agent's side
+        # left, though the agent's own callbacks have not come yet (they may come in any order).
+        "conference: the held customer's conference ended, the customer on the line: the agent hung up",
+        view(CONF, hold=HELD),
+        ev.DialActionReceived(
+            call_sid=CUSTOMER, dial_call_status="answered", at=at(12), call_status=LegStatus.IN_PROGRESS
+        ),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (),
+        (DisarmHoldTimers, AgentLeft, ActionReply),
+        check=lambda d: (
+            reply("/twiml/customer/agent-left/call-1")(d),
+            call_is(agent_id=None)(d),
+            made_away(d),
+        ),
+    ),
+    Rule(
+        "conference: the held customer's <Dial> action says its call is over: the customer hung up",
+        view(CONF, hold=HELD),
+        ev.DialActionReceived(
+            call_sid=CUSTOMER, dial_call_status="answered", at=at(12), call_status=LegStatus.COMPLETED
+        ),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        (),
+        (DisarmHoldTimers, ActionReply),
+        check=lambda d: (reply(None)(d), call_is(agent_id=AGENT_ID)(d)),
     ),
     Rule(
         # Told by the customer's <Dial> action (the agent's leaving ends the conference), not by a
