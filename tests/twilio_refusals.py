@@ -23,6 +23,12 @@ Selector = Callable[[str, str, Mapping[str, object]], bool]
 #: The arguments of one SDK request, as ``AsyncHttpClient.request`` takes them.
 Sent = tuple[str, str, Any, Any, Any, Any, Any, bool]
 
+#: ``RefusingTransport`` keywords for a refusal, Twilio having done nothing: 429 (20429), "never
+#: processed" (docs/api/errors/20429), as it reaches the domain once callhold's retries are spent
+#: (:func:`telephony_over` makes none). The default, 503, is a server error: callhold takes the
+#: request as possibly carried out (``uncertain``, ``callhold.adapters.telephony.UNCERTAIN_STATUSES``).
+REFUSED: dict[str, Any] = {"status": 429, "code": 20429, "message": "Too many requests"}
+
 
 class InterceptingTransport(AsyncHttpClient):  # type: ignore[misc]
     """voicesim's SDK transport with a say in each request: :meth:`intercept` gets it (``inner``
@@ -95,6 +101,35 @@ class RefusingTransport(InterceptingTransport):
 
 
 def telephony_over(emu: Emulator, transport: AsyncHttpClient, public_base_url: str) -> TwilioTelephony:
-    """callhold's telephony adapter with the SDK sending through ``transport``."""
+    """callhold's telephony adapter with the SDK sending through ``transport``; a 429 is not sent
+    again (as if the retries were spent: ``tests/callhold/adapters/test_telephony_rate_limit.py``
+    tests them)."""
     client = twilio.rest.Client(emu.account_sid, emu.auth_token, http_client=transport)
-    return TwilioTelephony(client, public_base_url)
+    return TwilioTelephony(client, public_base_url, rate_limit_delays=())
+
+
+class ServerError(InterceptingTransport):
+    """voicesim's SDK transport, except that the first request ``selects`` picks is carried out by
+    voicesim and then answered with Twilio's server error: ``status`` (500, 20500 by default) and
+    Twilio's error JSON -- what Twilio's 20500 page warns of ("if you get a 500 ... and you retry the
+    request, it is possible for a customer to receive multiple ... calls", docs/api/errors/20500).
+    ``failed`` lists the URL of the request so answered."""
+
+    def __init__(self, emu: Emulator, selects: Selector, *, status: int = 500, code: int = 20500) -> None:
+        super().__init__(emu, selects, "tests.twilio_server_error")
+        self.status, self.code = status, code
+        self.failed: list[str] = []
+
+    async def intercept(self, sent: Sent, selected: bool) -> Response:
+        """Send to voicesim; if selected and the first, answer with the server error instead."""
+        answer = await self.inner.request(*sent)
+        if not selected or self.failed:
+            return answer
+        self.failed.append(sent[1])
+        body = {
+            "code": self.code,
+            "message": "Internal Server Error" if self.status == 500 else f"Server error {self.status}",
+            "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+            "status": self.status,
+        }
+        return Response(self.status, json.dumps(body), {"Content-Type": "application/json"})

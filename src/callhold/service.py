@@ -313,7 +313,7 @@ class CallService(
         )
         if failure is not None:
             verb = "mute" if muted else "unmute"
-            raise _refused(failure, f"could not {verb} {call_sid} in call {view.call.id}")
+            raise _refused(failure, _attempt(failure, f"{verb} {call_sid} in call {view.call.id}"))
         return view
 
     async def add_party(self, ref: str, to: str, *, label: str | None, agent_id: str | None) -> CallView:
@@ -324,7 +324,7 @@ class CallService(
             lambda: ev.AddPartyRequested(to=to, from_=self.caller_id, at=self.clock.now(), label=label),
         )
         if failure is not None:
-            raise _refused(failure, f"could not dial {to} into call {view.call.id}")
+            raise _refused(failure, _attempt(failure, f"dial {to} into call {view.call.id}"))
         return view
 
     async def remove_party(self, ref: str, call_sid: str, *, agent_id: str | None) -> CallView:
@@ -333,7 +333,7 @@ class CallService(
             ref, agent_id, lambda: ev.RemovePartyRequested(call_sid=call_sid, at=self.clock.now())
         )
         if failure is not None:
-            raise _refused(failure, f"could not remove {call_sid} from call {view.call.id}")
+            raise _refused(failure, _attempt(failure, f"remove {call_sid} from call {view.call.id}"))
         return view
 
 
@@ -344,6 +344,12 @@ def _refused(failure: TelephonyError, what: str) -> TelephonyError:
     )
     error.__cause__ = failure
     return error
+
+
+def _attempt(failure: TelephonyError, action: str) -> str:
+    """What became of ``action`` ("dial ... into call ..."): "could not" after a refusal, "tried to"
+    when Twilio may have carried it out (``uncertain``: no answer, or a 5xx)."""
+    return f"tried to {action}" if failure.uncertain else f"could not {action}"
 
 
 def _reached(failure: TelephonyError, hold: Hold | None, *, holding: bool) -> bool:

@@ -16,7 +16,7 @@ import pytest
 from callhold.domain.model import CallState, HoldEndReason, HoldState, LegStatus
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.callhold_signed import Courier, send
-from tests.twilio_refusals import RefusingTransport, telephony_over
+from tests.twilio_refusals import REFUSED, RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
 AGENT_LEFT = "We are sorry, your agent was disconnected."
@@ -221,20 +221,20 @@ async def test_the_interrupted_dial_action_with_completed_is_not_taken_for_a_han
 
 # -- 5. a Twilio API error in the middle of the two-step hold -----------------------------------------
 def failing_nth(h: Harness, pattern: re.Pattern[str], nth: int) -> RefusingTransport:
-    """From now on callhold's ``nth`` SDK request matching ``pattern`` (``"METHOD url"``) fails with
-    Twilio's 503 (20503)."""
+    """From now on Twilio refuses callhold's ``nth`` SDK request matching ``pattern`` (``"METHOD
+    url"``): :data:`~tests.twilio_refusals.REFUSED`, nothing done."""
     matching = itertools.count(1)
     failing = RefusingTransport(
         h.emu,
         lambda method, url, _: pattern.match(f"{method} {url}") is not None and next(matching) == nth,
-        message="Service Unavailable",
+        **REFUSED,
     )
     h.services.service.telephony = telephony_over(h.emu, failing, BASE)
     return failing
 
 
 def fail_call_update(h: Harness, nth: int) -> RefusingTransport:
-    """From now on callhold's ``nth`` Calls update fails with Twilio's 503 (20503)."""
+    """From now on Twilio refuses callhold's ``nth`` Calls update."""
     return failing_nth(h, CALL_UPDATE, nth)
 
 
@@ -347,8 +347,8 @@ async def test_late_and_repeated_status_callbacks_cannot_move_a_leg_backwards(
 
 # -- a command lost after the record changed: the hold documents steer by the record ---------------
 def fail_redirects_of(h: Harness, call_sid: str) -> RefusingTransport:
-    """From now on callhold's first Calls update of ``call_sid`` fails with Twilio's 503: a command
-    lost after its decision was recorded, as if the instance died in between."""
+    """From now on Twilio refuses callhold's first Calls update of ``call_sid``: a command lost after
+    its decision was recorded, as if the instance died in between."""
     pattern = re.compile(rf"^POST https://api\.twilio\.com/2010-04-01/Accounts/AC\w+/Calls/{call_sid}\.json$")
     return failing_nth(h, pattern, 1)
 

@@ -24,7 +24,7 @@ from callhold.domain.machine import Decision
 from callhold.domain.model import Agent, CallState, CallView
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.callhold_signed import Courier
-from tests.twilio_refusals import RefusingTransport, telephony_over
+from tests.twilio_refusals import REFUSED, RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
 CALL_UPDATE = re.compile(r"/Calls/CA\w{32}\.json$")
@@ -36,11 +36,9 @@ def h(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harne
 
 
 def unavailable(h: Harness) -> RefusingTransport:
-    """voicesim's SDK transport, with Twilio answering 503 to every Calls update."""
+    """voicesim's SDK transport, with Twilio refusing every Calls update (nothing done)."""
     return RefusingTransport(
-        h.emu,
-        lambda method, url, _: method == "POST" and CALL_UPDATE.search(url) is not None,
-        message="Service Unavailable",
+        h.emu, lambda method, url, _: method == "POST" and CALL_UPDATE.search(url) is not None, **REFUSED
     )
 
 
@@ -127,7 +125,7 @@ async def test_a_customer_twilio_cannot_move_waits_again_and_the_agent_is_not_le
     working = service.telephony
     service.telephony = telephony_over(h.emu, unavailable(h), BASE)
     response = await h.api("PATCH", "/agents/bob", {"available": True})
-    assert response.status_code == 502 and response.json()["twilio_code"] == 20503
+    assert response.status_code == 502 and response.json()["twilio_code"] == REFUSED["code"]
     assert h.view(customer).call.agent_id is None
     assert [c.id for c in service.waiting_calls()] == [customer]
     assert available(h, "bob")

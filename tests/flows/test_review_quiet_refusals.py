@@ -12,19 +12,19 @@ from pathlib import Path
 
 from callhold.domain.model import HoldEndReason, HoldState
 from tests.flows.callhold_harness import BASE, Harness, make_harness
-from tests.twilio_refusals import RefusingTransport, telephony_over
+from tests.twilio_refusals import REFUSED, RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
 
 def refuse(h: Harness, pattern: str) -> RefusingTransport:
-    """From now on Twilio answers 503 to every POST whose URL matches ``pattern`` (and callhold
-    retrying one in a loop fails the test)."""
+    """From now on Twilio refuses every POST whose URL matches ``pattern`` (and callhold retrying one
+    in a loop fails the test)."""
     matches = re.compile(pattern)
     transport = RefusingTransport(
         h.emu,
         lambda method, url, _: method == "POST" and matches.search(url) is not None,
-        message="Service Unavailable",
         limit=10,
+        **REFUSED,
     )
     h.services.service.telephony = telephony_over(h.emu, transport, BASE)
     return transport

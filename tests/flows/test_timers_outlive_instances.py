@@ -21,7 +21,7 @@ from callhold.domain.model import HoldEndReason, HoldState
 from callhold.web.app import Services, create_app
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.test_callhold_restart import MortalTimers
-from tests.twilio_refusals import RefusingTransport, telephony_over
+from tests.twilio_refusals import REFUSED, RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
 PARTICIPANT = re.compile(r"/Participants/CA\w{32}\.json$")
@@ -62,6 +62,7 @@ async def test_a_refused_auto_resume_is_retried_by_a_process_started_within_the_
             method == "POST" and bool(PARTICIPANT.search(url)) and data.get("Hold") == "false"
         ),
         limit=1,
+        **REFUSED,
     )
     service.telephony = telephony_over(voicesim, unhold, BASE)
     await voicesim_clock.advance(MAX_HOLD)  # the maximum is reached: Twilio refuses the auto-resume

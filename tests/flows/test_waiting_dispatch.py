@@ -14,20 +14,20 @@ import pytest
 from callhold.domain.errors import TelephonyError
 from callhold.domain.model import Leg, LegRole, LegStatus
 from tests.flows.callhold_harness import BASE, Harness, make_harness
-from tests.twilio_refusals import RefusingTransport, telephony_over
+from tests.twilio_refusals import REFUSED, RefusingTransport, telephony_over
 from voicesim import Emulator, VirtualClock
 
 EVERY = 15
 
 
 def refuse_first_move(h: Harness) -> RefusingTransport:
-    """From now on Twilio refuses (503) the first redirect of a customer to ``/twiml/connect``."""
+    """From now on Twilio refuses (nothing done) the first redirect of a customer to ``/twiml/connect``."""
     moves = itertools.count()
 
     def selects(method: str, url: str, data: dict[str, Any]) -> bool:
         return "/twiml/connect/" in str(data.get("Url", "")) and next(moves) == 0
 
-    refusing = RefusingTransport(h.emu, selects, message="Service Unavailable")
+    refusing = RefusingTransport(h.emu, selects, **REFUSED)
     h.services.service.telephony = telephony_over(h.emu, refusing, BASE)
     return refusing
 

@@ -5,7 +5,8 @@ and credentials differ. Twilio's refusals become :class:`~callhold.domain.errors
 with Twilio's code, so the domain can tell "that call is already gone" (20404/21220) from a failure.
 A request that never reached Twilio (connection refused or timed out) is a refusal with no code and
 no status (Twilio sent none); one sent but never answered (a timeout, a dropped connection) is
-``uncertain``: Twilio may have carried it out.
+``uncertain``: Twilio may have carried it out. So is one Twilio answered with a server error (see
+:data:`UNCERTAIN_STATUSES`), with its status and code kept.
 """
 
 from __future__ import annotations
@@ -48,6 +49,29 @@ RATE_LIMIT_DELAYS = (0.25, 0.5, 1.0)
 requests), doubling. Twilio: "Requests that receive 429 responses aren't processed and are safe to
 retry after backing off" (docs/api/errors/20429). Any other refusal is final: the domain compensates
 it. Inside a TwiML webhook a retry is made only if the webhook's time budget has room for it."""
+
+UNCERTAIN_STATUSES = frozenset({500, 502, 503, 504})
+"""Twilio's answers that leave the request's outcome unknown: a server error is ``uncertain``, not a
+refusal (a refusal is "nothing was done", and the domain undoes or frees on it).
+
+* 500: "an error in the server handling logic or a timeout in the API", and a POST such as
+  "triggering an outbound call" answered 500 may have been carried out ("if you ... retry the
+  request, it is possible for a customer to receive multiple messages or calls"):
+  https://www.twilio.com/docs/api/errors/20500
+* 502, 504: a gateway's answer, when the server behind it answered badly or not in time -- after it
+  may have acted (RFC 9110 sections 15.6.3, 15.6.5).
+* 503: Twilio says only "temporarily unavailable. Try again a few times with exponential back-off"
+  (https://www.twilio.com/docs/api/errors/20503), never that the request was not processed, as it
+  does of 429 (docs/api/errors/20429); and proxies answer 503 also for a connection to the server
+  behind them lost mid-request (Envoy's UC and UR response flags:
+  https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage).
+
+Any other status is a refusal (4xx; 501, the method not implemented). One rule for every method, as
+for a request that timed out: a read (GET) answered so is uncertain too, which changes nothing for
+it (a read carries nothing out, and callhold takes any failure of a read alike: it asks again later).
+None of these is retried -- a POST that may have been done is never sent twice: Twilio's events, or
+a recovery, settle the outcome (the domain's ``uncertain`` paths).
+"""
 
 _log = logging.getLogger("callhold.telephony")
 
@@ -93,7 +117,16 @@ def _page_refusal(exc: TwilioException) -> TelephonyError | None:
     body = body if isinstance(body, dict) else {}
     code = body.get("code")
     message = str(body.get("message") or f"Unable to fetch page (HTTP {status})")
-    return TelephonyError(message, code=code if isinstance(code, int) else None, status=status)
+    return _answered(message, code if isinstance(code, int) else None, status)
+
+
+def _answered(message: str, code: int | None, status: int) -> TelephonyError:
+    """Twilio's answer ``status`` (its error ``code``) to a request: a refusal, or, for a server error
+    (:data:`UNCERTAIN_STATUSES`), ``uncertain``, saying so (it ends up in the API's problem detail)."""
+    if status in UNCERTAIN_STATUSES:
+        message = f"Twilio answered HTTP {status} (it may have carried the request out): {message}"
+        return TelephonyError(message, code=code, status=status, uncertain=True)
+    return TelephonyError(message, code=code, status=status)
 
 
 class TwilioTelephony:
@@ -130,7 +163,7 @@ class TwilioTelephony:
         try:
             return await work
         except TwilioRestException as exc:
-            raise TelephonyError(str(exc.msg), code=exc.code, status=exc.status) from exc
+            raise _answered(str(exc.msg), exc.code, exc.status) from exc
         except TwilioException as exc:
             raise _page_refusal(exc) or TelephonyError(str(exc)) from exc
         except budget.BudgetSpent as exc:  # never sent: the webhook must answer Twilio first

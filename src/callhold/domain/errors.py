@@ -89,8 +89,9 @@ class WrongStrategy(Conflict):
 class TelephonyError(CallholdError):
     """Twilio refused a command. ``code`` is Twilio's error code, ``status`` the HTTP status.
 
-    ``uncertain``: the request was sent but no answer came back (a timeout, a dropped connection), so
-    Twilio may have carried it out: "nothing moved" is not safe to assume, as it is for a refusal.
+    ``uncertain``: the request was sent but no answer came back (a timeout, a dropped connection), or
+    Twilio answered a server error (5xx, ``status`` kept), so Twilio may have carried it out: "nothing
+    moved" is not safe to assume, as it is for a refusal.
     """
 
     def __init__(

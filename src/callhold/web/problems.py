@@ -9,9 +9,10 @@ cannot serve the request (down, no connection free in time, a deadlock) is 503
 A :class:`~callhold.domain.errors.TelephonyError` maps by Twilio's code: a refusal meaning the request
 cannot apply to the call as it is now (a participant label in use, a participant or call already gone,
 a full conference) is 409 ``conflict``, a number Twilio finds invalid 422 ``invalid``, anything else
-(Twilio down, callhold misconfigured...) 502 ``telephony-error``, and a request Twilio never answered
-(it may have been carried out) 504 ``telephony-uncertain``. Each carries ``twilio_code`` and
-``twilio_status`` (null when Twilio sent none).
+(Twilio unreachable, callhold misconfigured, Twilio's rate limit...) 502 ``telephony-error``, and a
+request Twilio never answered, or answered with a server error (5xx), which it may have carried out,
+504 ``telephony-uncertain``. Each carries ``twilio_code`` and ``twilio_status`` (null when Twilio sent
+none).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def problem(
 
 def telephony_status(error: errors.TelephonyError) -> tuple[int, str]:
     """The HTTP status and problem type a Twilio refusal is reported with: 504 ``telephony-uncertain``
-    when Twilio never answered (it may have done it: check before retrying)."""
+    when Twilio never answered, or answered a server error (it may have done it: check before
+    retrying)."""
     if error.uncertain:
         return 504, "telephony-uncertain"
     if error.code in TWILIO_INVALID_CODES:

@@ -2,8 +2,10 @@
 
 Refusals come either from voicesim itself (a participant that already left, one not connected yet, a
 label in use) or are injected at the SDK's transport, where Twilio's answer would arrive. 409 when the
-request cannot apply to the call as it is, 422 for a number Twilio finds invalid, 502 otherwise; each
-problem carries ``twilio_code`` and the record is exactly as the domain left it.
+request cannot apply to the call as it is, 422 for a number Twilio finds invalid, 502 otherwise
+(Twilio's 429, "never processed", stands for a refusal: its retries spent), and 504 for a server error
+(5xx: Twilio may have carried it out); each problem carries ``twilio_code`` and the record is exactly as
+the domain left it.
 """
 
 from __future__ import annotations
@@ -56,11 +58,11 @@ def leg(detail: dict[str, Any], call_sid: str) -> dict[str, Any]:
 async def test_a_remove_twilio_fails_is_a_502_and_the_participant_stays(api) -> None:
     sid, alice, third = await with_third_party(api)
     before = (await api.request("GET", f"/calls/{sid}")).json()
-    transport = refuse(api, "DELETE", PARTICIPANT, 503, 20503)
+    transport = refuse(api, "DELETE", PARTICIPANT, 429, 20429)
     problem = assert_problem(
         await api.request("DELETE", f"/calls/{sid}/participants/{third}", alice), 502, "telephony-error"
     )
-    assert (problem["twilio_code"], problem["twilio_status"]) == (20503, 503)
+    assert (problem["twilio_code"], problem["twilio_status"]) == (20429, 429)
     assert third in problem["detail"] and "remove" in problem["detail"]
     assert len(transport.refused) == 1
     await api.clock.advance(5)
@@ -101,11 +103,24 @@ async def test_a_number_twilio_finds_invalid_is_a_422_and_no_leg_is_recorded(api
     assert {x["role"] for x in legs} == {"customer", "agent"}
 
 
-async def test_an_add_twilio_fails_is_a_502(api) -> None:
+async def test_an_add_twilio_refuses_is_a_502(api) -> None:
+    sid, alice = await api.live_call()
+    refuse(api, "POST", PARTICIPANTS, 429, 20429)
+    response = await api.request("POST", f"/calls/{sid}/participants", alice, json={"to": THIRD})
+    assert assert_problem(response, 502, "telephony-error")["twilio_code"] == 20429
+    assert len((await api.request("GET", f"/calls/{sid}")).json()["legs"]) == 2
+
+
+async def test_an_add_twilio_answers_500_to_is_a_504_saying_so(api) -> None:
+    """Twilio may have dialled the party (docs/api/errors/20500): not a 502 "refused" that invites a
+    retry dialling them twice. Here it did not: no leg is recorded, none appears."""
     sid, alice = await api.live_call()
     refuse(api, "POST", PARTICIPANTS, 500, 20500)
     response = await api.request("POST", f"/calls/{sid}/participants", alice, json={"to": THIRD})
-    assert assert_problem(response, 502, "telephony-error")["twilio_code"] == 20500
+    problem = assert_problem(response, 504, "telephony-uncertain")
+    assert (problem["twilio_code"], problem["twilio_status"]) == (20500, 500)
+    assert "HTTP 500" in problem["detail"] and "no answer" not in problem["detail"]
+    await api.clock.advance(10)
     assert len((await api.request("GET", f"/calls/{sid}")).json()["legs"]) == 2
 
 
@@ -139,10 +154,10 @@ async def test_muting_a_participant_not_connected_yet_is_a_409_from_voicesim(api
 
 async def test_a_mute_twilio_fails_is_a_502_and_nobody_is_muted(api) -> None:
     sid, alice = await api.live_call()
-    refuse(api, "POST", PARTICIPANT, 503, 20503)
+    refuse(api, "POST", PARTICIPANT, 429, 20429)
     for verb in ("mute", "unmute"):
         response = await api.request("POST", f"/calls/{sid}/{verb}", alice, json={"call_sid": sid})
-        assert assert_problem(response, 502, "telephony-error")["twilio_code"] == 20503
+        assert assert_problem(response, 502, "telephony-error")["twilio_code"] == 20429
     detail = (await api.request("GET", f"/calls/{sid}")).json()
     assert not any(x["muted"] for x in detail["legs"])
     assert not api.emu.conferences.get(detail["conference_sid"]).participants[sid].muted
@@ -151,9 +166,9 @@ async def test_a_mute_twilio_fails_is_a_502_and_nobody_is_muted(api) -> None:
 # -- hold and resume --------------------------------------------------------------------------------
 async def test_a_refused_hold_reports_twilio_code_and_is_undone(api) -> None:
     sid, alice = await api.live_call()
-    refuse(api, "POST", PARTICIPANT, 503, 20503)
+    refuse(api, "POST", PARTICIPANT, 429, 20429)
     problem = assert_problem(await api.request("POST", f"/calls/{sid}/hold", alice), 502, "telephony-error")
-    assert problem["twilio_code"] == 20503 and "undone" in problem["detail"]
+    assert problem["twilio_code"] == 20429 and "undone" in problem["detail"]
     hold = (await api.request("GET", f"/calls/{sid}")).json()["hold"]
     assert (hold["state"], hold["end_reason"]) == ("ended", "failed_compensated")
 
@@ -163,9 +178,9 @@ async def test_a_refused_resume_reports_twilio_code_and_stays_held(make_desk) ->
     sid, alice = await api.live_call()
     assert (await api.request("POST", f"/calls/{sid}/hold", alice)).status_code == 200
     await api.clock.advance(10)
-    refuse(api, "POST", re.compile(r"/Calls/CA\w{32}\.json$"), 503, 20503)
+    refuse(api, "POST", re.compile(r"/Calls/CA\w{32}\.json$"), 429, 20429)
     problem = assert_problem(await api.request("POST", f"/calls/{sid}/resume", alice), 502, "telephony-error")
-    assert problem["twilio_code"] == 20503 and "still on hold" in problem["detail"]
+    assert problem["twilio_code"] == 20429 and "still on hold" in problem["detail"]
     assert (await api.request("GET", f"/calls/{sid}")).json()["hold"]["state"] == "held"
 
 

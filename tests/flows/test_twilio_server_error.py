@@ -1,0 +1,190 @@
+"""Twilio carried the request out, but answered it with a server error (500, 20500): "an error in the
+server handling logic or a timeout in the API", after which a POST may well have been done
+(https://www.twilio.com/docs/api/errors/20500). As for an answer that never came, callhold must not act
+as if nothing moved -- a customer left on hold with no hold on record, an agent freed while its
+customer is ringing or already talking to it -- and the API says the outcome is unknown (504).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from callhold.domain.errors import TelephonyError
+from callhold.domain.model import CallState, HoldEndReason, HoldState, LegRole
+from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.twilio_refusals import Selector, ServerError, telephony_over
+from voicesim import Emulator, VirtualClock
+
+OUTBOUND = "+15557770000"
+
+
+def answer_500(h: Harness, selects: Selector) -> ServerError:
+    """From now on the first request ``selects`` picks is carried out, and Twilio answers it 500 (20500)."""
+    transport = ServerError(h.emu, selects)
+    h.services.service.telephony = telephony_over(h.emu, transport, BASE)
+    return transport
+
+
+def form(data: Mapping[str, object], key: str) -> str:
+    return str(data.get(key, ""))
+
+
+def assert_500(error: TelephonyError) -> None:
+    """``error`` is Twilio's 500, taken as unknown, and says so (not "no answer")."""
+    assert error.uncertain and (error.status, error.code) == (500, 20500)
+    assert "HTTP 500" in error.message and "no answer" not in error.message
+
+
+@pytest.fixture
+def conf(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    return make_harness(voicesim, voicesim_clock, tmp_path, strategy="conference")
+
+
+@pytest.fixture
+def legs(voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path) -> Harness:
+    return make_harness(voicesim, voicesim_clock, tmp_path, strategy="legs")
+
+
+async def test_a_conference_hold_twilio_did_but_answered_500_is_undone_not_left_unrecorded(
+    conf: Harness,
+) -> None:
+    """Taken for a refusal, the hold would end "nothing moved", the customer on hold in the conference
+    (hearing silence: its hold music's document says the hold is over) for as long as the call lasts."""
+    customer, _ = await conf.connected()
+    failing = answer_500(conf, lambda _m, url, data: "/Participants/" in url and form(data, "Hold") == "true")
+    held = await conf.api("POST", f"/calls/{customer}/hold", {})
+    assert held.status_code == 504, held.text
+    problem = held.json()
+    assert problem["type"].endswith("/telephony-uncertain")
+    assert (problem["twilio_status"], problem["twilio_code"]) == (500, 20500)
+    assert "HTTP 500" in problem["detail"] and "no answer" not in problem["detail"]
+    assert len(failing.failed) == 1
+    await conf.clock.advance(10)
+    conf.clock.raise_errors()
+    # The participant was put on hold, so the hold is undone: the customer is back, and on record so.
+    view = conf.view(customer)
+    assert view.hold is not None
+    assert (view.hold.state, view.hold.end_reason) == (HoldState.ENDED, HoldEndReason.FAILED_COMPENSATED)
+    assert view.customer_leg is not None and not view.customer_leg.on_hold
+    conf.assert_talking_to(customer, "alice")
+    await conf.clock.advance(120)
+    assert conf.heard(customer)[-1][1] != "hold"
+
+
+async def test_a_legs_hold_whose_first_step_twilio_did_but_answered_500_completes(legs: Harness) -> None:
+    """Taken for a refusal, the hold would end at once: the customer's ``<Dial>``, broken by the step
+    Twilio did, would be taken for a hang-up (the call ends) and the agent left on hold music."""
+    customer, agent = await legs.connected()
+    service = legs.services.service
+    failing = answer_500(
+        legs,
+        lambda _m, url, data: url.endswith(f"/Calls/{agent}.json") and "hold-music" in form(data, "Url"),
+    )
+    with pytest.raises(TelephonyError) as raised:
+        await service.hold(customer, by="alice", agent_id="alice", raise_on_failure=True)
+    assert len(failing.failed) == 1
+    assert_500(raised.value)
+    await legs.clock.advance(10)
+    legs.clock.raise_errors()
+    view = legs.view(customer)
+    assert view.call.status is CallState.ACTIVE
+    assert view.hold is not None and view.hold.state is not HoldState.ENDED
+    # The recovery finishes the hold: the customer waits on hold music, and resume brings them back.
+    await legs.clock.advance(60)
+    legs.clock.raise_errors()
+    view = legs.view(customer)
+    assert view.hold is not None and view.hold.state is HoldState.HELD
+    assert legs.heard(customer)[-1][:2] == ("play", "queue-wait")
+    assert legs.heard(agent)[-1][0] == "play"
+    await service.resume(customer, by="alice", agent_id="alice")
+    await legs.clock.advance(10)
+    legs.clock.raise_errors()
+    legs.assert_talking_to(customer, "alice")
+    assert legs.emu.alerts == []
+
+
+async def test_an_outbound_call_twilio_placed_but_answered_500_for_stays_its_agents(conf: Harness) -> None:
+    """The call exists: its agent stays busy placing it -- freed, it would be handed the customer
+    waiting in line, and the one it dialled would answer to nobody -- and the call's first status
+    callback adopts it."""
+    waiting = (await conf.call_in(seconds=30)).sid  # nobody free: in line
+    conf.add_agent("alice")
+    service = conf.services.service
+    failing = answer_500(conf, lambda method, url, _data: method == "POST" and url.endswith("/Calls.json"))
+    with pytest.raises(TelephonyError) as raised:
+        await service.place_outbound("alice", OUTBOUND)
+    assert len(failing.failed) == 1
+    assert_500(raised.value)
+    shown = (await conf.api("GET", "/agents/alice")).json()
+    assert (shown["available"], shown["placing_to"]) == (False, OUTBOUND)  # the admin sees why
+    assert conf.view(waiting).call.agent_id is None
+    await conf.clock.advance(30)
+    conf.clock.raise_errors()
+    [outbound] = [c for c in conf.services.store.list_calls() if c.id != waiting]
+    assert (outbound.agent_id, outbound.customer_number) == ("alice", OUTBOUND)
+    conf.assert_talking_to(outbound.id, "alice")
+    assert conf.view(waiting).call.agent_id is None  # still in line, for alice's next turn
+    assert conf.heard(waiting)[-1][1] == "queue-wait"
+
+
+async def test_a_hand_over_twilio_did_but_answered_500_stands(conf: Harness) -> None:
+    """The customer was moved to the agent, who was dialled in: freeing the agent would hand them the
+    next caller mid-call, and leave this call with no agent to hold it."""
+    waiting = await conf.call_in()  # nobody to take it: the customer waits in line
+    conf.add_agent("bob", endpoint="client:bob")
+    conf.services.store.set_agent_available("bob", False)
+    failing = answer_500(
+        conf,
+        lambda method, url, data: (
+            method == "POST"
+            and url.endswith(f"/Calls/{waiting.sid}.json")
+            and "/twiml/connect/" in form(data, "Url")
+        ),
+    )
+    call = await conf.services.service.agent_available("bob")
+    assert len(failing.failed) == 1 and call is not None and call.id == waiting.sid
+    await conf.clock.advance(10)
+    conf.clock.raise_errors()
+    conf.assert_talking_to(waiting.sid, "bob")
+    bob = conf.services.store.get_agent("bob")
+    assert bob is not None and not bob.available
+    second = await conf.call_in(customer="+15551230002")
+    assert conf.view(second.sid).call.agent_id is None  # the next caller waits: bob is busy
+
+
+async def test_a_party_twilio_dialled_but_answered_500_for_is_a_504_and_joins_the_record(
+    conf: Harness,
+) -> None:
+    """504 ``telephony-uncertain`` (a 502 "refused" would invite a retry that dials them twice); the
+    party Twilio did dial is on record from its own callbacks."""
+    customer, _ = await conf.connected()
+    answer_500(conf, lambda method, url, _data: method == "POST" and url.endswith("/Participants.json"))
+    added = await conf.api("POST", f"/calls/{customer}/participants", {"to": "+15559990000"})
+    assert added.status_code == 504, added.text
+    problem = added.json()
+    assert problem["type"].endswith("/telephony-uncertain") and problem["title"] == "Gateway Timeout"
+    assert (problem["twilio_status"], problem["twilio_code"]) == (500, 20500)
+    assert problem["detail"].startswith("tried to dial +15559990000 into call")  # not "could not"
+    assert "HTTP 500" in problem["detail"] and "no answer" not in problem["detail"]
+    await conf.clock.advance(20)
+    conf.clock.raise_errors()
+    [third] = [leg for leg in conf.view(customer).legs if leg.role is LegRole.THIRD_PARTY]
+    assert conf.emu.calls.get(third.call_sid).to == "+15559990000"  # type: ignore[union-attr]
+
+
+async def test_a_mute_twilio_did_but_answered_500_for_is_a_504_and_the_record_follows_twilio(
+    conf: Harness,
+) -> None:
+    """The participant's mute event tells what Twilio did."""
+    customer, _ = await conf.connected()
+    answer_500(conf, lambda _m, url, data: "/Participants/" in url and form(data, "Muted") == "true")
+    muted = await conf.api("POST", f"/calls/{customer}/mute", {"call_sid": customer})
+    assert muted.status_code == 504, muted.text
+    assert muted.json()["twilio_status"] == 500 and muted.json()["detail"].startswith("tried to mute")
+    await conf.clock.advance(5)
+    conf.clock.raise_errors()
+    leg = conf.view(customer).customer_leg
+    assert leg is not None and leg.muted
