@@ -145,7 +145,7 @@ class AgentDesk:
         If Twilio refuses because the conference already has the agent participant (an earlier
         attempt of a retried webhook dialled it), that participant is recorded as the agent leg.
         ``NotConnected`` if Twilio refuses otherwise: the call is released, and the agent is
-        available again if the failure was Twilio's or the network's (5xx, unreachable), but made
+        available again if the failure was Twilio's or the network's (5xx, 429, unreachable), but made
         away if Twilio refused the agent's endpoint itself (4xx: an invalid number or client name,
         say): otherwise every new caller would be offered that agent first, and fail. It sets
         ``available`` again once fixed.
@@ -161,7 +161,9 @@ class AgentDesk:
             if dialled is not None:  # an earlier attempt (a retried webhook) dialled the agent
                 await self.join_agent_leg(call.id, dialled, None)
                 return
-            transient = exc.status is None or exc.status >= 500
+            # Twilio's or the network's failure, or its rate limit (429 once the retries are spent):
+            # not the agent's endpoint.
+            transient = exc.status is None or exc.status >= 500 or exc.status == 429
             _log.warning(
                 "could not dial agent %s (%s): %r",
                 agent.id,

@@ -136,9 +136,15 @@ async def test_a_new_call_whose_agent_twilio_cannot_dial_goes_to_the_next_free_a
     assert h.services.service.waiting_calls() == [] and h.emu.alerts == []
 
 
-async def test_when_twilio_fails_to_dial_an_agent_the_next_free_agent_is_tried(h: Harness) -> None:
-    # Twilio's own failure: carol is not to blame, and stays available
-    transport(h).status, transport(h).code = 503, 20503
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(503, 20503), (429, 20429)],  # Twilio's own failure; its rate limit, once callhold's retries are spent
+)
+async def test_when_twilio_fails_to_dial_an_agent_the_next_free_agent_is_tried(
+    h: Harness, status: int, code: int
+) -> None:
+    # Not carol's endpoint: she is not to blame, and stays available
+    transport(h).status, transport(h).code = status, code
     h.add_agent("carol", endpoint="client:carol")
     h.add_agent("dave", endpoint="client:dave")
     customer = (await h.call_in()).sid
