@@ -30,6 +30,7 @@ from callhold.domain.model import (
     Strategy,
 )
 from callhold.domain.ports import Clock, Handover, HoldStore, Telephony
+from callhold.domain.strategies import conference_to_find
 
 __all__ = ["AgentDesk"]
 
@@ -190,6 +191,32 @@ class AgentDesk:
         except TelephonyError as exc:
             _log.warning("could not look up the agent already in call %s: %r", call.id, exc)
             return None
+
+    async def find_conference(self, ref: str) -> bool:
+        """Ask Twilio whether the conference of the call ``ref`` (call id or leg SID) has started,
+        before a request is refused as ``ConferenceNotStarted``; record it if so. ``True`` if a live
+        conference is on record now.
+
+        Twilio does not send a ``conference-start`` callhold failed to take again (Q9): without this,
+        no hold could be placed in a conference whose start was missed, and no party muted or added.
+        Nothing is looked up when the customer is in no conference (:func:`conference_to_find`);
+        nothing is recorded if the conference is not in progress (the refusal stands: it has not
+        started) or Twilio cannot be asked (logged).
+        """
+        call_id = self.store.resolve(ref)
+        name = None if call_id is None else conference_to_find(self.store.load_view(call_id))
+        if call_id is None or name is None:
+            return False
+        asked = self.clock.now()
+        try:
+            found = await self.telephony.started_conference(name)
+        except TelephonyError as exc:
+            _log.warning("could not look up the conference of call %s: %r", call_id, exc)
+            return False
+        if found is None:
+            return False
+        decision = await self.handle(call_id, ev.ConferenceFound(conference_sid=found, at=asked))
+        return decision.new_state.call.conference_sid is not None
 
     async def connect_agent(self, call: Call, agent: Agent | None, *, attempts: int = 3) -> Agent | None:
         """Conference strategy: dial ``agent`` (already claimed for ``call``) into the conference; if

@@ -33,7 +33,7 @@ from callhold.domain.commands import (
     SetParticipantMuted,
 )
 from callhold.domain.effects import AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
-from callhold.domain.errors import Forbidden, NotFound, TelephonyError
+from callhold.domain.errors import ConferenceNotStarted, Forbidden, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import (
     CallView,
@@ -263,8 +263,18 @@ class CallService(
         """Handle ``event()`` for the call ``ref`` (call id or leg SID) on behalf of ``agent_id``: the
         call afterwards, and the first command Twilio refused (already processed by the domain), if
         any. The reference is resolved and the agent authorized under the call's lock, in the same
-        transaction as the decision."""
-        _, failure, view = await self._handle(ref, event(), check=lambda view: self.authorize(view, agent_id))
+        transaction as the decision. A request refused as ``ConferenceNotStarted`` is decided again
+        if Twilio shows the conference started after all (:meth:`find_conference`)."""
+
+        def check(view: CallView) -> None:
+            self.authorize(view, agent_id)
+
+        try:
+            _, failure, view = await self._handle(ref, event(), check=check)
+        except ConferenceNotStarted:
+            if not await self.find_conference(ref):  # its start may have been missed: ask Twilio
+                raise
+            _, failure, view = await self._handle(ref, event(), check=check)
         return view, failure
 
     async def hold(

@@ -219,10 +219,7 @@ class TwilioTelephony:
         """Conferences list by ``FriendlyName`` -- the one not ``completed``: ``init`` too, since a
         conference only participants dialled in have joined has not started -- then Participant
         fetch by label (the Participant resource takes a label in place of the Call SID)."""
-        named = await self._call(
-            lambda: self.client.conferences.list_async(friendly_name=conference, limit=20)
-        )
-        live = [c for c in named if c.status != "completed"]
+        live = [c for c in await self._named(conference) if c.status != "completed"]
         if not live:
             return None
         try:
@@ -234,6 +231,20 @@ class TwilioTelephony:
                 return None
             raise
         return str(found.call_sid)
+
+    async def started_conference(self, conference: str) -> str | None:
+        """Conferences list by ``FriendlyName`` and ``Status=in-progress``: the conference has started
+        (it is ``init`` until then) and not ended (reference 2.1: the list filters)."""
+        started = await self._named(conference, status="in-progress")
+        return str(started[0].sid) if started else None
+
+    async def _named(self, conference: str, *, status: str | None = None) -> list[Any]:
+        """Conferences list by ``FriendlyName`` (and ``Status``, if given): one page, of up to 20."""
+        conferences = self.client.conferences
+        filters: dict[str, Any] = {"friendly_name": conference}
+        if status is not None:
+            filters["status"] = status
+        return await self._call(lambda: conferences.list_async(**filters, limit=20))
 
     async def call_status(self, call_sid: str) -> str:
         """Calls fetch: the call's ``Status``."""

@@ -20,6 +20,7 @@ __all__ = [
     "CommandFailed",
     "CommandSucceeded",
     "ConferenceEnded",
+    "ConferenceFound",
     "ConferenceStarted",
     "DialActionReceived",
     "EnqueueActionReceived",
@@ -32,6 +33,7 @@ __all__ = [
     "MaxHoldReached",
     "MuteRequested",
     "ParticipantHoldChanged",
+    "ParticipantJoined",
     "ParticipantMuteChanged",
     "RemovePartyRequested",
     "ResumeRequested",
@@ -142,6 +144,24 @@ class ConferenceStarted:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ParticipantJoined:
+    """Conference event ``participant-join`` of ``call_sid`` in the conference ``conference_sid``."""
+
+    call_sid: str
+    conference_sid: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConferenceFound:
+    """Twilio's Conferences list shows the call's conference ``in-progress`` (started, not ended);
+    ``at``: when callhold asked, so the conference had started by then."""
+
+    conference_sid: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConferenceEnded:
     """Conference event ``conference-end``."""
 
@@ -239,6 +259,8 @@ Event = (
     | ParticipantHoldChanged
     | ParticipantMuteChanged
     | ConferenceStarted
+    | ParticipantJoined
+    | ConferenceFound
     | ConferenceEnded
     | DialActionReceived
     | EnqueueActionReceived

@@ -94,6 +94,8 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
             return _participant_changed(state, event)
         case ev.ConferenceStarted():
             return _conference_started(state, event)
+        case ev.ParticipantJoined() | ev.ConferenceFound():
+            return _conference_seen(state, event)
         case ev.ConferenceEnded():
             return _conference_ended(state, event)
         case ev.DialActionReceived() | ev.EnqueueActionReceived():
@@ -285,6 +287,24 @@ def _conference_started(state: CallView, event: ev.ConferenceStarted) -> Decisio
     )
     call = replace(state.call, conference_sid=event.conference_sid, conference_started_at=event.at)
     return Decision(new_state=replace(state, call=call, legs=fresh))
+
+
+def _conference_seen(state: CallView, event: ev.ParticipantJoined | ev.ConferenceFound) -> Decision:
+    # Twilio sends a status callback again only if it could not connect, unless the URL's connection
+    # overrides ask for more (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides,
+    # Q9): a conference-start callhold answered 503 (or lost in a restart) is lost. With no live one, other
+    # proof of the start stands in for it: the join of the call's agent (every party callhold connects
+    # has startConferenceOnEnter and the customer is in first, so the agent's joining starts it,
+    # reference 2.2), or Twilio's Conferences list. Not the customer's join (it comes while the
+    # conference waits, init) nor an earlier agent's; and as a start: no newer than the latest, ignored.
+    if state.call.status is CallState.ENDED:
+        return ignored(state, f"call {state.call.id} has ended")
+    if state.call.conference_sid is not None:
+        return ignored(state, f"the live conference {state.call.conference_sid} is on record")
+    agent = state.agent_leg
+    if isinstance(event, ev.ParticipantJoined) and (agent is None or agent.call_sid != event.call_sid):
+        return ignored(state, f"{event.call_sid} joining is no sign that the conference has started")
+    return _conference_started(state, ev.ConferenceStarted(conference_sid=event.conference_sid, at=event.at))
 
 
 def _conference_ended(state: CallView, event: ev.ConferenceEnded) -> Decision:

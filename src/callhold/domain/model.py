@@ -251,12 +251,14 @@ def _require_utc(*values: datetime | None) -> None:
 @dataclass(frozen=True, kw_only=True)
 class Call:
     """One customer call as callhold sees it. ``conference_sid`` is the call's *live* conference: set when
-    it starts, cleared when it ends (a requeued customer joins a new conference under the same name).
-    ``conference_started_at`` is when the call's latest conference started (its ``conference-start``
-    Timestamp), kept after it ends: a start event older than that is a late one of an earlier
-    conference. ``customer_number`` is the customer's number as Twilio gave it (``From`` of an
-    inbound call, the ``To`` callhold dialled for an outbound one), when known. ``given_at`` is when
-    the call was last handed to its agent (callhold's clock), to find a hand-over never carried out."""
+    it starts (or its start is otherwise proven, if that event was lost: the agent's join, Twilio's
+    Conferences list), cleared when it ends (a requeued customer joins a new conference under the same
+    name). ``conference_started_at`` is when the call's latest conference started (its
+    ``conference-start`` Timestamp, or that of the proof), kept after it ends: a start event older
+    than that is a late one of an earlier conference. ``customer_number`` is the customer's number
+    as Twilio gave it (``From`` of an inbound call, the ``To`` callhold dialled for an outbound one),
+    when known. ``given_at`` is when the call was last handed to its agent (callhold's clock), to
+    find a hand-over never carried out."""
 
     id: str
     strategy: Strategy

@@ -62,6 +62,10 @@ class Telephony(Protocol):
         """The Call SID of the participant labelled ``label`` in the live conference named
         ``conference`` (friendly name), or ``None``."""
 
+    async def started_conference(self, conference: str) -> str | None:
+        """The SID of the conference named ``conference`` (friendly name) that is in progress:
+        started and not ended; ``None`` if there is none (not started yet, or over)."""
+
     async def call_status(self, call_sid: str) -> str:
         """Calls fetch: Twilio's ``Status`` of the call (``queued`` ... ``completed``)."""
 

@@ -23,7 +23,7 @@ from callhold.domain.commands import Announce, Command, RedirectLeg, SetParticip
 from callhold.domain.errors import CallEnded, ConferenceNotStarted, NotConnected
 from callhold.domain.model import CallState, CallView, Hold, Leg, LegStatus, Strategy
 
-__all__ = ["check_can_hold", "hold_plan", "live", "notice", "resume_plan"]
+__all__ = ["check_can_hold", "conference_to_find", "hold_plan", "live", "notice", "resume_plan"]
 
 
 def live(leg: Leg | None) -> Leg | None:
@@ -48,6 +48,19 @@ def check_can_hold(view: CallView) -> None:
     connected = LegStatus.IN_PROGRESS
     if customer is None or agent is None or customer.status is not connected or agent.status is not connected:
         raise NotConnected(f"call {view.call.id}: customer and agent are not connected")
+
+
+def conference_to_find(view: CallView) -> str | None:
+    """The friendly name of the conference to look for in Twilio before a request is refused as
+    ``ConferenceNotStarted`` -- its start may have been missed (the ``conference-start`` callback
+    lost) -- or ``None``: a live conference is on record, or the customer is in none (gone, or
+    waiting in line: no live agent leg was dialled into a conference with it)."""
+    call = view.call
+    if call.strategy is not Strategy.CONFERENCE or call.conference_sid is not None:
+        return None
+    if call.status is CallState.ENDED or live(view.customer_leg) is None or live(view.agent_leg) is None:
+        return None
+    return call.conference_name
 
 
 def _legs(view: CallView) -> tuple[Leg, Leg]:

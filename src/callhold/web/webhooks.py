@@ -185,7 +185,7 @@ async def _adopt_placed(hook: Webhook, call_sid: str, status: LegStatus) -> bool
 
 @router.post("/webhooks/conference", status_code=204)
 async def conference_event(hook: Webhook) -> Response:
-    """A conference status callback: start/end, hold/unhold, mute/unmute, leave; applied once."""
+    """A conference status callback: start/end, join, hold/unhold, mute/unmute, leave; applied once."""
     service = hook.services.service
     kind = hook.text("StatusCallbackEvent")
     try:
@@ -206,6 +206,8 @@ async def conference_event(hook: Webhook) -> Response:
         event = ev.ConferenceStarted(conference_sid=conference_sid, at=at)
     elif kind == "conference-end":
         event = ev.ConferenceEnded(conference_sid=conference_sid, at=at)
+    elif kind == "participant-join":  # the agent's: the start, if conference-start was lost
+        event = ev.ParticipantJoined(call_sid=call_sid, conference_sid=conference_sid, at=at)
     elif kind in ("participant-hold", "participant-unhold"):
         event = ev.ParticipantHoldChanged(
             call_sid=call_sid,
@@ -228,7 +230,7 @@ async def conference_event(hook: Webhook) -> Response:
             event = ev.LegStatusChanged(
                 call_sid=call_sid, status=LegStatus(status), sequence_number=None, timestamp=at
             )
-    if event is None:  # join, modify, speaker events...: nothing to record
+    if event is None:  # modify, speaker events...: nothing to record
         return Response(status_code=204)
     key = f"conference:{conference_sid}:{'' if number is None else number}"
     try:
