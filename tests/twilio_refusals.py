@@ -25,8 +25,9 @@ Sent = tuple[str, str, Any, Any, Any, Any, Any, bool]
 
 #: ``RefusingTransport`` keywords for a refusal, Twilio having done nothing: 429 (20429), "never
 #: processed" (docs/api/errors/20429), as it reaches the domain once callhold's retries are spent
-#: (:func:`telephony_over` makes none). The default, 503, is a server error: callhold takes the
-#: request as possibly carried out (``uncertain``, ``callhold.adapters.telephony.UNCERTAIN_STATUSES``).
+#: (:func:`telephony_over` makes none). The default, 503 (20503, "temporarily unavailable"), is a
+#: refusal too (``callhold.adapters.telephony.RETRIED_STATUSES``); a 500 is not: callhold takes the
+#: request as possibly carried out (``uncertain``, ``UNCERTAIN_STATUSES``).
 REFUSED: dict[str, Any] = {"status": 429, "code": 20429, "message": "Too many requests"}
 
 

@@ -188,3 +188,31 @@ async def test_a_mute_twilio_did_but_answered_500_for_is_a_504_and_the_record_fo
     conf.clock.raise_errors()
     leg = conf.view(customer).customer_leg
     assert leg is not None and leg.muted
+
+
+async def test_a_legs_hold_twilio_answered_503_is_refused_and_a_hang_up_after_it_is_no_agent_drop(
+    legs: Harness,
+) -> None:
+    """503 is Twilio shedding the request ("Try again a few times", docs/api/errors/20503): a refusal,
+    undone at once. Were it uncertain, the hold would stay half placed, and the agent hanging up on
+    a customer it was told it could not hold would read as a drop during a hold."""
+    from tests.flows import test_callhold_edges_legs as flows
+    from tests.twilio_refusals import RefusingTransport
+
+    h = legs
+    customer, agent = await flows.connected(h)
+
+    def to_music(_method: str, url: str, data: Mapping[str, object]) -> bool:
+        return url.endswith(f"/Calls/{agent}.json") and "hold-music" in str(data.get("Url"))
+
+    h.services.service.telephony = telephony_over(h.emu, RefusingTransport(h.emu, to_music), BASE)
+    refused = await h.api("POST", f"/calls/{customer}/hold", {})
+    assert refused.status_code == 502, refused.text
+    assert h.services.store.list_holds()[0].end_reason is HoldEndReason.FAILED_COMPENSATED
+    await h.clock.advance(5)
+    assert h.emu.hang_up(agent)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+    assert "We are sorry, your agent was disconnected." not in flows.said(h, customer)
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None and not alice.away

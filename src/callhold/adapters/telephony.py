@@ -45,12 +45,22 @@ CONFERENCE_EVENTS = "start end join leave mute hold modify"
 T = TypeVar("T")
 
 RATE_LIMIT_DELAYS = (0.25, 0.5, 1.0)
-"""Seconds before each retry of a request Twilio refused with 429 (error 20429, too many concurrent
-requests), doubling. Twilio: "Requests that receive 429 responses aren't processed and are safe to
-retry after backing off" (docs/api/errors/20429). Any other refusal is final: the domain compensates
-it. Inside a TwiML webhook a retry is made only if the webhook's time budget has room for it."""
+"""Seconds before each retry of a request Twilio refused as :data:`RETRIED_STATUSES` say, doubling.
+Any other refusal is final: the domain compensates it. Inside a TwiML webhook a retry is made only if
+the webhook's time budget has room for it."""
 
-UNCERTAIN_STATUSES = frozenset({500, 502, 503, 504})
+RETRIED_STATUSES = frozenset({429, 503})
+"""Twilio's answers that say the request was not carried out and may be sent again, after a pause:
+
+* 429 (20429, too many concurrent requests): "Requests that receive 429 responses aren't processed
+  and are safe to retry after backing off" (https://www.twilio.com/docs/api/errors/20429).
+* 503 (20503): "The requested Twilio Service is temporarily unavailable. ... Try again a few times
+  with exponential back-off" (https://www.twilio.com/docs/api/errors/20503): the service shed the
+  request, and Twilio's advice to send it again presumes it was not done.
+
+Once the retries are spent, either is a refusal (nothing was done)."""
+
+UNCERTAIN_STATUSES = frozenset({500, 502, 504})
 """Twilio's answers that leave the request's outcome unknown: a server error is ``uncertain``, not a
 refusal (a refusal is "nothing was done", and the domain undoes or frees on it).
 
@@ -60,15 +70,14 @@ refusal (a refusal is "nothing was done", and the domain undoes or frees on it).
   https://www.twilio.com/docs/api/errors/20500
 * 502, 504: a gateway's answer, when the server behind it answered badly or not in time -- after it
   may have acted (RFC 9110 sections 15.6.3, 15.6.5).
-* 503: Twilio says only "temporarily unavailable. Try again a few times with exponential back-off"
-  (https://www.twilio.com/docs/api/errors/20503), never that the request was not processed, as it
-  does of 429 (docs/api/errors/20429); and proxies answer 503 also for a connection to the server
-  behind them lost mid-request (Envoy's UC and UR response flags:
-  https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage).
 
-Any other status is a refusal (4xx; 501, the method not implemented). One rule for every method, as
-for a request that timed out: a read (GET) answered so is uncertain too, which changes nothing for
-it (a read carries nothing out, and callhold takes any failure of a read alike: it asks again later).
+Any other status is a refusal (4xx; 501, the method not implemented; 503, see
+:data:`RETRIED_STATUSES`: a service that is down sheds the request, and a refusal lets the domain
+undo at once rather than leave, say, a hold half placed until a recovery re-sends it).
+
+One rule for every method, as for a request that timed out: a read (GET) answered so is uncertain
+too, which changes nothing for it (a read carries nothing out, and callhold takes any failure of a
+read alike: it asks again later).
 None of these is retried -- a POST that may have been done is never sent twice: Twilio's events, or
 a recovery, settle the outcome (the domain's ``uncertain`` paths).
 """
@@ -150,11 +159,11 @@ class TwilioTelephony:
             try:
                 return await self._once(send())
             except TelephonyError as exc:
-                if exc.status != 429 or delay is None or not _time_for(delay):
+                if exc.status not in RETRIED_STATUSES or delay is None or not _time_for(delay):
                     raise
                 pause = delay * random.uniform(0.9, 1.1)  # jitter: instances limited together spread out
                 _log.warning(
-                    "Twilio refused a request as too many (429, %s): again in %.2f s", exc.code, pause
+                    "Twilio refused a request for now (%s, %s): again in %.2f s", exc.status, exc.code, pause
                 )
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable: the last attempt returns or raises")

@@ -90,8 +90,8 @@ class TelephonyError(CallholdError):
     """Twilio refused a command. ``code`` is Twilio's error code, ``status`` the HTTP status.
 
     ``uncertain``: the request was sent but no answer came back (a timeout, a dropped connection), or
-    Twilio answered a server error (5xx, ``status`` kept), so Twilio may have carried it out: "nothing
-    moved" is not safe to assume, as it is for a refusal.
+    Twilio answered a server error (500, 502, 504; ``status`` kept), so Twilio may have carried it
+    out: "nothing moved" is not safe to assume, as it is for a refusal.
     """
 
     def __init__(

@@ -163,10 +163,13 @@ class ConferenceFound:
 
 @dataclass(frozen=True, kw_only=True)
 class ConferenceEnded:
-    """Conference event ``conference-end``."""
+    """Conference event ``conference-end``: ``reason`` is its ``ReasonConferenceEnded`` and
+    ``ending_call_sid`` its ``CallSidEndingConference``, when Twilio sent them."""
 
     conference_sid: str
     at: datetime
+    reason: str | None = None
+    ending_call_sid: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,7 @@ from datetime import datetime
 from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.commands import Command, RedirectLeg, SetParticipantHold, SetParticipantMuted
-from callhold.domain.effects import ActionReply, AgentMissed, ArmHoldTimers, Compensating
+from callhold.domain.effects import ActionReply, AgentMissed, ArmHoldTimers, Compensating, Effect
 from callhold.domain.errors import CallEnded, Conflict
 from callhold.domain.model import (
     NO_SEQUENCE,
@@ -60,10 +60,12 @@ from callhold.domain.scheduled import agent_reminder, max_hold, recover
 from callhold.domain.strategies import check_can_hold, hold_plan, resume_plan
 from callhold.domain.transitions import (
     Decision,
+    agent_dropped_after,
     agent_hung_up,
     conference_dial_ended,
     customer_gone,
     end,
+    ended_by_agent,
     enter,
     ignored,
     party_gone,
@@ -97,7 +99,7 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
         case ev.ParticipantJoined() | ev.ConferenceFound():
             return _conference_seen(state, event)
         case ev.ConferenceEnded():
-            return _conference_ended(state, event)
+            return _conference_ended(state, event, policy)
         case ev.DialActionReceived() | ev.EnqueueActionReceived():
             return _action(state, event, policy)
         case ev.LegsBridged():
@@ -307,16 +309,31 @@ def _conference_seen(state: CallView, event: ev.ParticipantJoined | ev.Conferenc
     return _conference_started(state, ev.ConferenceStarted(conference_sid=event.conference_sid, at=event.at))
 
 
-def _conference_ended(state: CallView, event: ev.ConferenceEnded) -> Decision:
+def _conference_ended(state: CallView, event: ev.ConferenceEnded, policy: HoldPolicy) -> Decision:
     # Forget the ended conference, so that nothing is held or resumed in it (ConferenceNotStarted
     # until the next one starts). The hold itself is ended by the legs' status callbacks and the
-    # customer's dial action, not here.
-    if state.call.conference_sid != event.conference_sid:
+    # customer's dial action, not here -- unless the event says the agent hung up: then its hold
+    # ends (or, if the action came first, is recorded) agent_hung_up, whatever the order of the rest.
+    current = state.call.conference_sid == event.conference_sid
+    hold = state.hold
+    effects: tuple[Effect, ...] = ()
+    if (
+        hold is not None
+        and (current or not hold.is_open)
+        and ended_by_agent(hold, event.reason, event.ending_call_sid)
+    ):
+        decision = agent_dropped_after(state, hold, event.at, policy)
+        state, effects = decision.new_state, decision.effects
+    elif not current:
         return ignored(state, f"conference {event.conference_sid} is not the call's current one")
+    return Decision(new_state=_forget_conference(state) if current else state, effects=effects)
+
+
+def _forget_conference(state: CallView) -> CallView:
     # Its participants' flags went with it: a customer put back in line after the agent dropped is
     # not "on hold" (the participant flags of the next conference start unheld, unmuted).
     legs = tuple(replace(leg, on_hold=False, muted=False) for leg in state.legs)
-    return Decision(new_state=replace(state, call=replace(state.call, conference_sid=None), legs=legs))
+    return replace(state, call=replace(state.call, conference_sid=None), legs=legs)
 
 
 def _action(

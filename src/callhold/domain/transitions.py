@@ -32,13 +32,16 @@ from callhold.domain.model import (
 from callhold.domain.strategies import live, resume_plan
 
 __all__ = [
+    "AGENT_LEFT_REASON",
     "Decision",
+    "agent_dropped_after",
     "agent_gone",
     "agent_hung_up",
     "conference_dial_ended",
     "conference_lost",
     "customer_gone",
     "end",
+    "ended_by_agent",
     "enter",
     "ignored",
     "party_gone",
@@ -131,14 +134,45 @@ def agent_gone(
 
 
 def conference_lost(
-    state: CallView, hold: Hold, at: datetime, policy: HoldPolicy, *, customer_live: bool = False
+    state: CallView, hold: Hold, at: datetime, policy: HoldPolicy
 ) -> tuple[CallView, tuple[Effect, ...]]:
-    """The held customer's conference ended under it: the agent hung up -- the agent's leg is over on
-    record, or Twilio says the customer is still on the line (``customer_live``) -- or else the
-    call ended (nobody's hang-up known)."""
-    agent_left = customer_live or live(state.agent_leg) is None
-    reason = HoldEndReason.AGENT_HUNG_UP if agent_left else HoldEndReason.CALL_ENDED
+    """The held customer's conference ended under it: the agent hung up (its leg is over on record),
+    or else the call ended, nobody's hang-up known yet (:func:`agent_dropped_after` may tell later)."""
+    reason = HoldEndReason.AGENT_HUNG_UP if live(state.agent_leg) is None else HoldEndReason.CALL_ENDED
     return agent_gone(state, hold, at, policy, reason)
+
+
+AGENT_LEFT_REASON = "participant-with-end-conference-on-exit-left"
+"""``ReasonConferenceEnded`` of a conference that ended because a participant with
+``endConferenceOnExit`` left it (hung up), as opposed to one kicked (``...-kicked``) or the
+conference ended through the API (``conference-ended-via-api``): reference 2.2."""
+
+
+def ended_by_agent(hold: Hold, reason: str | None, ending_call_sid: str | None) -> bool:
+    """Whether a ``conference-end`` says the agent ``hold`` was held with hung up: its leg left the
+    conference of a conference hold, with ``endConferenceOnExit``."""
+    return (
+        hold.strategy is Strategy.CONFERENCE
+        and reason == AGENT_LEFT_REASON
+        and ending_call_sid is not None
+        and hold.agent_call_sid == ending_call_sid
+    )
+
+
+def agent_dropped_after(state: CallView, hold: Hold, at: datetime, policy: HoldPolicy) -> Decision:
+    """A ``conference-end`` saying the agent hung up (:func:`ended_by_agent`), for a conference hold:
+    open, it ends ``agent_hung_up`` as when the agent's own callback comes first (the customer's
+    ``<Dial>`` action then sends it to the agent-left TwiML); already ended ``call_ended`` by that
+    action, which came first, the record is put right -- ``agent_hung_up``, the agent made away --
+    whatever order Twilio's separate requests arrive in (reference 6.1)."""
+    if hold.is_open:
+        new_state, effects = agent_gone(state, hold, at, policy, HoldEndReason.AGENT_HUNG_UP)
+        return Decision(new_state=new_state, effects=effects)
+    if hold.end_reason is not HoldEndReason.CALL_ENDED:
+        return ignored(state, f"hold {hold.id} ended {hold.end_reason}")
+    fixed = replace(hold, end_reason=HoldEndReason.AGENT_HUNG_UP)
+    left = AgentLeft(call_id=state.call.id, agent_id=hold.agent_id, policy=policy.agent_hangup, dropped=True)
+    return Decision(new_state=with_hold(state, fixed), effects=(left,))
 
 
 def conference_dial_ended(
@@ -149,17 +183,17 @@ def conference_dial_ended(
     Twilio's callbacks are separate requests, in any order (reference 6.1): the agent's ``completed``
     may come after this action. The action's own ``CallStatus`` (``call_status``: the action request
     carries the standard TwiML request parameters, https://www.twilio.com/docs/voice/twiml/dial and
-    https://www.twilio.com/docs/voice/twiml) says who left whatever the order: the customer's call
-    over, the customer hung up (its status callback's rule; Twilio discards the answer, Q2b); still
-    in progress, the agent's side left: ``agent_hung_up``, the customer told (the agent-left TwiML)
-    and the agent made away, as when the agent's callback comes first. Not said: the records decide
-    (:func:`conference_lost`).
+    https://www.twilio.com/docs/voice/twiml) says whether the customer is still there: its call over,
+    the customer hung up (its status callback's rule; Twilio discards the answer, Q2b). Still there,
+    it is told (the agent-left TwiML), and the records decide why (:func:`conference_lost`): not the
+    customer's status, which is the same whether the agent hung up, the customer was removed or the
+    conference was ended through the API -- the ``conference-end`` event tells those apart
+    (:func:`agent_dropped_after`), whichever comes first.
     """
     if call_status is not None and call_status.is_terminal:
         gone = customer_gone(state, hold, at)
         return replace(gone, effects=(*gone.effects, ActionReply(twiml_path=None)))
-    live_customer = call_status is LegStatus.IN_PROGRESS
-    new_state, effects = conference_lost(state, hold, at, policy, customer_live=live_customer)
+    new_state, effects = conference_lost(state, hold, at, policy)
     reply = ActionReply(twiml_path=paths.customer_agent_left(state.call.id))
     return Decision(new_state=new_state, effects=(*effects, reply))
 

@@ -7,7 +7,7 @@ problem. Mute and parties need the conference strategy (409 ``wrong-strategy`` o
 When Twilio refuses a command the service raises it once the domain has dealt with it (a hold undone,
 a resume left held): 409 if it cannot apply to the call as it is (a label in use, a participant gone),
 422 for a number Twilio finds invalid, 502 ``telephony-error`` otherwise, each with ``twilio_code``;
-504 ``telephony-uncertain`` when Twilio never answered or answered a server error (5xx): the command may
+504 ``telephony-uncertain`` when Twilio never answered or answered a server error (500, 502, 504): it may
 have been carried out.
 """
 

@@ -10,7 +10,7 @@ A :class:`~callhold.domain.errors.TelephonyError` maps by Twilio's code: a refus
 cannot apply to the call as it is now (a participant label in use, a participant or call already gone,
 a full conference) is 409 ``conflict``, a number Twilio finds invalid 422 ``invalid``, anything else
 (Twilio unreachable, callhold misconfigured, Twilio's rate limit...) 502 ``telephony-error``, and a
-request Twilio never answered, or answered with a server error (5xx), which it may have carried out,
+request Twilio never answered, or answered with a server error (500, 502, 504), which it may have carried out,
 504 ``telephony-uncertain``. Each carries ``twilio_code`` and ``twilio_status`` (null when Twilio sent
 none).
 """

@@ -97,8 +97,8 @@ _DESCRIPTIONS = {
     502: "Twilio refused a command (nothing was left half-applied)",
     503: "`database-unavailable`: the database could not serve the request (down, no connection free "
     "in time, a deadlock); nothing was changed by it -- try again after `Retry-After` seconds",
-    504: "Twilio never answered, or answered a server error (5xx, in `twilio_status`): the command may "
-    "have been carried out (check before retrying)",
+    504: "Twilio never answered, or answered a server error (500, 502, 504: `twilio_status`): the "
+    "command may have been carried out (check before retrying)",
 }
 
 

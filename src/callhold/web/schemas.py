@@ -246,8 +246,9 @@ class HoldOut(BaseModel):
     end_reason: HoldEndReason | None = Field(
         description="Why the hold ended (while resuming: why it is ending): resumed, "
         "max_hold_auto_resumed, failed_compensated (Twilio refused a step, undone), customer_hung_up, "
-        "agent_hung_up (the agent's side left, the customer still on the line: told, then requeued "
-        "or said goodbye), call_ended (the conference ended under the hold, nobody's hang-up known)"
+        "agent_hung_up (the agent hung up, the customer still on the line: told, then requeued or said "
+        "goodbye), call_ended (the conference ended under the hold otherwise -- the customer removed, "
+        "the conference ended through Twilio's API -- or before Twilio said who left it)"
     )
     agent_id: str | None
     agent_call_sid: str | None

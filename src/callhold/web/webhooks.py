@@ -205,7 +205,12 @@ async def conference_event(hook: Webhook) -> Response:
     if kind == "conference-start":
         event = ev.ConferenceStarted(conference_sid=conference_sid, at=at)
     elif kind == "conference-end":
-        event = ev.ConferenceEnded(conference_sid=conference_sid, at=at)
+        event = ev.ConferenceEnded(
+            conference_sid=conference_sid,
+            at=at,
+            reason=hook.text("ReasonConferenceEnded") or None,
+            ending_call_sid=_sid(hook, "CallSidEndingConference"),
+        )
     elif kind == "participant-join":  # the agent's: the start, if conference-start was lost
         event = ev.ParticipantJoined(call_sid=call_sid, conference_sid=conference_sid, at=at)
     elif kind in ("participant-hold", "participant-unhold"):

@@ -1,8 +1,10 @@
-"""Twilio's 429 (error 20429, too many concurrent requests) is retried after a pause; nothing else is.
+"""Twilio's 429 (error 20429, too many concurrent requests) and 503 (20503, service temporarily
+unavailable) are retried after a pause; nothing else is.
 
 Twilio: "Requests that receive 429 responses aren't processed and are safe to retry after backing
-off" (docs/api/errors/20429). Before, a hold refused so failed outright (502, and undone) when
-Twilio only asked to slow down.
+off" (docs/api/errors/20429); 503: "Try again a few times with exponential back-off"
+(docs/api/errors/20503). Before, a hold refused so failed outright (502, and undone) when Twilio only
+asked to slow down.
 """
 
 from __future__ import annotations
@@ -38,21 +40,31 @@ def telephony(
     return TwilioTelephony(client, "http://callhold.test", rate_limit_delays=delays)
 
 
-async def test_a_request_twilio_refused_as_too_many_is_sent_again_and_succeeds(voicesim: Emulator) -> None:
-    transport = RefusingFirst(voicesim, times=2)
+FOR_NOW = pytest.mark.parametrize("status, code", [(429, 20429), (503, 20503)])
+
+
+@FOR_NOW
+async def test_a_request_twilio_refused_for_now_is_sent_again_and_succeeds(
+    voicesim: Emulator, status: int, code: int
+) -> None:
+    transport = RefusingFirst(voicesim, times=2, status=status, code=code)
     queues, _next = await telephony(voicesim, transport).queues_page(None)
-    assert queues == [] and transport.sent == 3  # two 429s, then voicesim's answer
+    assert queues == [] and transport.sent == 3  # two refusals, then voicesim's answer
 
 
-async def test_after_the_last_retry_the_429_is_the_answer(voicesim: Emulator) -> None:
-    transport = RefusingFirst(voicesim, times=10)
+@FOR_NOW
+async def test_after_the_last_retry_the_refusal_is_the_answer(
+    voicesim: Emulator, status: int, code: int
+) -> None:
+    transport = RefusingFirst(voicesim, times=10, status=status, code=code)
     with pytest.raises(TelephonyError) as caught:
         await telephony(voicesim, transport).queues_page(None)
-    assert (caught.value.status, caught.value.code) == (429, 20429)
+    assert (caught.value.status, caught.value.code) == (status, code)
+    assert not caught.value.uncertain  # nothing was done: the domain may undo at once
     assert transport.sent == 4  # the request and three retries: not a loop
 
 
-@pytest.mark.parametrize("status, code", [(400, 21220), (503, 20503)])
+@pytest.mark.parametrize("status, code", [(400, 21220), (500, 20500)])
 async def test_any_other_refusal_is_not_retried(voicesim: Emulator, status: int, code: int) -> None:
     transport = RefusingFirst(voicesim, times=10, status=status, code=code)
     with pytest.raises(TelephonyError) as caught:

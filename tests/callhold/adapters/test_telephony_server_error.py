@@ -1,4 +1,4 @@
-"""Twilio answering a server error (500, 502, 503, 504) leaves the request's outcome unknown: the
+"""Twilio answering a server error (500, 502, 504) leaves the request's outcome unknown: the
 error is ``uncertain``, as for an answer that never came, not a refusal the domain takes for
 "nothing moved". Twilio: a POST answered 500 may have been carried out -- "if you ... retry the
 request, it is possible for a customer to receive multiple messages or calls" (docs/api/errors/20500).
@@ -47,7 +47,7 @@ async def place(telephony: TwilioTelephony) -> TelephonyError:
     return caught.value
 
 
-@pytest.mark.parametrize(("status", "code"), [(500, 20500), (503, 20503)])
+@pytest.mark.parametrize(("status", "code"), [(500, 20500), (502, 20500), (504, 20504)])
 async def test_a_server_error_twilio_answered_is_uncertain_with_its_status_and_code(
     voicesim: Emulator, status: int, code: int
 ) -> None:
@@ -74,10 +74,10 @@ async def test_a_gateways_page_with_no_twilio_error_goes_by_its_status(
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(400, 21211), (401, 20003), (404, 20404), (429, 20429)],
+    [(400, 21211), (401, 20003), (404, 20404), (429, 20429), (503, 20503)],
 )
-async def test_a_4xx_is_a_refusal(voicesim: Emulator, status: int, code: int) -> None:
-    """Twilio did nothing (a 429: once its retries are spent)."""
+async def test_a_4xx_or_a_503_is_a_refusal(voicesim: Emulator, status: int, code: int) -> None:
+    """Twilio did nothing (a 429 or a 503: once its retries are spent)."""
     transport = RefusingTransport(voicesim, lambda *_: True, status=status, code=code)
     error = await place(telephony(voicesim, transport))
     assert not error.uncertain and (error.status, error.code) == (status, code)

@@ -54,12 +54,18 @@ from callhold.domain.effects import (
     away_agent,
 )
 from callhold.domain.machine import Decision
-from callhold.domain.model import CallState, HoldEndReason, Leg, LegRole, LegStatus
+from callhold.domain.model import CallState, HoldEndReason, HoldState, Leg, LegRole, LegStatus
+from callhold.domain.transitions import AGENT_LEFT_REASON
 
 
 def made_away(decision: Decision) -> None:
     """Check: the decision makes the call's agent away (it dropped out of the hold)."""
     assert [away_agent(effect) for effect in decision.effects if away_agent(effect)] == [AGENT_ID]
+
+
+def not_made_away(decision: Decision) -> None:
+    """Check: the decision makes no agent away."""
+    assert not any(away_agent(effect) for effect in decision.effects)
 
 
 RULES = [
@@ -216,22 +222,68 @@ RULES = [
         check=lambda d: (call_is(agent_id=None)(d), leg_is(CUSTOMER, on_hold=False)(d)),
     ),
     Rule(
-        # Its <Dial> action says the customer is still on the line (CallStatus): the agent's side
-        # left, though the agent's own callbacks have not come yet (they may come in any order).
-        "conference: the held customer's conference ended, the customer on the line: the agent hung up",
+        # Its <Dial> action says the customer is still on the line (CallStatus), which it is as well
+        # if the customer was removed or the conference ended through the API: the customer is told,
+        # and the agent, live on record, is not made away (the conference-end says who left).
+        "conference: the held customer's conference ended, the customer on the line: told, call ended",
         view(CONF, hold=HELD),
         ev.DialActionReceived(
             call_sid=CUSTOMER, dial_call_status="answered", at=at(12), call_status=LegStatus.IN_PROGRESS
         ),
         END,
-        HoldEndReason.AGENT_HUNG_UP,
+        HoldEndReason.CALL_ENDED,
         (),
         (DisarmHoldTimers, AgentLeft, ActionReply),
         check=lambda d: (
             reply("/twiml/customer/agent-left/call-1")(d),
             call_is(agent_id=None)(d),
-            made_away(d),
+            not_made_away(d),
         ),
+    ),
+    Rule(
+        # Twilio's conference-end names the participant that ended it: the agent, hanging up.
+        "conference: a conference-end saying the agent left ends the hold agent_hung_up",
+        view(CONF, hold=HELD),
+        ev.ConferenceEnded(
+            conference_sid=CONFERENCE, at=at(12), reason=AGENT_LEFT_REASON, ending_call_sid=AGENT
+        ),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (),
+        (DisarmHoldTimers, AgentLeft),
+        check=lambda d: (made_away(d), call_is(agent_id=None, conference_sid=None)(d)),
+    ),
+    Rule(
+        # ... and after the customer's action ended it call_ended: the record is put right.
+        "conference: a conference-end saying the agent left, after the action: recorded agent_hung_up",
+        view(CONF, hold=HoldState.ENDED, end_reason=HoldEndReason.CALL_ENDED),
+        ev.ConferenceEnded(
+            conference_sid=CONFERENCE, at=at(12), reason=AGENT_LEFT_REASON, ending_call_sid=AGENT
+        ),
+        END,
+        HoldEndReason.AGENT_HUNG_UP,
+        (),
+        (AgentLeft,),
+        check=made_away,
+    ),
+    Rule(
+        "conference: a conference-end for the held customer kicked: the agent is not made away",
+        view(CONF, hold=HoldState.ENDED, end_reason=HoldEndReason.CALL_ENDED),
+        ev.ConferenceEnded(
+            conference_sid=CONFERENCE,
+            at=at(12),
+            reason="participant-with-end-conference-on-exit-kicked",
+            ending_call_sid=CUSTOMER,
+        ),
+        END,
+        HoldEndReason.CALL_ENDED,
+        check=lambda d: (not_made_away(d), call_is(conference_sid=None)(d)),
+    ),
+    Rule(
+        "conference: a conference ended through the API: the hold is left to the action",
+        view(CONF, hold=HELD),
+        ev.ConferenceEnded(conference_sid=CONFERENCE, at=at(12), reason="conference-ended-via-api"),
+        check=lambda d: (not_made_away(d), call_is(conference_sid=None)(d)),
     ),
     Rule(
         "conference: the held customer's <Dial> action says its call is over: the customer hung up",
