@@ -50,6 +50,8 @@ def action_reply(state: CallView, leg: Leg | None, outcome: str) -> str | None:
         return paths.legs_hold_music(hold.id)
     if not customer or state.call.status is CallState.ENDED:
         return None
+    if outcome in REDIRECTED and _handed_on(state):
+        return paths.connect(state.call.id)
     agent = state.agent_leg
     agent_sid = agent.call_sid if agent is not None else None
     if hold is not None and hold.end_reason in _AGENT_WENT_AWAY and hold.agent_call_sid == agent_sid:
@@ -59,3 +61,10 @@ def action_reply(state: CallView, leg: Leg | None, outcome: str) -> str | None:
     if outcome in REDIRECTED:
         return paths.connect(state.call.id)
     return None
+
+
+def _handed_on(state: CallView) -> bool:
+    """Whether the call was given to another agent than the one its latest hold was held with: a
+    customer requeued after that agent left, then handed over (the new agent's leg not dialled yet)."""
+    hold, agent_id = state.hold, state.call.agent_id
+    return agent_id is not None and (hold is None or hold.agent_id != agent_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from domain_builders import AGENT, CUSTOMER, THIRD, view
 
@@ -58,3 +60,12 @@ AGENT_LEFT = "/twiml/customer/agent-left/call-1"
 )
 def test_action_reply(state: CallView, call_sid: str, outcome: str, path: str | None) -> None:
     assert action_reply(state, state.leg(call_sid), outcome) == path
+
+
+def test_a_customer_requeued_after_its_agent_left_then_handed_over_is_answered_connect() -> None:
+    """Its latest hold ended agent_hung_up with the agent leg still the one that left (the next
+    agent is dialled by the connect TwiML): the redirect is the hand-over's, not the agent-left one."""
+    left = view(LEGS, hold=ENDED, end_reason=HoldEndReason.AGENT_HUNG_UP)
+    handed = replace(left, call=replace(left.call, agent_id="agent-2"))
+    assert action_reply(handed, handed.leg(CUSTOMER), "redirected") == "/twiml/connect/call-1"
+    assert action_reply(left, left.leg(CUSTOMER), "redirected") == AGENT_LEFT
