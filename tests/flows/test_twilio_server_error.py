@@ -15,6 +15,7 @@ import pytest
 from callhold.domain.errors import TelephonyError
 from callhold.domain.model import CallState, HoldEndReason, HoldState, LegRole
 from tests.flows.callhold_harness import BASE, Harness, make_harness
+from tests.flows.test_twilio_no_answer import assert_conference_hold_undone
 from tests.twilio_refusals import Selector, ServerError, telephony_over
 from voicesim import Emulator, VirtualClock
 
@@ -62,16 +63,7 @@ async def test_a_conference_hold_twilio_did_but_answered_500_is_undone_not_left_
     assert (problem["twilio_status"], problem["twilio_code"]) == (500, 20500)
     assert "HTTP 500" in problem["detail"] and "no answer" not in problem["detail"]
     assert len(failing.failed) == 1
-    await conf.clock.advance(10)
-    conf.clock.raise_errors()
-    # The participant was put on hold, so the hold is undone: the customer is back, and on record so.
-    view = conf.view(customer)
-    assert view.hold is not None
-    assert (view.hold.state, view.hold.end_reason) == (HoldState.ENDED, HoldEndReason.FAILED_COMPENSATED)
-    assert view.customer_leg is not None and not view.customer_leg.on_hold
-    conf.assert_talking_to(customer, "alice")
-    await conf.clock.advance(120)
-    assert conf.heard(customer)[-1][1] != "hold"
+    await assert_conference_hold_undone(conf, customer)
 
 
 async def test_a_legs_hold_whose_first_step_twilio_did_but_answered_500_completes(legs: Harness) -> None:
