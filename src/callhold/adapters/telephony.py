@@ -54,11 +54,16 @@ RETRIED_STATUSES = frozenset({429, 503})
 
 * 429 (20429, too many concurrent requests): "Requests that receive 429 responses aren't processed
   and are safe to retry after backing off" (https://www.twilio.com/docs/api/errors/20429).
-* 503 (20503): "The requested Twilio Service is temporarily unavailable. ... Try again a few times
-  with exponential back-off" (https://www.twilio.com/docs/api/errors/20503): the service shed the
-  request, and Twilio's advice to send it again presumes it was not done.
+* 503 with Twilio's error 20503: "The requested Twilio Service is temporarily unavailable. ... Try
+  again a few times with exponential back-off" (https://www.twilio.com/docs/api/errors/20503): the
+  service shed the request, and Twilio's advice to send it again presumes it was not done. A 503
+  without it is a proxy's, which also answers so for a connection lost mid-request: uncertain
+  (:func:`_answered`), and never sent again.
 
 Once the retries are spent, either is a refusal (nothing was done)."""
+
+SHED = 20503
+"""Twilio's error code of a 503 it answered itself (see :data:`RETRIED_STATUSES`)."""
 
 UNCERTAIN_STATUSES = frozenset({500, 502, 504})
 """Twilio's answers that leave the request's outcome unknown: a server error is ``uncertain``, not a
@@ -132,7 +137,7 @@ def _page_refusal(exc: TwilioException) -> TelephonyError | None:
 def _answered(message: str, code: int | None, status: int) -> TelephonyError:
     """Twilio's answer ``status`` (its error ``code``) to a request: a refusal, or, for a server error
     (:data:`UNCERTAIN_STATUSES`), ``uncertain``, saying so (it ends up in the API's problem detail)."""
-    if status in UNCERTAIN_STATUSES:
+    if status in UNCERTAIN_STATUSES or (status == 503 and code != SHED):
         message = f"Twilio answered HTTP {status} (it may have carried the request out): {message}"
         return TelephonyError(message, code=code, status=status, uncertain=True)
     return TelephonyError(message, code=code, status=status)
@@ -159,7 +164,8 @@ class TwilioTelephony:
             try:
                 return await self._once(send())
             except TelephonyError as exc:
-                if exc.status not in RETRIED_STATUSES or delay is None or not _time_for(delay):
+                retried = exc.status in RETRIED_STATUSES and not exc.uncertain  # a proxy's 503: not
+                if not retried or delay is None or not _time_for(delay):
                     raise
                 pause = delay * random.uniform(0.9, 1.1)  # jitter: instances limited together spread out
                 _log.warning(

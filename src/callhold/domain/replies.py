@@ -64,7 +64,12 @@ def action_reply(state: CallView, leg: Leg | None, outcome: str) -> str | None:
 
 
 def _handed_on(state: CallView) -> bool:
-    """Whether the call was given to another agent than the one its latest hold was held with: a
-    customer requeued after that agent left, then handed over (the new agent's leg not dialled yet)."""
-    hold, agent_id = state.hold, state.call.agent_id
-    return agent_id is not None and (hold is None or hold.agent_id != agent_id)
+    """Whether the call was given to an agent since its latest hold ended (to another agent than the
+    one it was held with, or to the same one again): a customer requeued after that agent left, then
+    handed over (the new agent's leg not dialled yet)."""
+    hold, call = state.hold, state.call
+    if call.agent_id is None:
+        return False
+    if hold is None or hold.agent_id != call.agent_id:
+        return True
+    return hold.ended_at is not None and call.given_at is not None and call.given_at > hold.ended_at

@@ -162,17 +162,17 @@ def ended_by_agent(hold: Hold, reason: str | None, ending_call_sid: str | None) 
 def agent_dropped_after(state: CallView, hold: Hold, at: datetime, policy: HoldPolicy) -> Decision:
     """A ``conference-end`` saying the agent hung up (:func:`ended_by_agent`), for a conference hold:
     open, it ends ``agent_hung_up`` as when the agent's own callback comes first (the customer's
-    ``<Dial>`` action then sends it to the agent-left TwiML); already ended ``call_ended`` by that
-    action, which came first, the record is put right -- ``agent_hung_up``, the agent made away --
-    whatever order Twilio's separate requests arrive in (reference 6.1)."""
+    ``<Dial>`` action then sends it to the agent-left TwiML), and the agent is made away; already
+    ended ``call_ended`` by that action, which came first, the record is put right, whatever order
+    Twilio's separate requests arrive in (reference 6.1) -- but the agent is not made away so late:
+    it may have set itself available, or been given a call, since (the stranded-agent sweep frees
+    one that is neither)."""
     if hold.is_open:
         new_state, effects = agent_gone(state, hold, at, policy, HoldEndReason.AGENT_HUNG_UP)
         return Decision(new_state=new_state, effects=effects)
     if hold.end_reason is not HoldEndReason.CALL_ENDED:
         return ignored(state, f"hold {hold.id} ended {hold.end_reason}")
-    fixed = replace(hold, end_reason=HoldEndReason.AGENT_HUNG_UP)
-    left = AgentLeft(call_id=state.call.id, agent_id=hold.agent_id, policy=policy.agent_hangup, dropped=True)
-    return Decision(new_state=with_hold(state, fixed), effects=(left,))
+    return Decision(new_state=with_hold(state, replace(hold, end_reason=HoldEndReason.AGENT_HUNG_UP)))
 
 
 def conference_dial_ended(

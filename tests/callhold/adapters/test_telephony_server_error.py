@@ -60,11 +60,13 @@ async def test_a_server_error_twilio_answered_is_uncertain_with_its_status_and_c
     assert len(transport.refused) == 1  # not sent again: Twilio may have placed the call
 
 
-@pytest.mark.parametrize(("status", "uncertain"), [(502, True), (504, True), (501, False)])
+@pytest.mark.parametrize(("status", "uncertain"), [(502, True), (504, True), (503, True), (501, False)])
 async def test_a_gateways_page_with_no_twilio_error_goes_by_its_status(
     voicesim: Emulator, status: int, uncertain: bool
 ) -> None:
-    """502 and 504: the server behind the gateway may have acted. 501 (not implemented): nothing was."""
+    """502 and 504: the server behind the gateway may have acted; so may it for a 503 that is not
+    Twilio's own 20503 (a proxy's, for a connection lost mid-request): not sent again, unlike
+    Twilio's. 501 (not implemented): nothing was done."""
     transport = GatewayPage(voicesim, status)
     error = await place(telephony(voicesim, transport))
     assert error.uncertain is uncertain and error.status == status

@@ -254,7 +254,8 @@ RULES = [
         check=lambda d: (made_away(d), call_is(agent_id=None, conference_sid=None)(d)),
     ),
     Rule(
-        # ... and after the customer's action ended it call_ended: the record is put right.
+        # ... and after the customer's action ended it call_ended: the record is put right (the
+        # agent not made away so late: it may be back at work since).
         "conference: a conference-end saying the agent left, after the action: recorded agent_hung_up",
         view(CONF, hold=HoldState.ENDED, end_reason=HoldEndReason.CALL_ENDED),
         ev.ConferenceEnded(
@@ -262,9 +263,7 @@ RULES = [
         ),
         END,
         HoldEndReason.AGENT_HUNG_UP,
-        (),
-        (AgentLeft,),
-        check=made_away,
+        check=not_made_away,
     ),
     Rule(
         "conference: a conference-end for the held customer kicked: the agent is not made away",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from domain_builders import AGENT, CUSTOMER, THIRD, view
@@ -68,4 +69,7 @@ def test_a_customer_requeued_after_its_agent_left_then_handed_over_is_answered_c
     left = view(LEGS, hold=ENDED, end_reason=HoldEndReason.AGENT_HUNG_UP)
     handed = replace(left, call=replace(left.call, agent_id="agent-2"))
     assert action_reply(handed, handed.leg(CUSTOMER), "redirected") == "/twiml/connect/call-1"
+    assert left.hold is not None and left.hold.ended_at is not None
+    back = replace(left, call=replace(left.call, given_at=left.hold.ended_at + timedelta(seconds=1)))
+    assert action_reply(back, back.leg(CUSTOMER), "redirected") == "/twiml/connect/call-1"  # same agent
     assert action_reply(left, left.leg(CUSTOMER), "redirected") == AGENT_LEFT
