@@ -19,16 +19,8 @@ from callhold.domain.commands import AddParticipant
 from callhold.domain.effects import ActionReply
 from callhold.domain.errors import NotConnected, TelephonyError
 from callhold.domain.machine import Decision, decide
-from callhold.domain.model import (
-    Agent,
-    Call,
-    CallState,
-    CallView,
-    HoldPolicy,
-    LegRole,
-    LegStatus,
-    Strategy,
-)
+from callhold.domain.model import Agent, Call, CallState, CallView, LegRole, LegStatus, Strategy
+from callhold.domain.policies import HoldPolicy
 from callhold.domain.ports import Clock, Handover, HoldStore, Telephony
 from callhold.domain.strategies import conference_to_find
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from callhold.domain import events as ev
 from callhold.domain.errors import CallholdError
 from callhold.domain.machine import Decision
-from callhold.domain.model import Hold, HoldPolicy, HoldState, MaxHoldPolicy
+from callhold.domain.model import Hold, HoldState
+from callhold.domain.policies import HoldPolicy, MaxHoldPolicy
 from callhold.domain.ports import Clock, HoldStore
 from callhold.timers import TimerHandle, Timers
 

@@ -35,16 +35,8 @@ from callhold.domain.commands import (
 from callhold.domain.effects import AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
 from callhold.domain.errors import ConferenceNotStarted, Forbidden, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
-from callhold.domain.model import (
-    CallView,
-    Hold,
-    HoldEndReason,
-    HoldPolicy,
-    HoldState,
-    LegRole,
-    LegStatus,
-    Strategy,
-)
+from callhold.domain.model import CallView, Hold, HoldEndReason, HoldState, LegRole, LegStatus, Strategy
+from callhold.domain.policies import HoldPolicy
 from callhold.domain.ports import Clock, HoldStore, Telephony
 from callhold.handovers import HandoverRecovery
 from callhold.hold_queues import HoldQueues

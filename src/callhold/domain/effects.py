@@ -7,7 +7,7 @@ from datetime import datetime
 
 from callhold.domain.commands import Command
 from callhold.domain.errors import TelephonyError
-from callhold.domain.model import AgentHangupPolicy
+from callhold.domain.policies import AgentHangupPolicy
 
 __all__ = [
     "ActionReply",

@@ -22,6 +22,7 @@ enqueue, agent: dequeue", so both sides meet in the hold's queue whichever leg h
 resume command puts the hold back to ``held`` (both sides still hear music; resume can be retried). A
 failure meaning "that call is gone" (21220/20404) is a hang-up: see the hang-up rules.
 
+**Conference events** (start, end, participant flags): see :mod:`callhold.domain.conferences`.
 **Hang-ups during a hold**: see :mod:`callhold.domain.transitions`. **Timers and recovery**
 (``AgentReminderDue``, ``MaxHoldReached``, ``HoldRecoveryDue``, idempotent across service instances):
 see :mod:`callhold.domain.scheduled`. A *recovered* hold's re-sent first hold step that Twilio refuses
@@ -32,20 +33,23 @@ for the next recovery instead of ending as if nothing had moved.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.commands import Command, RedirectLeg, SetParticipantHold, SetParticipantMuted
-from callhold.domain.effects import ActionReply, AgentMissed, ArmHoldTimers, Compensating, Effect
+from callhold.domain.conferences import (
+    conference_ended,
+    conference_seen,
+    conference_started,
+    participant_changed,
+)
+from callhold.domain.effects import ActionReply, AgentMissed, ArmHoldTimers, Compensating
 from callhold.domain.errors import CallEnded, Conflict
 from callhold.domain.model import (
-    NO_SEQUENCE,
     CallState,
     CallView,
     Hold,
     HoldEndReason,
-    HoldPolicy,
     HoldState,
     Leg,
     LegRole,
@@ -55,17 +59,17 @@ from callhold.domain.model import (
     queue_name_for,
 )
 from callhold.domain.participants import party_commands
+from callhold.domain.policies import HoldPolicy
 from callhold.domain.replies import action_reply
 from callhold.domain.scheduled import agent_reminder, max_hold, recover
 from callhold.domain.strategies import check_can_hold, hold_plan, resume_plan
 from callhold.domain.transitions import (
     Decision,
-    agent_dropped_after,
     agent_hung_up,
     conference_dial_ended,
+    confirm_held,
     customer_gone,
     end,
-    ended_by_agent,
     enter,
     ignored,
     party_gone,
@@ -93,13 +97,13 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
         case ev.LegStatusChanged():
             return _leg_status_changed(state, event, policy)
         case ev.ParticipantHoldChanged() | ev.ParticipantMuteChanged():
-            return _participant_changed(state, event)
+            return participant_changed(state, event)
         case ev.ConferenceStarted():
-            return _conference_started(state, event)
+            return conference_started(state, event)
         case ev.ParticipantJoined() | ev.ConferenceFound():
-            return _conference_seen(state, event)
+            return conference_seen(state, event)
         case ev.ConferenceEnded():
-            return _conference_ended(state, event, policy)
+            return conference_ended(state, event, policy)
         case ev.DialActionReceived() | ev.EnqueueActionReceived():
             return _action(state, event, policy)
         case ev.LegsBridged():
@@ -222,120 +226,6 @@ def _agent_missed(state: CallView, outcome: str, *, reply: bool = False) -> Deci
     return Decision(new_state=new_state, commands=(redirect,), effects=(missed,))
 
 
-def _participant_changed(
-    state: CallView, event: ev.ParticipantHoldChanged | ev.ParticipantMuteChanged
-) -> Decision:
-    leg = state.leg(event.call_sid)
-    if leg is None:
-        return ignored(state, f"unknown participant {event.call_sid}")
-    current = state.call.conference_sid
-    if event.conference_sid is not None and current is None:
-        # A late event of a conference that has ended (its flags were cleared then): no conference is
-        # live, and callhold holds or mutes only in a live one (ConferenceNotStarted otherwise).
-        return ignored(state, f"event of an ended conference {event.conference_sid}")
-    if event.conference_sid is not None and current is not None and event.conference_sid != current:
-        # A late event of the call's earlier conference (the customer was requeued into a new one
-        # under the same name): its SequenceNumber counts another conference's events, and its
-        # flags are not this conference's.
-        return ignored(state, f"event of an earlier conference {event.conference_sid}")
-    if event.sequence_number <= leg.participant_sequence_number:
-        return ignored(state, f"stale or duplicate conference event for {event.call_sid}")
-    if isinstance(event, ev.ParticipantMuteChanged):
-        updated = replace(leg, muted=event.muted, participant_sequence_number=event.sequence_number)
-        return Decision(new_state=state.with_leg(updated))
-    updated = replace(leg, on_hold=event.hold, participant_sequence_number=event.sequence_number)
-    new_state = state.with_leg(updated)
-    hold = new_state.open_hold
-    if hold is None or hold.strategy is not Strategy.CONFERENCE or leg.role is not LegRole.CUSTOMER:
-        return Decision(new_state=new_state)
-    if event.hold and hold.state is HoldState.HOLDING:
-        return _confirm_held(new_state, hold, event.at)
-    if not event.hold and hold.state is HoldState.RESUMING:
-        return Decision(new_state=end(new_state, hold, hold.end_reason or HoldEndReason.RESUMED, event.at))
-    # An unhold while ``held`` (someone else's API call, or a late event of an earlier resume) is only
-    # recorded on the leg: the hold stays open until callhold resumes it.
-    return Decision(new_state=new_state)
-
-
-def _confirm_held(state: CallView, hold: Hold, at: datetime) -> Decision:
-    # Twilio's Timestamp has whole seconds and Twilio's clock: never before the hold was requested.
-    at = max(at, hold.started_at)
-    held = replace(enter(hold, HoldState.HELD, at, hold.end_reason), confirmed_at=hold.confirmed_at or at)
-    return Decision(
-        new_state=with_hold(state, held),
-        effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
-    )
-
-
-def _conference_started(state: CallView, event: ev.ConferenceStarted) -> Decision:
-    # A call has one live conference at a time, always under the same friendly name. A *different*
-    # conference starting means the customer was connected again (requeued to the next agent after
-    # the first conference ended): the new SID replaces the old one, even if the old one's end event
-    # has not arrived yet.
-    # Participant flags and the conference SequenceNumber that guards them belong to one conference:
-    # in the new one every participant starts unheld and unmuted, and its SequenceNumbers start again.
-    # Callbacks are separate requests and may arrive out of order (reference 6.1); every conference
-    # event carries its Timestamp (2.2). A start older than the latest start recorded is a late one of
-    # an earlier conference (ended, or about to): it must not replace the live conference, whose
-    # participant events would then all be ignored as another conference's.
-    if state.call.conference_sid == event.conference_sid:
-        return ignored(state, "conference start already recorded")
-    latest = state.call.conference_started_at
-    if latest is not None and event.at <= latest:  # a new conference never starts in the same second
-        return ignored(state, f"late start of an earlier conference {event.conference_sid}")
-    fresh = tuple(
-        replace(leg, on_hold=False, muted=False, participant_sequence_number=NO_SEQUENCE)
-        for leg in state.legs
-    )
-    call = replace(state.call, conference_sid=event.conference_sid, conference_started_at=event.at)
-    return Decision(new_state=replace(state, call=call, legs=fresh))
-
-
-def _conference_seen(state: CallView, event: ev.ParticipantJoined | ev.ConferenceFound) -> Decision:
-    # Twilio sends a status callback again only if it could not connect, unless the URL's connection
-    # overrides ask for more (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides,
-    # Q9): a conference-start callhold answered 503 (or lost in a restart) is lost. With no live one, other
-    # proof of the start stands in for it: the join of the call's agent (every party callhold connects
-    # has startConferenceOnEnter and the customer is in first, so the agent's joining starts it,
-    # reference 2.2), or Twilio's Conferences list. Not the customer's join (it comes while the
-    # conference waits, init) nor an earlier agent's; and as a start: no newer than the latest, ignored.
-    if state.call.status is CallState.ENDED:
-        return ignored(state, f"call {state.call.id} has ended")
-    if state.call.conference_sid is not None:
-        return ignored(state, f"the live conference {state.call.conference_sid} is on record")
-    agent = state.agent_leg
-    if isinstance(event, ev.ParticipantJoined) and (agent is None or agent.call_sid != event.call_sid):
-        return ignored(state, f"{event.call_sid} joining is no sign that the conference has started")
-    return _conference_started(state, ev.ConferenceStarted(conference_sid=event.conference_sid, at=event.at))
-
-
-def _conference_ended(state: CallView, event: ev.ConferenceEnded, policy: HoldPolicy) -> Decision:
-    # Forget the ended conference, so that nothing is held or resumed in it (ConferenceNotStarted
-    # until the next one starts). The hold itself is ended by the legs' status callbacks and the
-    # customer's dial action, not here -- unless the event says the agent hung up: then its hold
-    # ends (or, if the action came first, is recorded) agent_hung_up, whatever the order of the rest.
-    current = state.call.conference_sid == event.conference_sid
-    hold = state.hold
-    effects: tuple[Effect, ...] = ()
-    if (
-        hold is not None
-        and (current or not hold.is_open)
-        and ended_by_agent(hold, event.reason, event.ending_call_sid)
-    ):
-        decision = agent_dropped_after(state, hold, event.at, policy)
-        state, effects = decision.new_state, decision.effects
-    elif not current:
-        return ignored(state, f"conference {event.conference_sid} is not the call's current one")
-    return Decision(new_state=_forget_conference(state) if current else state, effects=effects)
-
-
-def _forget_conference(state: CallView) -> CallView:
-    # Its participants' flags went with it: a customer put back in line after the agent dropped is
-    # not "on hold" (the participant flags of the next conference start unheld, unmuted).
-    legs = tuple(replace(leg, on_hold=False, muted=False) for leg in state.legs)
-    return replace(state, call=replace(state.call, conference_sid=None), legs=legs)
-
-
 def _action(
     state: CallView, event: ev.DialActionReceived | ev.EnqueueActionReceived, policy: HoldPolicy
 ) -> Decision:
@@ -384,7 +274,7 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
         if command in plan:
             new_state = _mark_participant_hold(state, command, hold)
             if command == plan[-1]:
-                return _confirm_held(new_state, hold, event.at)
+                return confirm_held(new_state, hold, event.at)
             return Decision(new_state=new_state)
     if hold is not None and hold.state is HoldState.RESUMING and command in resume_plan(state, hold):
         if hold.strategy is Strategy.CONFERENCE:

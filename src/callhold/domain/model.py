@@ -1,7 +1,8 @@
-"""Records of callhold: agents, calls, legs and holds, with their states and the SID value types.
+"""Records of callhold: agents, calls, legs and holds, with their states.
 
 Every record is a frozen dataclass; a change is a new record (``dataclasses.replace``). Datetimes are
-timezone-aware UTC.
+timezone-aware UTC. The SID value types are in :mod:`callhold.domain.sids`, the hold policies in
+:mod:`callhold.domain.policies`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Self
 
 from callhold.domain.errors import Invalid
 
@@ -21,21 +21,16 @@ __all__ = [
     "QUEUE_NAME_MAX",
     "TERMINAL_RANK",
     "Agent",
-    "AgentHangupPolicy",
     "Call",
-    "CallSid",
     "CallState",
     "CallView",
-    "ConferenceSid",
     "Hold",
     "HoldEndReason",
-    "HoldPolicy",
     "HoldState",
     "HoldStats",
     "Leg",
     "LegRole",
     "LegStatus",
-    "MaxHoldPolicy",
     "Strategy",
     "hold_of_queue",
     "leg_status_advances",
@@ -52,34 +47,6 @@ QUEUE_NAME_MAX = 64
 NUMBER_MAX = 200
 """The longest customer number recorded: a phone number, ``client:name`` or SIP URI, as Twilio
 gives it (a longer one is not recorded rather than cut)."""
-
-
-class _Sid(str):
-    """A Twilio SID: a two-letter prefix and 32 hex digits."""
-
-    prefix = ""
-    __slots__ = ()
-
-    @classmethod
-    def parse(cls, value: str) -> Self:
-        """Return ``value`` as this SID type, or raise :class:`Invalid` if it is not shaped like one."""
-        if not re.fullmatch(rf"{cls.prefix}[0-9a-fA-F]{{32}}", value):
-            raise Invalid(f"not a {cls.__name__}: {value!r} (expected {cls.prefix} + 32 hex digits)")
-        return cls(value)
-
-
-class CallSid(_Sid):
-    """A Call SID: ``CA`` + 32 hex digits."""
-
-    prefix = "CA"
-    __slots__ = ()
-
-
-class ConferenceSid(_Sid):
-    """A Conference SID: ``CF`` + 32 hex digits."""
-
-    prefix = "CF"
-    __slots__ = ()
 
 
 class Strategy(StrEnum):
@@ -156,58 +123,6 @@ class HoldEndReason(StrEnum):
     FAILED_COMPENSATED = "failed_compensated"
     CALL_ENDED = "call_ended"
     """The conference ended under the hold and nobody's hang-up is known (told as if the agent left)."""
-
-
-class AgentHangupPolicy(StrEnum):
-    """What happens to a held customer whose agent hangs up: back to the waiting queue, or a goodbye."""
-
-    REQUEUE = "requeue"
-    HANGUP = "hangup"
-
-
-class MaxHoldPolicy(StrEnum):
-    """What the maximum hold time triggers: resume on its own, or announce it to the agent."""
-
-    AUTO_RESUME = "auto_resume"
-    ANNOUNCE = "announce"
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldPolicy:
-    """The configurable parts of the hold rules.
-
-    ``max_hold_retry_after``: a ``MaxHoldReached`` sooner than this after the maximum-hold action is a
-    duplicate (another instance's timer, a restart catching up); a refused auto-resume is retried by a
-    later one (the service's ``HoldTimings.retry_after`` must not be shorter). ``recovery_grace``: how
-    long a hold stays ``holding``/``resuming`` before ``HoldRecoveryDue`` re-sends its commands:
-    longer than any Twilio call, so a hold in flight elsewhere is left alone. A recovery that does not
-    move the hold on is followed by the next after a wait that doubles, up to
-    ``recovery_backoff_max`` (:meth:`recovery_due`).
-    """
-
-    agent_hangup: AgentHangupPolicy = AgentHangupPolicy.REQUEUE
-    max_hold: MaxHoldPolicy = MaxHoldPolicy.AUTO_RESUME
-    max_hold_retry_after: timedelta = timedelta(seconds=30)
-    recovery_grace: timedelta = timedelta(seconds=30)
-    recovery_backoff_max: timedelta = timedelta(minutes=2)
-
-    def recovery_due(self, hold: Hold) -> datetime:
-        """When ``HoldRecoveryDue`` may re-send the commands of ``hold`` (``holding``/``resuming``).
-
-        The grace after callhold last issued them; after a recovery, as long again as the hold has
-        been in its state (30 s, 30 s, 60 s, then every ``recovery_backoff_max``: 2 minutes), so a
-        Twilio outage or a step Twilio keeps refusing is not met with a request per held call every
-        30 s, while a party waiting on it waits at most that long once Twilio answers again.
-        Computed from the hold alone, so every instance agrees on it.
-        """
-        waited = hold.last_progress_at - hold.in_state_since
-        return hold.last_progress_at + min(max(self.recovery_grace, waited), self.recovery_backoff_max)
-
-    def __post_init__(self) -> None:
-        if self.max_hold_retry_after <= timedelta(0) or self.recovery_grace <= timedelta(0):
-            raise Invalid("max_hold_retry_after and recovery_grace must be positive")
-        if self.recovery_backoff_max < self.recovery_grace:
-            raise Invalid("recovery_backoff_max must be at least recovery_grace")
 
 
 _ENDPOINT = re.compile(r"client:[A-Za-z0-9_.@-]{1,121}|\+[1-9][0-9]{6,14}|sips?:\S+")

@@ -17,7 +17,7 @@ telephony adapter makes it absolute. What each must return:
   empty ``<Response/>`` (or a short ``<Say>``).
 * :func:`legs_customer_left` — the agent's call when the held customer hung up: a message, then hang up.
 * :func:`customer_agent_left` — the customer's call when the agent hung up during a hold (both
-  strategies): a message, then per :class:`~callhold.domain.model.AgentHangupPolicy` back into the
+  strategies): a message, then per :class:`~callhold.domain.policies.AgentHangupPolicy` back into the
   waiting queue (requeue) or ``<Hangup/>``.
 * :func:`announce` — conference AnnounceUrl for the agent (``<Say>`` only); ``kind`` is
   ``agent-reminder`` or ``max-hold``. For a legs hold the same kinds use :func:`legs_agent_notice`.

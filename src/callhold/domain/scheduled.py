@@ -31,15 +31,8 @@ from dataclasses import replace
 from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.commands import RedirectLeg
-from callhold.domain.model import (
-    CallState,
-    CallView,
-    HoldEndReason,
-    HoldPolicy,
-    HoldState,
-    MaxHoldPolicy,
-    Strategy,
-)
+from callhold.domain.model import CallState, CallView, HoldEndReason, HoldState, Strategy
+from callhold.domain.policies import HoldPolicy, MaxHoldPolicy
 from callhold.domain.strategies import hold_plan, live, notice, resume_plan
 from callhold.domain.transitions import (
     Decision,

@@ -15,20 +15,19 @@ from datetime import datetime
 
 from callhold.domain import paths
 from callhold.domain.commands import Command, RedirectLeg
-from callhold.domain.effects import ActionReply, AgentLeft, DisarmHoldTimers, Effect, Ignored
+from callhold.domain.effects import ActionReply, AgentLeft, ArmHoldTimers, DisarmHoldTimers, Effect, Ignored
 from callhold.domain.errors import CallEnded, NotHeld
 from callhold.domain.model import (
-    AgentHangupPolicy,
     CallState,
     CallView,
     Hold,
     HoldEndReason,
-    HoldPolicy,
     HoldState,
     LegRole,
     LegStatus,
     Strategy,
 )
+from callhold.domain.policies import AgentHangupPolicy, HoldPolicy
 from callhold.domain.strategies import live, resume_plan
 
 __all__ = [
@@ -39,6 +38,7 @@ __all__ = [
     "agent_hung_up",
     "conference_dial_ended",
     "conference_lost",
+    "confirm_held",
     "customer_gone",
     "end",
     "ended_by_agent",
@@ -83,6 +83,17 @@ def end(state: CallView, hold: Hold, reason: HoldEndReason, at: datetime) -> Cal
     if hold.strategy is Strategy.LEGS and customer is not None and customer.on_hold:
         state = state.with_leg(replace(customer, on_hold=False))
     return with_hold(state, ended)
+
+
+def confirm_held(state: CallView, hold: Hold, at: datetime) -> Decision:
+    """``hold``'s placing is confirmed at ``at``: it is ``held`` and its timers are armed."""
+    # Twilio's Timestamp has whole seconds and Twilio's clock: never before the hold was requested.
+    at = max(at, hold.started_at)
+    held = replace(enter(hold, HoldState.HELD, at, hold.end_reason), confirmed_at=hold.confirmed_at or at)
+    return Decision(
+        new_state=with_hold(state, held),
+        effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
+    )
 
 
 def resume(state: CallView, at: datetime, reason: HoldEndReason) -> Decision:

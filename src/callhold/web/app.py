@@ -26,7 +26,8 @@ from callhold.adapters.db.store import SqlHoldStore
 from callhold.adapters.telephony import TwilioTelephony
 from callhold.config import Settings
 from callhold.domain import paths
-from callhold.domain.model import AgentHangupPolicy, HoldPolicy, MaxHoldPolicy, Strategy
+from callhold.domain.model import Strategy
+from callhold.domain.policies import AgentHangupPolicy, HoldPolicy, MaxHoldPolicy
 from callhold.service import CallService, HoldTimings
 from callhold.timers import AsyncioTimers, SchedulerClock, SchedulerTimers, SystemClock, Timers
 from callhold.twiml import TwimlBuilder

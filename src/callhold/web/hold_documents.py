@@ -14,16 +14,8 @@ from fastapi import Response
 from callhold.domain import events as ev
 from callhold.domain import paths
 from callhold.domain.errors import NotFound
-from callhold.domain.model import (
-    AgentHangupPolicy,
-    Call,
-    CallState,
-    Hold,
-    HoldEndReason,
-    HoldState,
-    Strategy,
-    queue_name_for,
-)
+from callhold.domain.model import Call, CallState, Hold, HoldEndReason, HoldState, Strategy, queue_name_for
+from callhold.domain.policies import AgentHangupPolicy
 from callhold.twiml import HoldMusic, TwimlBuilder
 from callhold.web.app import Services
 from callhold.web.deps import Webhook, twiml_fallback

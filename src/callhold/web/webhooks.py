@@ -30,14 +30,8 @@ from fastapi import FastAPI, Response
 from callhold import budget
 from callhold.domain import events as ev
 from callhold.domain.errors import Invalid, NotFound
-from callhold.domain.model import (
-    NUMBER_MAX,
-    CallSid,
-    CallState,
-    ConferenceSid,
-    LegRole,
-    LegStatus,
-)
+from callhold.domain.model import NUMBER_MAX, CallState, LegRole, LegStatus
+from callhold.domain.sids import CallSid, ConferenceSid
 from callhold.twiml import TwimlBuilder
 from callhold.web.app import Services
 from callhold.web.deps import Webhook, WebhookRoute, twiml_fallback

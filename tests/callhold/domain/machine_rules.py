@@ -12,16 +12,8 @@ from callhold.domain.commands import Command, RedirectLeg, SetParticipantHold
 from callhold.domain.effects import ActionReply
 from callhold.domain.errors import TelephonyError
 from callhold.domain.machine import DEFAULT_POLICY, Decision, decide
-from callhold.domain.model import (
-    AgentHangupPolicy,
-    CallView,
-    HoldEndReason,
-    HoldPolicy,
-    HoldState,
-    LegStatus,
-    MaxHoldPolicy,
-    Strategy,
-)
+from callhold.domain.model import CallView, HoldEndReason, HoldState, LegStatus, Strategy
+from callhold.domain.policies import AgentHangupPolicy, HoldPolicy, MaxHoldPolicy
 
 CONF = Strategy.CONFERENCE
 LEGS = Strategy.LEGS

@@ -36,16 +36,8 @@ from callhold.domain.commands import Command
 from callhold.domain.effects import AgentLeft, ArmHoldTimers, Compensating, DisarmHoldTimers, Ignored
 from callhold.domain.errors import Invalid, TelephonyError
 from callhold.domain.machine import DEFAULT_POLICY, Decision, decide
-from callhold.domain.model import (
-    CallState,
-    CallView,
-    Hold,
-    HoldEndReason,
-    HoldPolicy,
-    HoldState,
-    LegStatus,
-    Strategy,
-)
+from callhold.domain.model import CallState, CallView, Hold, HoldEndReason, HoldState, LegStatus, Strategy
+from callhold.domain.policies import HoldPolicy
 
 GRACE = DEFAULT_POLICY.recovery_grace.total_seconds()  # 30 s
 RESUMED, AUTO = HoldEndReason.RESUMED, HoldEndReason.MAX_HOLD_AUTO_RESUMED

@@ -19,7 +19,8 @@ from callhold.domain.commands import Announce, Command, RedirectLeg
 from callhold.domain.effects import ArmHoldTimers, Ignored
 from callhold.domain.errors import Invalid
 from callhold.domain.machine import DEFAULT_POLICY, Decision, decide
-from callhold.domain.model import HoldEndReason, HoldPolicy, MaxHoldPolicy, Strategy
+from callhold.domain.model import HoldEndReason, Strategy
+from callhold.domain.policies import HoldPolicy, MaxHoldPolicy
 
 RETRY = DEFAULT_POLICY.max_hold_retry_after
 REMIND_LEGS = RedirectLeg(call_sid=AGENT, twiml_path="/twiml/legs/agent-notice/h1/agent-reminder")

@@ -13,8 +13,6 @@ from callhold.domain.model import (
     TERMINAL_RANK,
     Agent,
     Call,
-    CallSid,
-    ConferenceSid,
     HoldState,
     Leg,
     LegRole,
@@ -24,6 +22,7 @@ from callhold.domain.model import (
     queue_name_for,
     utc,
 )
+from callhold.domain.sids import CallSid, ConferenceSid
 
 S = LegStatus
 
