@@ -74,9 +74,9 @@ refusal (a refusal is "nothing was done", and the domain undoes or frees on it).
   request, it is possible for a customer to receive multiple messages or calls"):
   https://www.twilio.com/docs/api/errors/20500
 * 502, 504: a gateway's answer, when the server behind it answered badly or not in time -- after it
-  may have acted (RFC 9110 sections 15.6.3, 15.6.5).
+  may have acted (RFC 9110 sections 15.6.3, 15.6.5). So is a 503 without Twilio's error 20503.
 
-Any other status is a refusal (4xx; 501, the method not implemented; 503, see
+Any other status is a refusal (4xx; 501, the method not implemented; Twilio's own 503, see
 :data:`RETRIED_STATUSES`: a service that is down sheds the request, and a refusal lets the domain
 undo at once rather than leave, say, a hold half placed until a recovery re-sends it).
 
