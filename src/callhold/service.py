@@ -32,7 +32,7 @@ from callhold.domain.commands import (
     SetParticipantHold,
     SetParticipantMuted,
 )
-from callhold.domain.effects import AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
+from callhold.domain.effects import AgentDroppedLate, AgentLeft, AgentMissed, ArmHoldTimers, DisarmHoldTimers
 from callhold.domain.errors import ConferenceNotStarted, Forbidden, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import CallView, Hold, HoldEndReason, HoldState, LegRole, LegStatus, Strategy
@@ -228,6 +228,8 @@ class CallService(
                 _log.info(
                     "agent %s never answered call %s (%s)", effect.agent_id, effect.call_id, effect.outcome
                 )
+            elif isinstance(effect, AgentDroppedLate):
+                _log.info("agent %s had dropped out of a hold of call %s", effect.agent_id, effect.call_id)
             elif isinstance(effect, AgentLeft):
                 _log.info("agent %s left call %s (%s)", effect.agent_id, effect.call_id, effect.policy.value)
 

@@ -125,10 +125,10 @@ async def test_a_hold_the_agent_left_ends_agent_hung_up_whatever_order_the_callb
         assert (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.AGENT_HUNG_UP)
         alice = h.services.store.get_agent("alice")
         assert alice is not None
-        if not agent_callbacks_late:  # made away: no next customer
+        if not agent_callbacks_late or policy == "requeue":  # made away: no next customer
             assert (alice.available, alice.away) == (False, True)
-        else:  # not made away so late (she may be back at work by then): the record alone is put right
-            assert not alice.away
+        else:  # goodbye said, the call ended and freed her first: not made away so late
+            assert (alice.available, alice.away) == (True, False)
 
     if agent_callbacks_late:
         # The action alone cannot tell the agent's hanging up from the customer's removal or the
@@ -183,5 +183,40 @@ async def test_removing_the_held_customer_does_not_make_its_agent_away(
     await h.clock.advance(20)
     h.clock.raise_errors()
     assert h.services.store.list_holds()[0].end_reason is HoldEndReason.CALL_ENDED
+    alice = h.services.store.get_agent("alice")
+    assert alice is not None and not alice.away
+
+
+async def test_a_late_conference_end_does_not_make_away_an_agent_back_on_a_call(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """alice drops while her customer is held; her callbacks come after the customer's <Dial>
+    action, and Twilio's conference-end naming her only after she set herself available again and
+    took the waiting customer: she is talking to it, and is not made away (the record is put right)."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, **conference.conference("requeue"))
+    courier = courier_for(h)
+    customer, alice_leg, first = await conference.connected_and_held(h)
+    courier.keep_back(
+        lambda _path, form: alice_leg in (form.get("CallSid"), form.get("CallSidEndingConference"))
+    )
+    assert h.emu.hang_up(alice_leg)
+    await h.clock.advance(20)
+    h.clock.raise_errors()
+    courier.stop_keeping()  # alice's own callbacks come now; the conference-end stays late
+    ends = [r for r in courier.kept if r.form.get("StatusCallbackEvent") == "conference-end"]
+    assert len(ends) == 1
+    for request in courier.kept:
+        if request not in ends:
+            assert (await courier.deliver(request, "http://callhold.test")).status_code < 300
+    courier.kept[:] = ends
+    assert h.services.store.list_holds()[0].end_reason is HoldEndReason.CALL_ENDED
+    taken = await h.services.service.agent_available("alice")
+    assert taken is not None and taken.id == customer
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.call.agent_id == "alice" and view.call.conference_sid not in (None, first)
+    await deliver_late(h, courier)
+    assert h.services.store.list_holds()[0].end_reason is HoldEndReason.AGENT_HUNG_UP
     alice = h.services.store.get_agent("alice")
     assert alice is not None and not alice.away

@@ -11,6 +11,7 @@ from callhold.domain.policies import AgentHangupPolicy
 
 __all__ = [
     "ActionReply",
+    "AgentDroppedLate",
     "AgentLeft",
     "AgentMissed",
     "ArmHoldTimers",
@@ -18,6 +19,8 @@ __all__ = [
     "DisarmHoldTimers",
     "Effect",
     "Ignored",
+    "away_agent",
+    "stranded_agent",
 ]
 
 
@@ -59,6 +62,17 @@ class AgentLeft:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentDroppedLate:
+    """Twilio said the agent dropped out of a hold after the hold had ended for another reason (its
+    word came after the customer's ``<Dial>`` action): the agent is made away only if it is still as
+    that end left it -- unavailable, not away, placing no call and on no active call -- not if it set
+    itself available, or was handed a call, since. Applied by the store (:func:`stranded_agent`)."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentMissed:
     """The agent never answered (busy, no answer, failed): the call has no agent again and the
     customer is being connected to the next one (or waits in line). The agent stays unavailable."""
@@ -93,5 +107,19 @@ def away_agent(effect: object) -> str | None:
     return None
 
 
-Effect = ArmHoldTimers | DisarmHoldTimers | ActionReply | AgentLeft | AgentMissed | Compensating | Ignored
+def stranded_agent(effect: object) -> str | None:
+    """The agent ``effect`` makes away if it is still stranded (:class:`AgentDroppedLate`), or ``None``."""
+    return effect.agent_id if isinstance(effect, AgentDroppedLate) else None
+
+
+Effect = (
+    ArmHoldTimers
+    | DisarmHoldTimers
+    | ActionReply
+    | AgentLeft
+    | AgentDroppedLate
+    | AgentMissed
+    | Compensating
+    | Ignored
+)
 """Any effect."""

@@ -15,7 +15,15 @@ from datetime import datetime
 
 from callhold.domain import paths
 from callhold.domain.commands import Command, RedirectLeg
-from callhold.domain.effects import ActionReply, AgentLeft, ArmHoldTimers, DisarmHoldTimers, Effect, Ignored
+from callhold.domain.effects import (
+    ActionReply,
+    AgentDroppedLate,
+    AgentLeft,
+    ArmHoldTimers,
+    DisarmHoldTimers,
+    Effect,
+    Ignored,
+)
 from callhold.domain.errors import CallEnded, NotHeld
 from callhold.domain.model import (
     CallState,
@@ -175,15 +183,19 @@ def agent_dropped_after(state: CallView, hold: Hold, at: datetime, policy: HoldP
     open, it ends ``agent_hung_up`` as when the agent's own callback comes first (the customer's
     ``<Dial>`` action then sends it to the agent-left TwiML), and the agent is made away; already
     ended ``call_ended`` by that action, which came first, the record is put right, whatever order
-    Twilio's separate requests arrive in (reference 6.1) -- but the agent is not made away so late:
-    it may have set itself available, or been given a call, since (the stranded-agent sweep frees
-    one that is neither)."""
+    Twilio's separate requests arrive in (reference 6.1), and the agent made away only if it is still
+    as that end left it (:class:`~callhold.domain.effects.AgentDroppedLate`): it may have set itself
+    available, or been given a call, since."""
     if hold.is_open:
         new_state, effects = agent_gone(state, hold, at, policy, HoldEndReason.AGENT_HUNG_UP)
         return Decision(new_state=new_state, effects=effects)
     if hold.end_reason is not HoldEndReason.CALL_ENDED:
         return ignored(state, f"hold {hold.id} ended {hold.end_reason}")
-    return Decision(new_state=with_hold(state, replace(hold, end_reason=HoldEndReason.AGENT_HUNG_UP)))
+    fixed = with_hold(state, replace(hold, end_reason=HoldEndReason.AGENT_HUNG_UP))
+    if hold.agent_id is None:
+        return Decision(new_state=fixed)
+    late = AgentDroppedLate(call_id=state.call.id, agent_id=hold.agent_id)
+    return Decision(new_state=fixed, effects=(late,))
 
 
 def conference_dial_ended(

@@ -46,12 +46,14 @@ from callhold.domain import events as ev
 from callhold.domain.commands import Announce, RedirectLeg
 from callhold.domain.effects import (
     ActionReply,
+    AgentDroppedLate,
     AgentLeft,
     ArmHoldTimers,
     Compensating,
     DisarmHoldTimers,
     Ignored,
     away_agent,
+    stranded_agent,
 )
 from callhold.domain.machine import Decision
 from callhold.domain.model import CallState, HoldEndReason, HoldState, Leg, LegRole, LegStatus
@@ -61,6 +63,11 @@ from callhold.domain.transitions import AGENT_LEFT_REASON
 def made_away(decision: Decision) -> None:
     """Check: the decision makes the call's agent away (it dropped out of the hold)."""
     assert [away_agent(effect) for effect in decision.effects if away_agent(effect)] == [AGENT_ID]
+
+
+def stranded_made_away(decision: Decision) -> None:
+    """Check: the decision makes the call's agent away if it is still stranded (the store decides)."""
+    assert [stranded_agent(effect) for effect in decision.effects if stranded_agent(effect)] == [AGENT_ID]
 
 
 def not_made_away(decision: Decision) -> None:
@@ -263,7 +270,8 @@ RULES = [
         ),
         END,
         HoldEndReason.AGENT_HUNG_UP,
-        check=not_made_away,
+        effects=(AgentDroppedLate,),
+        check=lambda d: (not_made_away(d), stranded_made_away(d)),
     ),
     Rule(
         "conference: a conference-end for the held customer kicked: the agent is not made away",

@@ -37,7 +37,7 @@ from callhold.adapters.db.transaction import (
     row,
     write_leg_status,
 )
-from callhold.domain.effects import away_agent
+from callhold.domain.effects import away_agent, stranded_agent
 from callhold.domain.errors import Conflict, NotFound
 from callhold.domain.machine import Decision
 from callhold.domain.model import Call, CallState, CallView, Hold, Leg, LegStatus
@@ -270,4 +270,14 @@ class SqlHoldStore(CallListings, HoldStatistics, CallbackReceipts, AgentRecords)
             agent_id = away_agent(effect)
             if agent_id is not None:
                 conn.execute(self.sql.agent_choose, {"key": agent_id, "value": False, "away": True})
+            stranded = stranded_agent(effect)
+            if stranded is not None:  # away only if nothing gave it work, or it said it is back, since
+                agents = self.sql.agents
+                still = self.sql.agent_choose.where(
+                    agents.c.available.is_(False),
+                    agents.c.away.is_(False),
+                    agents.c.placing_since.is_(None),
+                    ~self._on_a_call(),
+                )
+                conn.execute(still, {"key": stranded, "value": False, "away": True})
         return decision
