@@ -17,7 +17,7 @@ from callhold import budget
 from callhold.domain import events as ev
 from callhold.domain.commands import AddParticipant
 from callhold.domain.effects import ActionReply
-from callhold.domain.errors import NotConnected, TelephonyError
+from callhold.domain.errors import NotConnected, NotFound, TelephonyError
 from callhold.domain.machine import Decision, decide
 from callhold.domain.model import Agent, Call, CallState, CallView, LegRole, LegStatus, Strategy
 from callhold.domain.policies import HoldPolicy
@@ -195,9 +195,12 @@ class AgentDesk:
         nothing is recorded if the conference is not in progress (the refusal stands: it has not
         started) or Twilio cannot be asked (logged).
         """
-        call_id = self.store.resolve(ref)
-        name = None if call_id is None else conference_to_find(self.store.load_view(call_id))
-        if call_id is None or name is None:
+        try:
+            view = self.store.load_view(ref)  # a call id or the SID of one of its legs
+        except NotFound:
+            return False
+        call_id, name = view.call.id, conference_to_find(view)
+        if name is None:
             return False
         asked = self.clock.now()
         try:

@@ -49,6 +49,30 @@ def form(data: Mapping[str, object], key: str) -> str:
     return str(data.get(key, ""))
 
 
+async def assert_legs_hold_recovered(h: Harness, customer: str, agent: str) -> None:
+    """The legs hold's first step (the agent to hold music) was done although Twilio's answer said
+    nothing sure: the customer is not hung up on, the recovery finishes the hold, resume works."""
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    # The agent did go to hold music, which broke the bridge: the customer is not hung up on.
+    view = h.view(customer)
+    assert view.call.status is CallState.ACTIVE
+    assert view.hold is not None and view.hold.state is not HoldState.ENDED
+    # The recovery finishes the hold (the steps are safe to send again): the customer waits on hold
+    # music, and resume brings them back to alice.
+    await h.clock.advance(60)
+    h.clock.raise_errors()
+    view = h.view(customer)
+    assert view.hold is not None and view.hold.state is HoldState.HELD
+    assert h.heard(customer)[-1][:2] == ("play", "queue-wait")  # in the hold's queue, on its music
+    assert h.heard(agent)[-1][0] == "play"
+    await h.services.service.resume(customer, by="alice", agent_id="alice")
+    await h.clock.advance(10)
+    h.clock.raise_errors()
+    h.assert_talking_to(customer, "alice")
+    assert h.emu.alerts == []
+
+
 async def assert_conference_hold_undone(h: Harness, customer: str) -> None:
     """The participant was put on hold although Twilio's answer said nothing sure, so the hold is
     undone: the customer is back with alice, and on record so, and hears no hold music later."""
@@ -93,25 +117,7 @@ async def test_a_legs_hold_whose_first_step_twilio_did_but_never_confirmed_compl
     with pytest.raises(TelephonyError) as raised:
         await service.hold(customer, by="alice", agent_id="alice", raise_on_failure=True)
     assert len(lost.lost) == 1 and raised.value.uncertain
-    await h.clock.advance(10)
-    h.clock.raise_errors()
-    # The agent did go to hold music, which broke the bridge: the customer is not hung up on.
-    view = h.view(customer)
-    assert view.call.status is CallState.ACTIVE
-    assert view.hold is not None and view.hold.state is not HoldState.ENDED
-    # The recovery finishes the hold (the steps are safe to send again): the customer waits on hold
-    # music, and resume brings them back to alice.
-    await h.clock.advance(60)
-    h.clock.raise_errors()
-    view = h.view(customer)
-    assert view.hold is not None and view.hold.state is HoldState.HELD
-    assert h.heard(customer)[-1][:2] == ("play", "queue-wait")  # in the hold's queue, on its music
-    assert h.heard(agent)[-1][0] == "play"
-    await service.resume(customer, by="alice", agent_id="alice")
-    await h.clock.advance(10)
-    h.clock.raise_errors()
-    h.assert_talking_to(customer, "alice")
-    assert h.emu.alerts == []
+    await assert_legs_hold_recovered(h, customer, agent)
 
 
 async def test_an_outbound_call_twilio_placed_but_never_confirmed_still_reaches_its_agent(

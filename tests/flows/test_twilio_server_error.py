@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from callhold.domain.errors import TelephonyError
-from callhold.domain.model import CallState, HoldEndReason, HoldState, LegRole
+from callhold.domain.model import HoldEndReason, LegRole
 from tests.flows.callhold_harness import BASE, Harness, make_harness
-from tests.flows.test_twilio_no_answer import assert_conference_hold_undone
+from tests.flows.test_twilio_no_answer import assert_conference_hold_undone, assert_legs_hold_recovered
 from tests.twilio_refusals import Selector, ServerError, telephony_over
 from voicesim import Emulator, VirtualClock
 
@@ -79,23 +79,7 @@ async def test_a_legs_hold_whose_first_step_twilio_did_but_answered_500_complete
         await service.hold(customer, by="alice", agent_id="alice", raise_on_failure=True)
     assert len(failing.failed) == 1
     assert_500(raised.value)
-    await legs.clock.advance(10)
-    legs.clock.raise_errors()
-    view = legs.view(customer)
-    assert view.call.status is CallState.ACTIVE
-    assert view.hold is not None and view.hold.state is not HoldState.ENDED
-    # The recovery finishes the hold: the customer waits on hold music, and resume brings them back.
-    await legs.clock.advance(60)
-    legs.clock.raise_errors()
-    view = legs.view(customer)
-    assert view.hold is not None and view.hold.state is HoldState.HELD
-    assert legs.heard(customer)[-1][:2] == ("play", "queue-wait")
-    assert legs.heard(agent)[-1][0] == "play"
-    await service.resume(customer, by="alice", agent_id="alice")
-    await legs.clock.advance(10)
-    legs.clock.raise_errors()
-    legs.assert_talking_to(customer, "alice")
-    assert legs.emu.alerts == []
+    await assert_legs_hold_recovered(legs, customer, agent)
 
 
 async def test_an_outbound_call_twilio_placed_but_answered_500_for_stays_its_agents(conf: Harness) -> None:

@@ -158,13 +158,14 @@ class TwilioTelephony:
         return f"{self.base}{path}"
 
     async def _call(self, send: Callable[[], Awaitable[T]]) -> T:
-        """``send()`` the request; again after a pause, while Twilio answers 429 (see
-        :data:`RATE_LIMIT_DELAYS`) and the webhook being answered, if any, has time for it."""
+        """``send()`` the request; again after a pause (:data:`RATE_LIMIT_DELAYS`), while Twilio
+        refuses it for now (:data:`RETRIED_STATUSES`; a 503 not Twilio's own is uncertain, and never
+        sent again) and the webhook being answered, if any, has time for it."""
         for delay in (*self.rate_limit_delays, None):
             try:
                 return await self._once(send())
             except TelephonyError as exc:
-                retried = exc.status in RETRIED_STATUSES and not exc.uncertain  # a proxy's 503: not
+                retried = exc.status in RETRIED_STATUSES and not exc.uncertain
                 if not retried or delay is None or not _time_for(delay):
                     raise
                 pause = delay * random.uniform(0.9, 1.1)  # jitter: instances limited together spread out

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Exists, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from callhold.adapters.db.engine import SINGLE_READ, WRITE_LOCK
@@ -222,18 +222,20 @@ class AgentRecords:
         between a call's end and its agent's release -- or for good, if the instance doing it
         stopped in between."""
         agents = self.sql.agents
-        stranded = (
-            select(agents.c.id)
-            .where(
-                agents.c.available.is_(False),
-                agents.c.away.is_(False),
-                agents.c.placing_since.is_(None),
-                ~self._on_a_call(),
-            )
-            .order_by(agents.c.id)
-        )
+        stranded = select(agents.c.id).where(*self._stranded()).order_by(agents.c.id)
         with self.engine.connect() as conn:
             return [str(agent_id) for agent_id in conn.scalars(stranded)]
+
+    def _stranded(self) -> tuple[ColumnElement[bool], ...]:
+        """The conditions of an agent row left stranded: unavailable, not away, placing no call and
+        on no active call."""
+        agents = self.sql.agents
+        return (
+            agents.c.available.is_(False),
+            agents.c.away.is_(False),
+            agents.c.placing_since.is_(None),
+            ~self._on_a_call(),
+        )
 
     def set_agent_available(self, agent_id: str, available: bool) -> None:
         """The agent's own choice: available (no longer away), or away -- unavailable, and left so

@@ -272,12 +272,6 @@ class SqlHoldStore(CallListings, HoldStatistics, CallbackReceipts, AgentRecords)
                 conn.execute(self.sql.agent_choose, {"key": agent_id, "value": False, "away": True})
             stranded = stranded_agent(effect)
             if stranded is not None:  # away only if nothing gave it work, or it said it is back, since
-                agents = self.sql.agents
-                still = self.sql.agent_choose.where(
-                    agents.c.available.is_(False),
-                    agents.c.away.is_(False),
-                    agents.c.placing_since.is_(None),
-                    ~self._on_a_call(),
-                )
+                still = self.sql.agent_choose.where(*self._stranded())
                 conn.execute(still, {"key": stranded, "value": False, "away": True})
         return decision
