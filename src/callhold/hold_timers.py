@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from callhold.domain import events as ev
 from callhold.domain.errors import CallholdError
 from callhold.domain.machine import Decision
-from callhold.domain.model import Hold, HoldState
+from callhold.domain.model import Hold, HoldState, Strategy
 from callhold.domain.policies import HoldPolicy, MaxHoldPolicy
 from callhold.domain.ports import Clock, HoldStore
 from callhold.timers import TimerHandle, Timers
@@ -30,12 +30,16 @@ _log = logging.getLogger("callhold.timers")
 
 @dataclass(frozen=True, slots=True)
 class HoldTimings:
-    """When the agent is reminded and when the maximum hold is reached (seconds after the hold), and
-    how long after a maximum-hold action that could not be done (Twilio refused) it is tried again."""
+    """When the agent is reminded and when the maximum hold is reached (seconds after the hold), how
+    long after a maximum-hold action that could not be done (Twilio refused) it is tried again, and
+    when a legs customer that has not followed the lead leg into the hold's queue is redirected there
+    (``follow_after``: far beyond the fraction of a second Twilio takes to request the action).
+    """
 
     agent_reminder_after: int = 60
     max_hold: int = 300
     retry_after: int = 30
+    follow_after: int = 5
 
 
 class HoldTimers:
@@ -62,8 +66,11 @@ class HoldTimers:
         *,
         catch_up: bool = False,
         record: Hold | None = None,
+        follow_check: bool = False,
     ) -> None:
-        """Arm the hold's agent reminder and maximum-hold timers.
+        """Arm the hold's agent reminder and maximum-hold timers, and with ``follow_check`` the check
+        that a legs customer followed into the hold's queue (``LegsFollowDue``; when catching up, every
+        legs hold gets it: the domain ignores it once the customer is there).
 
         Timers already due fire at once only when ``catch_up`` (a restart: they came due while
         callhold was down). Otherwise the hold is being armed again because a resume failed: the
@@ -90,7 +97,8 @@ class HoldTimers:
                 act = False
             elif acted is not None:
                 max_hold_at = max(max_hold_at, acted + timedelta(seconds=self.timings.retry_after))
-        if not (remind or act):
+        follow = follow_check or (record is not None and record.strategy is Strategy.LEGS)
+        if not (remind or act or follow):
             return
 
         self._timers[hold_id] = []
@@ -101,6 +109,11 @@ class HoldTimers:
         if act:
             self._schedule(
                 call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
+            )
+        if follow:
+            follow_at = max(now, started_at + timedelta(seconds=self.timings.follow_after))
+            self._schedule(
+                call_id, hold_id, follow_at, lambda: ev.LegsFollowDue(hold_id=hold_id, at=self.clock.now())
             )
 
     def _schedule(self, call_id: str, hold_id: str, when: datetime, due: Callable[[], ev.Event]) -> None:

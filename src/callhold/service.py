@@ -3,8 +3,9 @@
 Every change goes through :meth:`CallService.handle`: the store locks the call, ``decide`` returns
 the new state with the commands for Twilio, the state is committed, then the commands run one by
 one. Each command's outcome goes back through ``decide`` (``CommandSucceeded`` /
-``CommandFailed``), so a failure in the middle of a two-step legs hold is compensated by the
-domain's own rules, and a record is never half-applied.
+``CommandFailed``), so a failure in the middle of a two-step legs hold (the customer's fallback
+redirect, ``domain.strategies``) is compensated by the domain's own rules, and a record is never
+half-applied.
 
 Twilio refusing a command never raises out of :meth:`CallService.handle` (webhooks and timers rely
 on that). The API use cases (mute, parties; hold and resume with ``raise_on_failure``) raise the
@@ -220,7 +221,7 @@ class CallService(
     def _apply_effects(self, call_id: str, decision: Decision) -> None:
         for effect in decision.effects:
             if isinstance(effect, ArmHoldTimers):
-                self._arm(call_id, effect.hold_id, effect.started_at)
+                self._arm(call_id, effect.hold_id, effect.started_at, follow_check=effect.follow_check)
             elif isinstance(effect, DisarmHoldTimers):
                 for handle in self._timers.pop(effect.hold_id, []):
                     handle.cancel()

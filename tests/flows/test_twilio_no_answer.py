@@ -54,12 +54,13 @@ async def assert_legs_hold_recovered(h: Harness, customer: str, agent: str) -> N
     nothing sure: the customer is not hung up on, the recovery finishes the hold, resume works."""
     await h.clock.advance(10)
     h.clock.raise_errors()
-    # The agent did go to hold music, which broke the bridge: the customer is not hung up on.
+    # The agent did go to hold music, which broke the bridge: the customer is not hung up on, and
+    # its <Dial> action, Twilio's word that the agent moved, puts it in the hold's queue and the hold
+    # is held at once (not 30 s later, when the recovery would send the agent's step again).
     view = h.view(customer)
     assert view.call.status is CallState.ACTIVE
-    assert view.hold is not None and view.hold.state is not HoldState.ENDED
-    # The recovery finishes the hold (the steps are safe to send again): the customer waits on hold
-    # music, and resume brings them back to alice.
+    assert view.hold is not None and view.hold.state is HoldState.HELD
+    assert h.heard(customer)[-1][:2] == ("play", "queue-wait")
     await h.clock.advance(60)
     h.clock.raise_errors()
     view = h.view(customer)

@@ -33,6 +33,9 @@ class ArmHoldTimers:
 
     hold_id: str
     started_at: datetime
+    follow_check: bool = False
+    """Also check, ``HoldTimings.follow_after`` seconds after ``started_at``, that a legs customer
+    has followed its action into the hold's queue (``LegsFollowDue``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

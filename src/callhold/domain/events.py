@@ -30,6 +30,7 @@ __all__ = [
     "LegJoined",
     "LegStatusChanged",
     "LegsBridged",
+    "LegsFollowDue",
     "MaxHoldReached",
     "MuteRequested",
     "ParticipantHoldChanged",
@@ -251,6 +252,15 @@ class HoldRecoveryDue:
     at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class LegsFollowDue:
+    """A legs hold moved its lead leg ``HoldTimings.follow_after`` seconds ago: if the customer's
+    action has not put it in the hold's queue by now, redirect it there (``strategies.follow_step``)."""
+
+    hold_id: str
+    at: datetime
+
+
 Event = (
     HoldRequested
     | ResumeRequested
@@ -273,5 +283,6 @@ Event = (
     | AgentReminderDue
     | MaxHoldReached
     | HoldRecoveryDue
+    | LegsFollowDue
 )
 """Any event."""

@@ -14,8 +14,10 @@ Hold lifecycle::
     conference: resuming ends when Hold=false succeeds (or participant-unhold arrives);
     legs: resuming ends on LegsBridged (the <Queue url> of the agent's <Dial><Queue>).
 
-**Compensation** (legs, two steps). A failure of the *first* redirect moved nobody: the hold ends
-``failed_compensated`` with no command. A failure of the *second* leaves one leg moved: the hold goes to
+**Compensation** (legs: the lead redirect, then the other leg follows by its action; see
+:mod:`callhold.domain.strategies`). A failure of the lead redirect moved nobody: the hold ends
+``failed_compensated`` with no command. A customer that did not follow in time is redirected into the
+hold's queue (``LegsFollowDue``); a refusal of that second step leaves one leg moved: the hold goes to
 ``resuming`` (end reason ``failed_compensated``) with the resume plan — the agent ``<Dial><Queue>``s the
 hold's queue — while every ``<Dial>``/``<Enqueue>`` action of the call is answered with "customer:
 enqueue, agent: dequeue", so both sides meet in the hold's queue whichever leg had moved. A failure of a
@@ -24,7 +26,8 @@ failure meaning "that call is gone" (21220/20404) is a hang-up: see the hang-up 
 
 **Conference events** (start, end, participant flags): see :mod:`callhold.domain.conferences`.
 **Hang-ups during a hold**: see :mod:`callhold.domain.transitions`. **Timers and recovery**
-(``AgentReminderDue``, ``MaxHoldReached``, ``HoldRecoveryDue``, idempotent across service instances):
+(``AgentReminderDue``, ``MaxHoldReached``, ``HoldRecoveryDue``, ``LegsFollowDue``, idempotent across
+service instances):
 see :mod:`callhold.domain.scheduled`. A *recovered* hold's re-sent first hold step that Twilio refuses
 proves nothing (the step may have been done before the instance stopped): the hold stays ``holding``
 for the next recovery instead of ending as if nothing had moved.
@@ -43,7 +46,7 @@ from callhold.domain.conferences import (
     conference_started,
     participant_changed,
 )
-from callhold.domain.effects import ActionReply, AgentMissed, ArmHoldTimers, Compensating
+from callhold.domain.effects import ActionReply, AgentMissed, Compensating, DisarmHoldTimers
 from callhold.domain.errors import CallEnded, Conflict
 from callhold.domain.model import (
     CallState,
@@ -61,11 +64,12 @@ from callhold.domain.model import (
 from callhold.domain.participants import party_commands
 from callhold.domain.policies import HoldPolicy
 from callhold.domain.replies import action_reply
-from callhold.domain.scheduled import agent_reminder, max_hold, recover
-from callhold.domain.strategies import check_can_hold, hold_plan, resume_plan
+from callhold.domain.scheduled import agent_reminder, legs_follow, max_hold, recover
+from callhold.domain.strategies import check_can_hold, follow_step, hold_plan, resume_plan
 from callhold.domain.transitions import (
     Decision,
     agent_hung_up,
+    arm_timers,
     conference_dial_ended,
     confirm_held,
     customer_gone,
@@ -118,6 +122,8 @@ def decide(state: CallView, event: ev.Event, policy: HoldPolicy = DEFAULT_POLICY
             return max_hold(state, event, policy)
         case ev.HoldRecoveryDue():
             return recover(state, event, policy)
+        case ev.LegsFollowDue():
+            return legs_follow(state, event)
 
 
 def _hold_requested(state: CallView, event: ev.HoldRequested) -> Decision:
@@ -251,7 +257,22 @@ def _action(
     ):
         # The customer's <Dial> to the agent was never answered (not a hang-up, not our hold).
         return _agent_missed(state, outcome, reply=True)
-    return Decision(new_state=state, effects=(ActionReply(twiml_path=action_reply(state, leg, outcome)),))
+    reply = action_reply(state, leg, outcome)
+    answered = (ActionReply(twiml_path=reply),)
+    if (
+        leg is None
+        or hold is None
+        or reply not in (paths.legs_enqueue(hold.id), paths.legs_hold_music(hold.id))
+    ):
+        return Decision(new_state=state, effects=answered)
+    if customer:  # it follows the hold's lead leg into the hold's queue (strategies): it is on hold
+        state = state.with_leg(replace(leg, on_hold=True))
+    if hold.state is HoldState.HOLDING:
+        # The bridge broke: Twilio's own word that the lead leg moved, whatever became of the answer
+        # to callhold's request (lost, or not back yet).
+        held = confirm_held(state, hold, event.at)
+        return Decision(new_state=held.new_state, effects=(*answered, *held.effects))
+    return Decision(new_state=state, effects=answered)
 
 
 def _legs_bridged(state: CallView, event: ev.LegsBridged) -> Decision:
@@ -276,6 +297,8 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
             if command == plan[-1]:
                 return confirm_held(new_state, hold, event.at)
             return Decision(new_state=new_state)
+    if hold is not None and hold.state is not HoldState.HOLDING and command == follow_step(state, hold):
+        return Decision(new_state=_mark_participant_hold(state, command, hold))  # the customer followed
     if hold is not None and hold.state is HoldState.RESUMING and command in resume_plan(state, hold):
         if hold.strategy is Strategy.CONFERENCE:
             new_state = _mark_participant_hold(state, command, hold)
@@ -302,6 +325,8 @@ def _mark_participant_hold(state: CallView, command: Command, hold: Hold) -> Cal
 def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy) -> Decision:
     command, error = event.command, event.error
     hold = state.open_hold
+    if hold is not None and hold.state is HoldState.HELD and command == follow_step(state, hold):
+        return _follow_failed(state, hold, event, policy)
     if hold is None or hold.state not in (HoldState.HOLDING, HoldState.RESUMING):
         return ignored(state, f"failed command outside a hold transition: {error.message}")
     plan = hold_plan(state, hold) if hold.state is HoldState.HOLDING else resume_plan(state, hold)
@@ -321,7 +346,7 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
         )
         return Decision(
             new_state=with_hold(state, held),
-            effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
+            effects=(arm_timers(state, held),),
         )
     compensating = Compensating(hold_id=hold.id, command=command, error=error)
     if plan.index(command) == 0 and (hold.recovered_at is not None or error.uncertain):
@@ -337,10 +362,30 @@ def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy
                 effects=(compensating,),
             )
         return ignored(state, f"hold {hold.id}: first step unconfirmed, stays holding: {error.message}")
-    if plan.index(command) == 0:  # the first step failed: nothing moved, nothing to undo
-        ended = end(state, hold, HoldEndReason.FAILED_COMPENSATED, event.at)
-        return Decision(new_state=ended, effects=(compensating,))
+    # The (only) hold step failed: nothing moved, nothing to undo.
+    ended = end(state, hold, HoldEndReason.FAILED_COMPENSATED, event.at)
+    return Decision(new_state=ended, effects=(compensating,))
+
+
+def _follow_failed(state: CallView, hold: Hold, event: ev.CommandFailed, policy: HoldPolicy) -> Decision:
+    """Twilio refused the fallback that moves a legs customer into the hold's queue: the agent is on
+    music, the customer wherever its action left it. Undo: the agent ``<Dial><Queue>``s the hold's
+    queue and the customer is sent there once more (every action of it is answered with that queue
+    too), so they meet there. No answer at all (``uncertain``), or a customer whose action put it in
+    the queue meanwhile: the hold stays held (the follow check comes again with the timers, which a
+    sweep or a failed resume re-arms)."""
+    command, error = event.command, event.error
+    if error.call_gone and isinstance(command, RedirectLeg):
+        return party_gone(state, hold, command.call_sid, event.at, policy)
+    customer = state.customer_leg
+    if error.uncertain or (customer is not None and customer.on_hold):
+        return ignored(state, f"hold {hold.id}: the customer may be queued, stays held: {error.message}")
     undoing = enter(hold, HoldState.RESUMING, event.at, HoldEndReason.FAILED_COMPENSATED)
     return Decision(
-        new_state=with_hold(state, undoing), commands=resume_plan(state, hold), effects=(compensating,)
+        new_state=with_hold(state, undoing),
+        commands=(*resume_plan(state, hold), command),
+        effects=(
+            Compensating(hold_id=hold.id, command=command, error=error),
+            DisarmHoldTimers(hold_id=hold.id),
+        ),
     )

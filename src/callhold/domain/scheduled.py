@@ -21,7 +21,11 @@ events idempotent, whichever instance sends them and however many times:
   the same time does nothing. Their outcomes then drive the hold forward
   as usual (``CommandSucceeded`` step by step). If callhold already knows a party is gone, the hold ends
   by the hang-up rules instead, with no command to a dead leg; one that Twilio reports gone (21220/20404)
-  is a hang-up as always.
+  is a hang-up as always. A legs hold ``resuming`` whose customer never reached the hold's queue has
+  it redirected there as well (``strategies.follow_step``): the agent's ``<Dial><Queue>`` waits for it.
+* :class:`~callhold.domain.events.LegsFollowDue`: a legs customer not in the hold's queue
+  ``HoldTimings.follow_after`` seconds after the hold (its action did not follow the lead leg) is
+  redirected there. Another instance's duplicate only moves it into the same queue again.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from callhold.domain import paths
 from callhold.domain.commands import RedirectLeg
 from callhold.domain.model import CallState, CallView, HoldEndReason, HoldState, Strategy
 from callhold.domain.policies import HoldPolicy, MaxHoldPolicy
-from callhold.domain.strategies import hold_plan, live, notice, resume_plan
+from callhold.domain.strategies import follow_step, hold_plan, live, notice, resume_plan
 from callhold.domain.transitions import (
     Decision,
     agent_hung_up,
@@ -44,7 +48,7 @@ from callhold.domain.transitions import (
     with_hold,
 )
 
-__all__ = ["agent_reminder", "max_hold", "recover"]
+__all__ = ["agent_reminder", "legs_follow", "max_hold", "recover"]
 
 
 def agent_reminder(state: CallView, event: ev.AgentReminderDue) -> Decision:
@@ -96,5 +100,25 @@ def recover(state: CallView, event: ev.HoldRecoveryDue, policy: HoldPolicy) -> D
             call_sid=customer.call_sid, twiml_path=paths.customer_agent_left(state.call.id)
         )
         return Decision(new_state=new_state, commands=(to_agent_left,), effects=effects)
-    plan = hold_plan(state, hold) if hold.state is HoldState.HOLDING else resume_plan(state, hold)
+    if hold.state is HoldState.HOLDING:
+        plan = hold_plan(state, hold)
+    else:
+        follow = follow_step(state, hold) if not customer.on_hold else None
+        plan = resume_plan(state, hold) if follow is None else (follow, *resume_plan(state, hold))
     return Decision(new_state=with_hold(state, replace(hold, recovered_at=event.at)), commands=plan)
+
+
+def legs_follow(state: CallView, event: ev.LegsFollowDue) -> Decision:
+    """Redirect a held legs customer into the hold's queue if its action has not put it there."""
+    hold = state.open_hold
+    if hold is None or hold.id != event.hold_id or hold.state is not HoldState.HELD:
+        return ignored(state, f"hold {event.hold_id} is not held")
+    customer, agent = live(state.customer_leg), live(state.agent_leg)
+    if customer is None or agent is None:
+        return ignored(state, f"hold {hold.id}: a leg has ended (the hang-up rules apply)")
+    if customer.on_hold:
+        return ignored(state, f"hold {hold.id}: the customer is in the hold's queue")
+    step = follow_step(state, hold)
+    if step is None:
+        return ignored(state, f"hold {hold.id}: the customer leads, nothing follows it")
+    return Decision(new_state=state, commands=(step,))

@@ -4,13 +4,22 @@
 ``HoldUrl`` = :func:`~callhold.domain.paths.conference_hold_music`. Resume: ``Hold=false``. The TwiML of
 the calls never changes.
 
-**legs** — customer and agent are two calls bridged by ``<Dial>``. Hold is two redirects:
+**legs** — customer and agent are two calls bridged by ``<Dial>``. Hold moves **one** leg through
+the REST API and lets the other follow by its own TwiML:
 
-1. the leg that is the ``<Dial>`` **child** first (the agent on an inbound call): redirecting the parent
-   first would make Twilio hang up the child (reference §0, §3.3). The parent's ``<Dial>`` then ends and
-   its action is requested; callhold answers it with that leg's hold TwiML (machine, ``ActionReply``);
-2. then the other leg. The agent goes to :func:`~callhold.domain.paths.legs_hold_music`, the customer to
-   :func:`~callhold.domain.paths.legs_enqueue` (a queue unique to the hold).
+1. the *lead*: the leg that is the ``<Dial>`` **child** (the agent on an inbound call, the customer on
+   an outbound one), or, when neither is the other's child (a bridge made by ``<Dial><Queue>``), the
+   agent. The agent goes to :func:`~callhold.domain.paths.legs_hold_music`, the customer to
+   :func:`~callhold.domain.paths.legs_enqueue` (a queue unique to the hold);
+2. the other leg's ``<Dial>`` (or ``<Enqueue>``) ends with the bridge, and Twilio requests its action,
+   which callhold answers with that leg's hold TwiML (``domain.replies``).
+
+Two redirects back to back (the lead, then the other leg) would race: Twilio applies a redirect
+asynchronously (a redirected parent's child ends about 166 ms after the 200, reference §3.3, Q3), so
+the second could reach a ``<Dial>`` parent whose child (the lead) is still bridged, and Twilio would
+hang up the lead it had just moved. So the second redirect is only a fallback
+(:func:`follow_step`): a customer whose action has not put it in the hold's queue
+``HoldTimings.follow_after`` seconds after the hold (``LegsFollowDue``) is redirected there.
 
 Resume is one redirect: the agent to :func:`~callhold.domain.paths.legs_dequeue` (``<Dial><Queue>`` of
 that queue), which can only reconnect that customer to that agent.
@@ -23,7 +32,15 @@ from callhold.domain.commands import Announce, Command, RedirectLeg, SetParticip
 from callhold.domain.errors import CallEnded, ConferenceNotStarted, NotConnected
 from callhold.domain.model import CallState, CallView, Hold, Leg, LegStatus, Strategy
 
-__all__ = ["check_can_hold", "conference_to_find", "hold_plan", "live", "notice", "resume_plan"]
+__all__ = [
+    "check_can_hold",
+    "conference_to_find",
+    "follow_step",
+    "hold_plan",
+    "live",
+    "notice",
+    "resume_plan",
+]
 
 
 def live(leg: Leg | None) -> Leg | None:
@@ -88,11 +105,22 @@ def hold_plan(view: CallView, hold: Hold) -> tuple[Command, ...]:
             ),
         )
     customer, agent = _legs(view)
-    to_music = RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_hold_music(hold.id))
-    to_queue = RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.legs_enqueue(hold.id))
-    if customer.parent_call_sid == agent.call_sid:  # the customer is the <Dial> child: move it first
-        return (to_queue, to_music)
-    return (to_music, to_queue)
+    if customer.parent_call_sid == agent.call_sid:  # the customer is the <Dial> child: it leads
+        return (RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.legs_enqueue(hold.id)),)
+    return (RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_hold_music(hold.id)),)
+
+
+def follow_step(view: CallView, hold: Hold) -> RedirectLeg | None:
+    """The fallback that moves a legs customer into the hold's queue when its action did not (see
+    the module's docstring), or ``None``: a conference hold, or a customer that leads (it is moved
+    by the hold itself; the agent that follows it needs no fallback: it is not the one left
+    waiting, and the resume redirects it anyway)."""
+    if hold.strategy is not Strategy.LEGS:
+        return None
+    customer, agent = _legs(view)
+    if customer.parent_call_sid == agent.call_sid:
+        return None
+    return RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.legs_enqueue(hold.id))
 
 
 def resume_plan(view: CallView, hold: Hold) -> tuple[Command, ...]:

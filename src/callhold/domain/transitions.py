@@ -36,7 +36,7 @@ from callhold.domain.model import (
     Strategy,
 )
 from callhold.domain.policies import AgentHangupPolicy, HoldPolicy
-from callhold.domain.strategies import live, resume_plan
+from callhold.domain.strategies import follow_step, live, resume_plan
 
 __all__ = [
     "AGENT_LEFT_REASON",
@@ -44,6 +44,7 @@ __all__ = [
     "agent_dropped_after",
     "agent_gone",
     "agent_hung_up",
+    "arm_timers",
     "conference_dial_ended",
     "conference_lost",
     "confirm_held",
@@ -98,10 +99,22 @@ def confirm_held(state: CallView, hold: Hold, at: datetime) -> Decision:
     # Twilio's Timestamp has whole seconds and Twilio's clock: never before the hold was requested.
     at = max(at, hold.started_at)
     held = replace(enter(hold, HoldState.HELD, at, hold.end_reason), confirmed_at=hold.confirmed_at or at)
-    return Decision(
-        new_state=with_hold(state, held),
-        effects=(ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at),),
-    )
+    return Decision(new_state=with_hold(state, held), effects=(arm_timers(state, hold),))
+
+
+def arm_timers(state: CallView, hold: Hold) -> ArmHoldTimers:
+    """The effect that arms ``hold``'s timers, with the follow check of a legs customer that is not
+    in the hold's queue yet (``strategies.follow_step``)."""
+    customer = state.customer_leg
+    follow = customer is not None and not customer.on_hold and _follows(state, hold)
+    return ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at, follow_check=follow)
+
+
+def _follows(state: CallView, hold: Hold) -> bool:
+    """Whether ``hold`` has a customer that follows the lead leg (not while its legs are unknown)."""
+    if hold.strategy is not Strategy.LEGS or state.customer_leg is None or state.agent_leg is None:
+        return False
+    return follow_step(state, hold) is not None
 
 
 def resume(state: CallView, at: datetime, reason: HoldEndReason) -> Decision:

@@ -21,6 +21,7 @@ H, HELD, RES, END = HoldState.HOLDING, HoldState.HELD, HoldState.RESUMING, HoldS
 GONE = TelephonyError("Call is not in-progress", code=21220, status=400)
 PARTICIPANT_GONE = TelephonyError("Participant not found", code=20404, status=404)
 TRANSIENT = TelephonyError("Service unavailable", code=20503, status=503)
+NO_ANSWER = TelephonyError("no answer from Twilio", status=504, uncertain=True)
 HANGUP_POLICY = HoldPolicy(agent_hangup=AgentHangupPolicy.HANGUP)
 ANNOUNCE_POLICY = HoldPolicy(max_hold=MaxHoldPolicy.ANNOUNCE)
 

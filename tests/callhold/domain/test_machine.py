@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pytest
@@ -57,8 +58,19 @@ from callhold.domain.errors import (
     NotHeld,
     WrongStrategy,
 )
-from callhold.domain.machine import decide
+from callhold.domain.machine import Decision, decide
 from callhold.domain.model import CallState, CallView, HoldEndReason, Leg, LegRole, LegStatus
+
+
+def follow_check_is(expected: bool) -> Callable[[Decision], object]:
+    """Check: the hold's timers are armed with (or without) the legs follow check."""
+
+    def check(decision: Decision) -> None:
+        arm = [e for e in decision.effects if isinstance(e, ArmHoldTimers)]
+        assert [e.follow_check for e in arm] == [expected]
+
+    return check
+
 
 RULES = [
     # --- hold -----------------------------------------------------------------------------------
@@ -71,20 +83,20 @@ RULES = [
         (CONF_HOLD,),
     ),
     Rule(
-        "legs hold: agent (dial child) to music first, then customer to its queue",
+        "legs hold: only the agent (dial child) is redirected, to music; the customer follows by its action",
         view(LEGS),
         hold_req(),
         H,
         None,
-        (AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE),
+        (AGENT_TO_MUSIC,),
     ),
     Rule(
-        "legs hold: a customer that is the dial child moves first",
+        "legs hold: a customer that is the dial child is the one redirected; the agent follows",
         view(LEGS, customer_is_child=True),
         hold_req(),
         H,
         None,
-        (CUSTOMER_TO_QUEUE, AGENT_TO_MUSIC),
+        (CUSTOMER_TO_QUEUE,),
     ),
     Rule(
         "hold when holding is a no-op reporting the current hold",
@@ -100,10 +112,7 @@ RULES = [
         replace(hold_req(), hold_id="h2"),
         H,
         None,
-        (
-            RedirectLeg(call_sid=AGENT, twiml_path="/twiml/legs/hold-music/h2"),
-            RedirectLeg(call_sid=CUSTOMER, twiml_path="/twiml/legs/enqueue/h2"),
-        ),
+        (RedirectLeg(call_sid=AGENT, twiml_path="/twiml/legs/hold-music/h2"),),
     ),
     # --- resume ---------------------------------------------------------------------------------
     Rule(
@@ -140,20 +149,39 @@ RULES = [
         effects=(ArmHoldTimers,),
         check=leg_is(CUSTOMER, on_hold=True),
     ),
-    Rule("legs: first redirect done, still holding", view(LEGS, hold=H), ok(AGENT_TO_MUSIC), unchanged=True),
     Rule(
-        "legs: second redirect done, held; the customer (in the hold's queue) reads on hold, not the agent",
+        "legs: the agent on music, held; the customer reads on hold only once it follows (checked later)",
         view(LEGS, hold=H),
-        ok(CUSTOMER_TO_QUEUE),
+        ok(AGENT_TO_MUSIC),
         HELD,
         effects=(ArmHoldTimers,),
+        check=lambda d: (
+            leg_is(CUSTOMER, on_hold=False)(d),
+            leg_is(AGENT, on_hold=False)(d),
+            follow_check_is(True)(d),
+        ),
+    ),
+    Rule(
+        "legs: the agent on music after the customer followed: held, no follow check",
+        with_leg(view(LEGS, hold=H), CUSTOMER, on_hold=True),
+        ok(AGENT_TO_MUSIC),
+        HELD,
+        effects=(ArmHoldTimers,),
+        check=follow_check_is(False),
+    ),
+    Rule(
+        "legs: the customer's move into the queue (the follow check's) done: it reads on hold, not the agent",
+        view(LEGS, hold=HELD),
+        ok(CUSTOMER_TO_QUEUE),
         check=lambda d: (leg_is(CUSTOMER, on_hold=True)(d), leg_is(AGENT, on_hold=False)(d)),
     ),
     Rule(
-        "legs: a customer that is the dial child reads on hold once in the queue, the hold still holding",
+        "legs: a customer that is the dial child, in the queue: on hold, held, nothing follows it",
         view(LEGS, customer_is_child=True, hold=H),
         ok(CUSTOMER_TO_QUEUE),
-        check=leg_is(CUSTOMER, on_hold=True),
+        HELD,
+        effects=(ArmHoldTimers,),
+        check=lambda d: (leg_is(CUSTOMER, on_hold=True)(d), follow_check_is(False)(d)),
     ),
     Rule(
         "conference resume confirmed by hold=false succeeding",
@@ -351,20 +379,21 @@ def test_new_hold_records_who_what_and_a_queue_unique_to_it() -> None:
 def test_legs_lifecycle_hold_then_resume_reconnects_the_same_queue() -> None:
     start = view(LEGS)
     first = decide(start, hold_req())
-    plan = first.commands
+    assert first.commands == (AGENT_TO_MUSIC,)
     decisions = run(
         first.new_state,
-        ok(plan[0]),
-        dial_action(CUSTOMER),  # the interrupted <Dial>: not a hang-up
-        ok(plan[1]),
+        ok(AGENT_TO_MUSIC),
+        dial_action(CUSTOMER),  # the interrupted <Dial>: not a hang-up; the customer follows
+        ev.LegsFollowDue(hold_id=HOLD_ID, at=at(15)),  # it did: nothing to send
         resume_req(),
         ok(AGENT_TO_DEQUEUE),
         ev.LegsBridged(hold_id=HOLD_ID, at=at(31)),
         dial_action(CUSTOMER),  # a late duplicate of the old action after the resume
     )
     states = [d.new_state.hold.state for d in decisions]  # type: ignore[union-attr]
-    assert states == [H, H, HELD, RES, RES, END, END]
-    assert decisions[3].commands == (AGENT_TO_DEQUEUE,)
+    assert states == [HELD, HELD, HELD, RES, RES, END, END]
+    assert ActionReply(twiml_path="/twiml/legs/enqueue/h1") in decisions[1].effects
+    assert decisions[2].commands == () and decisions[3].commands == (AGENT_TO_DEQUEUE,)
     final = decisions[-1].new_state.hold
     assert final is not None
     assert (final.end_reason, final.confirmed_at, final.ended_at) == (HoldEndReason.RESUMED, at(12), at(31))
@@ -373,12 +402,13 @@ def test_legs_lifecycle_hold_then_resume_reconnects_the_same_queue() -> None:
 
 
 def test_compensated_legs_hold_answers_every_action_so_both_sides_meet_in_the_queue() -> None:
-    """Agent already on music, the customer redirect refused: whichever of the parties' actions comes
-    next, the customer is sent to the hold queue and the agent dials it."""
+    """Agent already on music, the customer not following, and the follow check's redirect of it
+    refused: whichever of the parties' actions comes next, the customer is sent to the hold queue and
+    the agent dials it."""
     decisions = run(
         view(LEGS), hold_req(), ok(AGENT_TO_MUSIC), failed(CUSTOMER_TO_QUEUE), dial_action(CUSTOMER)
     )
-    assert decisions[2].commands == (AGENT_TO_DEQUEUE,)
+    assert decisions[2].commands == (AGENT_TO_DEQUEUE, CUSTOMER_TO_QUEUE)
     assert ActionReply(twiml_path="/twiml/legs/enqueue/h1") in decisions[3].effects
     ended = decide(decisions[3].new_state, ev.LegsBridged(hold_id=HOLD_ID, at=at(13))).new_state.hold
     assert ended is not None and ended.end_reason is HoldEndReason.FAILED_COMPENSATED

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from domain_builders import AGENT, CONFERENCE, CUSTOMER, HOLD_ID, THIRD, at, view
+from domain_builders import AGENT, CONFERENCE, CUSTOMER, HOLD_ID, THIRD, at, view, with_leg
 from machine_rules import (
     AGENT_TO_DEQUEUE,
     ANNOUNCE_POLICY,
@@ -35,7 +35,14 @@ from callhold.domain.commands import (
     RemoveParticipant,
     SetParticipantMuted,
 )
-from callhold.domain.effects import ActionReply, AgentLeft, AgentMissed, DisarmHoldTimers, Ignored
+from callhold.domain.effects import (
+    ActionReply,
+    AgentLeft,
+    AgentMissed,
+    ArmHoldTimers,
+    DisarmHoldTimers,
+    Ignored,
+)
 from callhold.domain.model import NO_SEQUENCE, CallState, CallView, HoldEndReason, LegRole, LegStatus
 
 NEW_CONFERENCE = "CF" + "e" * 32
@@ -98,28 +105,36 @@ RULES = [
     ),
     # --- the interrupted <Dial>'s action (pitfalls 7, 8) ----------------------------------------
     Rule(
-        "legs holding: customer's DialCallStatus=completed is not a hang-up; it is sent to the queue",
+        "legs holding: customer's DialCallStatus=completed is not a hang-up; it follows into the queue, "
+        "and the broken bridge confirms the hold (the agent moved)",
         view(LEGS, hold=H),
         dial_action(CUSTOMER),
-        effects=(ActionReply,),
-        unchanged=True,
-        check=reply("/twiml/legs/enqueue/h1"),
+        HELD,
+        effects=(ActionReply, ArmHoldTimers),
+        check=lambda d: (reply("/twiml/legs/enqueue/h1")(d), leg_is(CUSTOMER, on_hold=True)(d)),
     ),
     Rule(
-        "legs held: a late duplicate action changes nothing",
+        "legs held: the customer's action (it follows the agent) puts it on hold in the queue",
         view(LEGS, hold=HELD),
         dial_action(CUSTOMER),
         effects=(ActionReply,),
+        check=lambda d: (reply("/twiml/legs/enqueue/h1")(d), leg_is(CUSTOMER, on_hold=True)(d)),
+    ),
+    Rule(
+        "legs held: a late duplicate action changes nothing",
+        with_leg(view(LEGS, hold=HELD), CUSTOMER, on_hold=True),
+        dial_action(CUSTOMER),
+        effects=(ActionReply,),
         unchanged=True,
         check=reply("/twiml/legs/enqueue/h1"),
     ),
     Rule(
-        "legs holding, agent is the dial parent: agent's action goes to hold music",
+        "legs holding, agent is the dial parent: agent's action goes to hold music; the hold is held",
         view(LEGS, hold=H, customer_is_child=True),
         dial_action(AGENT),
-        unchanged=True,
-        effects=(ActionReply,),
-        check=reply("/twiml/legs/hold-music/h1"),
+        HELD,
+        effects=(ActionReply, ArmHoldTimers),
+        check=lambda d: (reply("/twiml/legs/hold-music/h1")(d), leg_is(AGENT, on_hold=False)(d)),
     ),
     Rule(
         "legs compensating: the agent's action goes to the hold queue",
@@ -186,11 +201,18 @@ RULES = [
     ),
     Rule(
         "legs held: customer's enqueue action (redirected) goes back to the queue",
-        view(LEGS, hold=HELD),
+        with_leg(view(LEGS, hold=HELD), CUSTOMER, on_hold=True),
         ev.EnqueueActionReceived(call_sid=CUSTOMER, queue_result="redirected", at=at(12)),
         effects=(ActionReply,),
         unchanged=True,
         check=reply("/twiml/legs/enqueue/h1"),
+    ),
+    Rule(
+        "legs held after a <Dial><Queue> bridge: the customer's enqueue action (bridged) follows the agent",
+        view(LEGS, hold=HELD),
+        ev.EnqueueActionReceived(call_sid=CUSTOMER, queue_result="bridged", at=at(12)),
+        effects=(ActionReply,),
+        check=lambda d: (reply("/twiml/legs/enqueue/h1")(d), leg_is(CUSTOMER, on_hold=True)(d)),
     ),
     Rule(
         "no hold: the bridge from the queue ended: hang up",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from domain_builders import AGENT_ID, CUSTOMER, HOLD_ID, at, view, with_hold
+from domain_builders import AGENT_ID, CUSTOMER, HOLD_ID, at, view, with_hold, with_leg
 from machine_rules import (
     AGENT_TO_DEQUEUE,
     AGENT_TO_MUSIC,
@@ -21,19 +21,28 @@ from machine_rules import (
     GONE,
     HELD,
     LEGS,
+    NO_ANSWER,
     RES,
     TRANSIENT,
     H,
     Rule,
     assert_rule,
     call_is,
+    dial_action,
     hold_is,
     run,
 )
 
 from callhold.domain import events as ev
 from callhold.domain.commands import Command
-from callhold.domain.effects import AgentLeft, ArmHoldTimers, Compensating, DisarmHoldTimers, Ignored
+from callhold.domain.effects import (
+    ActionReply,
+    AgentLeft,
+    ArmHoldTimers,
+    Compensating,
+    DisarmHoldTimers,
+    Ignored,
+)
 from callhold.domain.errors import Invalid, TelephonyError
 from callhold.domain.machine import DEFAULT_POLICY, Decision, decide
 from callhold.domain.model import CallState, CallView, Hold, HoldEndReason, HoldState, LegStatus, Strategy
@@ -48,13 +57,28 @@ def recovery(t: float) -> ev.HoldRecoveryDue:
     return ev.HoldRecoveryDue(hold_id=HOLD_ID, at=at(t))
 
 
+def follow(t: float) -> ev.LegsFollowDue:
+    """The service's follow check of hold h1 at t."""
+    return ev.LegsFollowDue(hold_id=HOLD_ID, at=at(t))
+
+
 def stuck(
-    strategy: Strategy, state: HoldState, since: float, end_reason: HoldEndReason | None = None, **kw: object
+    strategy: Strategy,
+    state: HoldState,
+    since: float,
+    end_reason: HoldEndReason | None = None,
+    *,
+    followed: bool = True,
+    **kw: object,
 ) -> CallView:
-    """A call whose hold h1 has been in ``state`` since t = ``since`` (see ``view`` for ``kw``)."""
+    """A call whose hold h1 has been in ``state`` since t = ``since`` (see ``view`` for ``kw``); a legs
+    customer past ``holding`` is in the hold's queue (``on_hold``) unless it never ``followed``."""
     if state is HoldState.RESUMING and end_reason is None:
         end_reason = RESUMED
-    return with_hold(view(strategy, hold=state, end_reason=end_reason, **kw), state_since=at(since))  # type: ignore[arg-type]
+    stuck = with_hold(view(strategy, hold=state, end_reason=end_reason, **kw), state_since=at(since))  # type: ignore[arg-type]
+    if strategy is Strategy.LEGS and state is not HoldState.HOLDING and followed:
+        stuck = with_leg(stuck, CUSTOMER, on_hold=True)
+    return stuck
 
 
 def done(command: Command, t: float) -> ev.CommandSucceeded:
@@ -76,21 +100,29 @@ def hold_of(decision: Decision) -> Hold:
 RULES = [
     # --- re-sending the plan of the hold's state ------------------------------------------------
     Rule(
-        "legs holding past the grace: the whole hold plan again, the <Dial> child first",
+        "legs holding past the grace: the hold plan again, the <Dial> child (the customer follows it)",
         stuck(LEGS, H, 10),
         recovery(10 + GRACE),
         H,
         None,
-        (AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE),
+        (AGENT_TO_MUSIC,),
         check=hold_is(recovered_at=at(40), state_since=at(10)),
     ),
     Rule(
-        "legs holding, customer is the <Dial> child: the customer moves first again",
+        "legs holding, customer is the <Dial> child: the customer is moved again (the agent follows it)",
         stuck(LEGS, H, 10, customer_is_child=True),
         recovery(45),
         H,
         None,
-        (CUSTOMER_TO_QUEUE, AGENT_TO_MUSIC),
+        (CUSTOMER_TO_QUEUE,),
+    ),
+    Rule(
+        "legs resuming, the customer never followed into the queue: it is moved there, the agent dials it",
+        stuck(LEGS, RES, 100, AUTO, followed=False),
+        recovery(130),
+        RES,
+        AUTO,
+        (CUSTOMER_TO_QUEUE, AGENT_TO_DEQUEUE),
     ),
     Rule(
         "conference holding: participant hold again (idempotent)",
@@ -162,7 +194,7 @@ RULES = [
         recovery(70),
         H,
         None,
-        (AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE),
+        (AGENT_TO_MUSIC,),
         check=hold_is(recovered_at=at(70)),
     ),
     Rule(
@@ -173,6 +205,49 @@ RULES = [
         unchanged=True,
     ),
     Rule("an ended hold", stuck(LEGS, END, 20), recovery(500), effects=(Ignored,), unchanged=True),
+    # --- the legs follow check: a customer its action did not put in the hold's queue ---------------
+    Rule(
+        "legs held, the customer not in the queue after the follow delay: it is redirected there",
+        stuck(LEGS, HELD, 11, followed=False),
+        follow(16),
+        commands=(CUSTOMER_TO_QUEUE,),
+        unchanged=True,
+    ),
+    Rule(
+        "legs held, the customer followed by its action: nothing to send",
+        stuck(LEGS, HELD, 11),
+        follow(16),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "legs, the customer is the <Dial> child (the hold moved it): nothing follows it",
+        stuck(LEGS, HELD, 11, followed=False, customer_is_child=True),
+        follow(16),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "legs holding (the agent's move unconfirmed): the recovery's business, not the follow check's",
+        stuck(LEGS, H, 10),
+        follow(16),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "legs held, the agent gone: the hang-up rules apply, nothing is sent",
+        stuck(LEGS, HELD, 11, followed=False, agent=LegStatus.COMPLETED),
+        follow(16),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "another hold's follow check",
+        stuck(LEGS, HELD, 11, followed=False),
+        ev.LegsFollowDue(hold_id="h0", at=at(16)),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
     Rule("no hold", view(LEGS), recovery(500), effects=(Ignored,), unchanged=True),
     Rule(
         "another hold",
@@ -250,10 +325,10 @@ def test_rule(rule: Rule) -> None:
 
 
 def test_a_recovered_legs_hold_completes_forward_and_arms_its_timers() -> None:
-    decisions = run(stuck(LEGS, H, 10), recovery(40), done(AGENT_TO_MUSIC, 41), done(CUSTOMER_TO_QUEUE, 42))
+    decisions = run(stuck(LEGS, H, 10), recovery(40), done(AGENT_TO_MUSIC, 41))
     held = hold_of(decisions[-1])
-    assert (held.state, held.confirmed_at, held.state_since) == (HELD, at(42), at(42))
-    assert ArmHoldTimers(hold_id=HOLD_ID, started_at=at(10)) in decisions[-1].effects
+    assert (held.state, held.confirmed_at, held.state_since) == (HELD, at(41), at(41))
+    assert ArmHoldTimers(hold_id=HOLD_ID, started_at=at(10), follow_check=True) in decisions[-1].effects
 
 
 def test_a_recovered_conference_hold_completes_forward() -> None:
@@ -276,7 +351,7 @@ def test_a_recovered_conference_resume_completes() -> None:
 
 def test_instances_recovering_at_once_send_the_plan_once() -> None:
     decisions = run(stuck(LEGS, H, 10), recovery(40), recovery(40.2), recovery(41), recovery(69))
-    assert [d.commands for d in decisions] == [(AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE), (), (), ()]
+    assert [d.commands for d in decisions] == [(AGENT_TO_MUSIC,), (), (), ()]
 
 
 # --- refusals of the re-sent commands ---------------------------------------------------------------
@@ -344,18 +419,21 @@ def test_a_refused_recovered_conference_hold_is_undone_not_retried_forever() -> 
     assert (hold_of(ended).state, hold_of(ended).end_reason) == (END, HoldEndReason.FAILED_COMPENSATED)
 
 
-def test_a_refused_second_step_of_a_recovered_hold_is_compensated_as_usual() -> None:
+def test_a_recovered_hold_whose_customer_does_not_follow_is_compensated_as_usual() -> None:
+    """Its customer is redirected into the queue by the follow check; refused, the hold is undone."""
+    follow = ev.LegsFollowDue(hold_id=HOLD_ID, at=at(46))
     decisions = run(
-        stuck(LEGS, H, 10), recovery(40), done(AGENT_TO_MUSIC, 41), refused(CUSTOMER_TO_QUEUE, 42)
+        stuck(LEGS, H, 10), recovery(40), done(AGENT_TO_MUSIC, 41), follow, refused(CUSTOMER_TO_QUEUE, 47)
     )
+    assert decisions[-2].commands == (CUSTOMER_TO_QUEUE,)
     undoing = hold_of(decisions[-1])
     assert (undoing.state, undoing.end_reason, undoing.state_since) == (
         RES,
         HoldEndReason.FAILED_COMPENSATED,
-        at(42),
+        at(47),
     )
-    assert decisions[-1].commands == (AGENT_TO_DEQUEUE,)
-    assert [type(effect) for effect in decisions[-1].effects] == [Compensating]
+    assert decisions[-1].commands == (AGENT_TO_DEQUEUE, CUSTOMER_TO_QUEUE)
+    assert [type(effect) for effect in decisions[-1].effects] == [Compensating, DisarmHoldTimers]
 
 
 def test_a_leg_twilio_reports_gone_during_recovery_is_a_hang_up() -> None:
@@ -381,7 +459,6 @@ def test_every_transition_stamps_state_since() -> None:
         view(LEGS),
         ev.HoldRequested(hold_id=HOLD_ID, by=AGENT_ID, at=at(10)),
         done(AGENT_TO_MUSIC, 11),
-        done(CUSTOMER_TO_QUEUE, 12),
         resume,
         refused(AGENT_TO_DEQUEUE, 31),
         ev.ResumeRequested(by=AGENT_ID, at=at(40)),
@@ -389,7 +466,7 @@ def test_every_transition_stamps_state_since() -> None:
     )
     stamps = [(hold_of(d).state, hold_of(d).state_since) for d in decisions]
     assert stamps == [
-        (H, at(10)), (H, at(10)), (HELD, at(12)), (RES, at(30)), (HELD, at(31)), (RES, at(40)), (END, at(41)),
+        (H, at(10)), (HELD, at(11)), (RES, at(30)), (HELD, at(31)), (RES, at(40)), (END, at(41)),
     ]  # fmt: skip
 
 
@@ -400,24 +477,26 @@ def test_a_conference_hold_confirmed_by_the_participant_event_is_stamped() -> No
 
 def test_a_fresh_resume_of_an_old_hold_is_not_recovered_within_the_grace() -> None:
     """Resumed at t=100 a hold confirmed at t=11: the grace runs from the resume, not the confirmation."""
-    resuming = decide(view(LEGS, hold=HELD), ev.ResumeRequested(by=AGENT_ID, at=at(100))).new_state
+    held = with_leg(view(LEGS, hold=HELD), CUSTOMER, on_hold=True)
+    resuming = decide(held, ev.ResumeRequested(by=AGENT_ID, at=at(100))).new_state
     assert decide(resuming, recovery(129)).commands == ()
     assert decide(resuming, recovery(130)).commands == (AGENT_TO_DEQUEUE,)
 
 
 def test_a_fresh_compensation_is_not_recovered_within_the_grace() -> None:
-    """Held since t=10, compensation started at t=50: the grace runs from t=50."""
+    """Held since t=11, compensation started at t=50: the grace runs from t=50. The customer never
+    followed into the queue, so the recovery moves it there as well as the agent."""
     compensating = run(stuck(LEGS, H, 10), done(AGENT_TO_MUSIC, 11), refused(CUSTOMER_TO_QUEUE, 50))[
         -1
     ].new_state
     assert decide(compensating, recovery(79)).commands == ()
-    assert decide(compensating, recovery(80)).commands == (AGENT_TO_DEQUEUE,)
+    assert decide(compensating, recovery(80)).commands == (CUSTOMER_TO_QUEUE, AGENT_TO_DEQUEUE)
 
 
 def test_the_grace_is_the_policys() -> None:
     policy = HoldPolicy(recovery_grace=timedelta(minutes=2))
     assert decide(stuck(LEGS, H, 10), recovery(100), policy).commands == ()
-    assert decide(stuck(LEGS, H, 10), recovery(130), policy).commands == (AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE)
+    assert decide(stuck(LEGS, H, 10), recovery(130), policy).commands == (AGENT_TO_MUSIC,)
 
 
 @pytest.mark.parametrize(
@@ -434,7 +513,6 @@ def test_a_record_without_state_since_falls_back_on_what_it_records(state: HoldS
 
 
 # --- no answer from Twilio: the step may have been carried out ----------------------------------
-NO_ANSWER = TelephonyError("no answer from Twilio", status=504, uncertain=True)
 
 
 def test_an_unanswered_first_legs_step_is_not_taken_for_nothing_moved() -> None:
@@ -445,7 +523,19 @@ def test_an_unanswered_first_legs_step_is_not_taken_for_nothing_moved() -> None:
     assert decision.commands == ()
     assert [type(effect) for effect in decision.effects] == [Ignored]
     assert decision.new_state == state
-    assert decide(decision.new_state, recovery(45)).commands == (AGENT_TO_MUSIC, CUSTOMER_TO_QUEUE)
+    assert decide(decision.new_state, recovery(45)).commands == (AGENT_TO_MUSIC,)
+
+
+def test_an_unanswered_lead_step_is_confirmed_by_the_customers_action() -> None:
+    """Twilio's answer to the agent's redirect was lost, but the customer's ``<Dial>`` action comes:
+    the bridge broke, so the agent moved; the customer follows into the queue and the hold is held
+    (not left for the recovery to re-send 30 s later)."""
+    unanswered = decide(stuck(LEGS, H, 10), refused(AGENT_TO_MUSIC, 11, NO_ANSWER)).new_state
+    decision = decide(unanswered, dial_action(CUSTOMER))
+    assert hold_of(decision).state is HELD
+    assert decision.new_state.leg(CUSTOMER).on_hold  # type: ignore[union-attr]
+    assert ActionReply(twiml_path="/twiml/legs/enqueue/h1") in decision.effects
+    assert decide(decision.new_state, recovery(45)).commands == ()
 
 
 def test_an_unanswered_conference_hold_is_undone_not_forgotten() -> None:
