@@ -26,15 +26,16 @@ each side going first in turn, N times (``--holds``, at most ``--hold-seconds`` 
 * callhold: ``POST /api/v1/calls/{sid}/hold``, then ``POST .../resume`` (httpx, admin bearer);
 * bare: the SDK calls callhold makes for them, straight to voicesim (the sync twilio SDK):
   conference: hold = 1 participant update (``Hold=true``, ``HoldUrl``), resume = 1 (``Hold=false``);
-  legs: hold = 2 call updates (agent leg -> hold music, customer leg -> ``<Enqueue>``), resume = 1
-  (agent leg -> ``<Dial><Queue>``);
+  legs: hold = 1 call update (agent leg -> hold music; the customer leg follows by its ``<Dial>``
+  action into ``<Enqueue>``, as callhold's does: a second update, the issue's, is only callhold's
+  fallback when it does not), resume = 1 (agent leg -> ``<Dial><Queue>``);
 * relay: the bare side's SDK calls on the bare call, sent by the bare app's ``/relay/...`` endpoint
   (httpx to it, as to callhold; callhold's aiohttp SDK transport from it; no database, auth or
   webhook handling of its own): the floor of any HTTP service that makes those calls.
 
 Between operations (not timed) the bench waits until the state has settled on both sides, by
 voicesim's event log (the conference hold/unhold events delivered, the hold music fetched, the
-customer enqueued after its redirect, the ``<Queue url>`` fetched) and, for a legs resume, callhold's
+customer enqueued, the ``<Queue url>`` fetched) and, for a legs resume, callhold's
 own record (``GET /api/v1/calls/{sid}`` until the hold is ``ended``). Figures: p50/p99 of hold,
 resume and hold+resume, and callhold/bare (target <= 1.3x); the relay's p50, relay/bare and
 callhold/relay. Checked: every hold recorded and ended

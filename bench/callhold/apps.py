@@ -165,7 +165,6 @@ DOCS = {
     "agent-after": X % '<Pause length="3600"/>',
     "hangup": X % "<Hangup/>",
 }
-DOCS["enqueue"] = DOCS["customer-after"]
 WAV = hold_music_wav()
 
 app = FastAPI()
@@ -195,7 +194,6 @@ async def relay_legs(customer: str, agent: str, op: str) -> dict:
     client = sdk()
     if op == "hold":
         await client.calls(agent).update_async(url=f"{B}/s/agent-music", method="POST")
-        await client.calls(customer).update_async(url=f"{B}/s/enqueue", method="POST")
     else:
         await client.calls(agent).update_async(url=f"{B}/s/dequeue", method="POST")
     return {"op": op}

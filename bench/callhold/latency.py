@@ -119,8 +119,8 @@ class BareSide(Side):
                 hold=True, hold_url=f"{bare}/s/music", hold_method="GET"
             )
         else:
+            # the customer follows by its <Dial>/<Enqueue> action (the bare app's customer-after)
             sdk.calls(pair.agent).update(url=f"{bare}/s/agent-music", method="POST")
-            sdk.calls(pair.customer).update(url=f"{bare}/s/enqueue", method="POST")
 
     def send_resume(self) -> None:
         """The SDK call of a resume, straight to voicesim."""

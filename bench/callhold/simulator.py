@@ -68,20 +68,10 @@ def webhook_seen(url_part: str, **params: str) -> Callable[[Event], bool]:
     return match
 
 
-def enqueued_after_redirect(customer: str) -> Check:
-    """The customer leg was enqueued after (its last) redirect."""
-
-    def done(events: list[Event]) -> bool:
-        last_redirect = max(
-            (e["seq"] for e in events if e["type"] == "call.redirected" and e["call_sid"] == customer),
-            default=None,
-        )
-        return last_redirect is not None and any(
-            e["type"] == "queue.enqueued" and e["call_sid"] == customer and e["seq"] > last_redirect
-            for e in events
-        )
-
-    return done
+def enqueued(customer: str) -> Check:
+    """The customer leg was enqueued (in the events polled: those since the operation began). It
+    follows the agent by its ``<Dial>``/``<Enqueue>`` action, or was redirected there."""
+    return any_event(lambda e: e["type"] == "queue.enqueued" and e["call_sid"] == customer)
 
 
 def all_of(*checks: Check) -> Check:
@@ -98,5 +88,5 @@ def participant_event(status_url: str, event: str, call_sid: str) -> Check:
 
 
 def legs_held(customer: str, agent: str, agent_music_url: str) -> Check:
-    """A legs hold settled: the customer enqueued after its redirect, the agent's music fetched."""
-    return all_of(enqueued_after_redirect(customer), any_event(webhook_seen(agent_music_url, CallSid=agent)))
+    """A legs hold settled: the customer enqueued, the agent's music fetched."""
+    return all_of(enqueued(customer), any_event(webhook_seen(agent_music_url, CallSid=agent)))
