@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from callhold.config import Settings
 from callhold.domain.model import HoldEndReason, HoldState
 from callhold.hold_timers import HoldTimings
+from callhold.web.app import Services, create_app
 from tests.flows.callhold_harness import BASE, Harness, make_harness
 from tests.flows.legs_follow import action_not_followed, record_redirects
+from tests.flows.test_callhold_restart import MortalTimers
 from voicesim import Emulator, VirtualClock
 
 FOLLOW_AFTER = HoldTimings().follow_after
@@ -107,3 +110,31 @@ async def test_a_customer_its_action_did_not_move_is_redirected_into_the_queue(h
     await h.clock.advance(10)
     assert h.heard(customer)[-1] == ("call", "", agent)
     assert h.emu.alerts == []
+
+
+async def test_a_follow_check_lost_in_a_restart_is_made_by_the_new_process(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """callhold stops 2 s into a hold whose customer did not follow: the new process's catch-up of
+    the hold's timers moves the customer into the queue when the follow check is due."""
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="legs")
+    mortal = MortalTimers(h.services.service.timers)
+    h.services.service.timers = mortal
+    customer, _ = await h.connected()
+    action_not_followed(h, customer)
+    started = voicesim_clock.now()
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await voicesim_clock.advance(2)
+    mortal.die()  # the process is gone, and its follow check with it
+    h.services.store.engine.dispose()
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/callhold.db", public_base_url=BASE, strategy="legs"
+    )
+    services: Services = create_app(settings, emulator=voicesim, seed=1).state.services
+    assert services.service.rearm_timers() == 1
+    await voicesim_clock.advance(10)
+    voicesim_clock.raise_errors()
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    wait = next(s for s in h.emu.media.segments(customer) if s.start >= started and s.context == "queue-wait")
+    assert wait.start - started == pytest.approx(FOLLOW_AFTER, abs=1)
+    assert services.service.view(customer).customer_leg.on_hold  # type: ignore[union-attr]
