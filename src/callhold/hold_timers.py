@@ -52,6 +52,7 @@ class HoldTimers:
     policy: HoldPolicy
     _timers: dict[str, list[TimerHandle]]
     _recovery_checks: dict[str, tuple[datetime, TimerHandle]]
+    _follow_checked: set[str]
 
     if TYPE_CHECKING:
 
@@ -69,8 +70,10 @@ class HoldTimers:
         follow_check: bool = False,
     ) -> None:
         """Arm the hold's agent reminder and maximum-hold timers, and with ``follow_check`` the check
-        that a legs customer followed into the hold's queue (``LegsFollowDue``; when catching up, every
-        legs hold gets it: the domain ignores it once the customer is there).
+        that a legs customer followed into the hold's queue (``LegsFollowDue``). When catching up,
+        every legs hold gets it once per process (the domain ignores it once the customer is there;
+        the hold's record does not say whether it is, and a sweep every few seconds must not cost a
+        transaction per held call).
 
         Timers already due fire at once only when ``catch_up`` (a restart: they came due while
         callhold was down). Otherwise the hold is being armed again because a resume failed: the
@@ -97,7 +100,8 @@ class HoldTimers:
                 act = False
             elif acted is not None:
                 max_hold_at = max(max_hold_at, acted + timedelta(seconds=self.timings.retry_after))
-        follow = follow_check or (record is not None and record.strategy is Strategy.LEGS)
+        catch_up_follow = record is not None and record.strategy is Strategy.LEGS
+        follow = follow_check or (catch_up_follow and hold_id not in self._follow_checked)
         if not (remind or act or follow):
             return
 
@@ -112,15 +116,32 @@ class HoldTimers:
             )
         if follow:
             follow_at = max(now, started_at + timedelta(seconds=self.timings.follow_after))
+
+            def followed(decision: Decision) -> None:  # nothing to send: not caught up again here
+                if not decision.commands:
+                    self._follow_checked.add(hold_id)
+
             self._schedule(
-                call_id, hold_id, follow_at, lambda: ev.LegsFollowDue(hold_id=hold_id, at=self.clock.now())
+                call_id,
+                hold_id,
+                follow_at,
+                lambda: ev.LegsFollowDue(hold_id=hold_id, at=self.clock.now()),
+                followed,
             )
 
-    def _schedule(self, call_id: str, hold_id: str, when: datetime, due: Callable[[], ev.Event]) -> None:
-        """Handle ``due()`` at ``when``, one of the hold's timers. A timer that fired is forgotten (so
-        the hold can be armed again); one whose handling failed on callhold's side (the database
-        away, say) is tried again ``retry_after`` seconds later -- never lost, or a customer could
-        stay held past the maximum until a restart. A domain error (the call gone) is final."""
+    def _schedule(
+        self,
+        call_id: str,
+        hold_id: str,
+        when: datetime,
+        due: Callable[[], ev.Event],
+        done: Callable[[Decision], None] | None = None,
+    ) -> None:
+        """Handle ``due()`` at ``when``, one of the hold's timers, then give ``done`` the decision. A
+        timer that fired is forgotten (so the hold can be armed again); one whose handling failed on
+        callhold's side (the database away, say) is tried again ``retry_after`` seconds later --
+        never lost, or a customer could stay held past the maximum until a restart. A domain error
+        (the call gone) is final."""
         handle: TimerHandle | None = None
 
         async def fire() -> None:
@@ -130,13 +151,15 @@ class HoldTimers:
                 if not handles:
                     del self._timers[hold_id]
             try:
-                await self.handle(call_id, due())
+                decision = await self.handle(call_id, due())
+                if done is not None:
+                    done(decision)
             except CallholdError:
                 _log.exception("timer of hold %s refused; not retried", hold_id)
             except Exception:
                 _log.exception("timer of hold %s failed; trying again later", hold_id)
                 again = self.clock.now() + timedelta(seconds=self.timings.retry_after)
-                self._schedule(call_id, hold_id, again, due)
+                self._schedule(call_id, hold_id, again, due, done)
 
         handle = self.timers.call_at(when, fire)
         self._timers.setdefault(hold_id, []).append(handle)
@@ -153,7 +176,9 @@ class HoldTimers:
         stamped on the hold, recovery too), and what the hold's record says was done is not armed.
         """
         count = 0
-        for hold in self.store.list_holds(state=HoldState.HELD, limit=None):
+        held = self.store.list_holds(state=HoldState.HELD, limit=None)
+        self._follow_checked &= {hold.id for hold in held}
+        for hold in held:
             self._arm(hold.call_id, hold.id, hold.started_at, catch_up=True, record=hold)
             count += 1
         for state in (HoldState.HOLDING, HoldState.RESUMING):

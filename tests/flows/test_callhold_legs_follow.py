@@ -138,3 +138,26 @@ async def test_a_follow_check_lost_in_a_restart_is_made_by_the_new_process(
     wait = next(s for s in h.emu.media.segments(customer) if s.start >= started and s.context == "queue-wait")
     assert wait.start - started == pytest.approx(FOLLOW_AFTER, abs=1)
     assert services.service.view(customer).customer_leg.on_hold  # type: ignore[union-attr]
+
+
+async def test_sweeps_check_a_customer_in_the_queue_once_per_process(
+    voicesim: Emulator, voicesim_clock: VirtualClock, tmp_path: Path
+) -> None:
+    """Every sweep catches up the timers of a held hold that has none left armed here (another
+    instance may have stopped with them); the follow check among them, whose answer the hold's
+    record does not carry, runs once per process, not once per sweep and held call."""
+    settings = {"agent_reminder_after": 5, "max_hold": 10, "max_hold_action": "announce"}
+    h = make_harness(voicesim, voicesim_clock, tmp_path, strategy="legs", **settings)
+    mortal = MortalTimers(h.services.service.timers)
+    h.services.service.timers = mortal
+    customer, _ = await h.connected()
+    await h.services.service.hold(customer, by="alice", agent_id="alice")
+    await voicesim_clock.advance(30)  # the reminder, the maximum hold announced: nothing left armed
+    fired = mortal.fired
+    for _ in range(4):
+        assert h.services.service.rearm_timers() == 1
+        await voicesim_clock.advance(15)
+    voicesim_clock.raise_errors()
+    assert mortal.fired - fired <= 1  # the follow check, unless this process made it already
+    hold = h.view(customer).hold
+    assert hold is not None and hold.state is HoldState.HELD
