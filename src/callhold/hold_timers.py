@@ -70,9 +70,10 @@ class HoldTimers:
         follow_check: bool = False,
     ) -> None:
         """Arm the hold's agent reminder and maximum-hold timers, and with ``follow_check`` the check
-        that a legs customer followed into the hold's queue (``LegsFollowDue``). When catching up,
-        every legs hold gets it once per process (the domain ignores it once the customer is there;
-        the hold's record does not say whether it is, and a sweep every few seconds must not cost a
+        that a legs customer followed into the hold's queue (``LegsFollowDue``, ``follow_after`` seconds
+        after the hold became held: now, or as ``record`` says). When catching up, every legs hold
+        gets it once per process (the domain ignores it once the customer is there; the hold's
+        record does not say whether it is, and a sweep every few seconds must not cost a
         transaction per held call).
 
         Timers already due fire at once only when ``catch_up`` (a restart: they came due while
@@ -115,7 +116,11 @@ class HoldTimers:
                 call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
             )
         if follow:
-            follow_at = max(now, started_at + timedelta(seconds=self.timings.follow_after))
+            # ``follow_after`` after the hold became held (the lead leg moved), never sooner: a
+            # redirect of the customer sooner races the lead's (``domain.strategies``), and one armed
+            # again after a refused undo would be retried in a tight loop.
+            held_since = record.in_state_since if record is not None else now
+            follow_at = max(now, held_since + timedelta(seconds=self.timings.follow_after))
 
             def followed(decision: Decision) -> None:  # nothing to send: not caught up again here
                 if not decision.commands:

@@ -8,9 +8,9 @@ The service loads a :class:`~callhold.domain.model.CallView`, decides, saves ``d
 Hold lifecycle::
 
     HoldRequested -> holding --last hold command succeeded--> held --ResumeRequested--> resuming -> ended
-                        |            (or participant-hold)          (or MaxHoldReached,         ^
-                        |                                            auto-resume)               |
-                        +--hold command failed after the first step: compensate -> resuming ----+
+                               (or participant-hold, or the    |  (or MaxHoldReached,
+                                legs follower's action)        |   auto-resume)
+                                                               +--legs follow step refused--> resuming
     conference: resuming ends when Hold=false succeeds (or participant-unhold arrives);
     legs: resuming ends on LegsBridged (the <Queue url> of the agent's <Dial><Queue>).
 
@@ -297,8 +297,9 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
             if command == plan[-1]:
                 return confirm_held(new_state, hold, event.at)
             return Decision(new_state=new_state)
-    if hold is not None and hold.state is not HoldState.HOLDING and command == follow_step(state, hold):
-        return Decision(new_state=_mark_participant_hold(state, command, hold))  # the customer followed
+    if hold is not None and hold.state is not HoldState.HOLDING and _into_queue(command, hold):
+        # The customer followed (the fallback), or led after the agent's action had confirmed the hold.
+        return Decision(new_state=_mark_participant_hold(state, command, hold))
     if hold is not None and hold.state is HoldState.RESUMING and command in resume_plan(state, hold):
         if hold.strategy is Strategy.CONFERENCE:
             new_state = _mark_participant_hold(state, command, hold)
@@ -307,6 +308,12 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
             )
         return Decision(new_state=state)  # legs: wait for LegsBridged
     return ignored(state, "command outcome does not change the hold")
+
+
+def _into_queue(command: Command, hold: Hold) -> bool:
+    """Whether ``command`` moves a legs customer into ``hold``'s queue (the hold's lead step when the
+    customer leads, or the follow step when it follows)."""
+    return isinstance(command, RedirectLeg) and command.twiml_path == paths.legs_enqueue(hold.id)
 
 
 def _mark_participant_hold(state: CallView, command: Command, hold: Hold) -> CallView:

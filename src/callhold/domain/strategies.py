@@ -7,9 +7,10 @@ the calls never changes.
 **legs** — customer and agent are two calls bridged by ``<Dial>``. Hold moves **one** leg through
 the REST API and lets the other follow by its own TwiML:
 
-1. the *lead*: the leg that is the ``<Dial>`` **child** (the agent on an inbound call, the customer on
-   an outbound one), or, when neither is the other's child (a bridge made by ``<Dial><Queue>``), the
-   agent. The agent goes to :func:`~callhold.domain.paths.legs_hold_music`, the customer to
+1. the *lead*: the leg that is the ``<Dial>`` **child** (the agent: the customer's leg, inbound or
+   placed by callhold, dials it; a customer leg only leads if it is the agent's child), or, when
+   neither is the other's child (a bridge made by ``<Dial><Queue>``), the agent. The agent goes to
+   :func:`~callhold.domain.paths.legs_hold_music`, the customer to
    :func:`~callhold.domain.paths.legs_enqueue` (a queue unique to the hold);
 2. the other leg's ``<Dial>`` (or ``<Enqueue>``) ends with the bridge, and Twilio requests its action,
    which callhold answers with that leg's hold TwiML (``domain.replies``).
