@@ -53,6 +53,7 @@ class HoldTimers:
     _timers: dict[str, list[TimerHandle]]
     _recovery_checks: dict[str, tuple[datetime, TimerHandle]]
     _follow_checked: set[str]
+    _follow_timers: dict[str, list[TimerHandle]]
 
     if TYPE_CHECKING:
 
@@ -71,10 +72,11 @@ class HoldTimers:
     ) -> None:
         """Arm the hold's agent reminder and maximum-hold timers, and with ``follow_check`` the check
         that a legs customer followed into the hold's queue (``LegsFollowDue``, ``follow_after`` seconds
-        after the hold became held: now, or as ``record`` says). When catching up, every legs hold
-        gets it once per process (the domain ignores it once the customer is there; the hold's
-        record does not say whether it is, and a sweep every few seconds must not cost a
-        transaction per held call).
+        after the hold became held: now, or as ``record`` says; :meth:`_arm_follow`). When catching
+        up, every legs hold gets it until a check of this process finds nothing to send (the
+        domain ignores it once the customer is there; the hold's record does not say whether it
+        is, and a sweep every few seconds must not cost a transaction per held call), so a
+        redirect of the customer that got no answer is checked again at the next sweep.
 
         Timers already due fire at once only when ``catch_up`` (a restart: they came due while
         callhold was down). Otherwise the hold is being armed again because a resume failed: the
@@ -86,9 +88,17 @@ class HoldTimers:
         ``retry_after`` after it was tried: a catch-up sooner would be ignored as a duplicate of it
         (``domain.scheduled.max_hold``), and nothing would retry it.
         """
+        now = self.clock.now()
+        catch_up_follow = record is not None and record.strategy is Strategy.LEGS
+        if follow_check or (catch_up_follow and hold_id not in self._follow_checked):
+            # ``follow_after`` after the hold became held (the lead leg moved), never sooner: a
+            # redirect of the customer sooner races the lead's (``domain.strategies``), and one armed
+            # again after a refused undo would be retried in a tight loop.
+            held_since = record.in_state_since if record is not None else now
+            follow_at = max(now, held_since + timedelta(seconds=self.timings.follow_after))
+            self._arm_follow(call_id, hold_id, follow_at)
         if hold_id in self._timers:
             return
-        now = self.clock.now()
         remind_at = started_at + timedelta(seconds=self.timings.agent_reminder_after)
         max_hold_at = started_at + timedelta(seconds=self.timings.max_hold)
         if not catch_up and max_hold_at <= now:
@@ -101,9 +111,7 @@ class HoldTimers:
                 act = False
             elif acted is not None:
                 max_hold_at = max(max_hold_at, acted + timedelta(seconds=self.timings.retry_after))
-        catch_up_follow = record is not None and record.strategy is Strategy.LEGS
-        follow = follow_check or (catch_up_follow and hold_id not in self._follow_checked)
-        if not (remind or act or follow):
+        if not (remind or act):
             return
 
         self._timers[hold_id] = []
@@ -115,24 +123,20 @@ class HoldTimers:
             self._schedule(
                 call_id, hold_id, max_hold_at, lambda: ev.MaxHoldReached(hold_id=hold_id, at=self.clock.now())
             )
-        if follow:
-            # ``follow_after`` after the hold became held (the lead leg moved), never sooner: a
-            # redirect of the customer sooner races the lead's (``domain.strategies``), and one armed
-            # again after a refused undo would be retried in a tight loop.
-            held_since = record.in_state_since if record is not None else now
-            follow_at = max(now, held_since + timedelta(seconds=self.timings.follow_after))
 
-            def followed(decision: Decision) -> None:  # nothing to send: not caught up again here
-                if not decision.commands:
-                    self._follow_checked.add(hold_id)
+    def _arm_follow(self, call_id: str, hold_id: str, when: datetime) -> None:
+        """Arm the hold's follow check at ``when`` unless one is pending. Kept apart from the hold's
+        other timers: a resume does not cancel it (a customer resumed before it followed must still
+        reach the queue the agent dials), and an ended hold ignores it."""
+        if hold_id in self._follow_timers:
+            return
 
-            self._schedule(
-                call_id,
-                hold_id,
-                follow_at,
-                lambda: ev.LegsFollowDue(hold_id=hold_id, at=self.clock.now()),
-                followed,
-            )
+        def followed(decision: Decision) -> None:  # nothing to send: not caught up again here
+            if not decision.commands:
+                self._follow_checked.add(hold_id)
+
+        due = lambda: ev.LegsFollowDue(hold_id=hold_id, at=self.clock.now())  # noqa: E731
+        self._schedule(call_id, hold_id, when, due, followed, into=self._follow_timers)
 
     def _schedule(
         self,
@@ -141,20 +145,24 @@ class HoldTimers:
         when: datetime,
         due: Callable[[], ev.Event],
         done: Callable[[Decision], None] | None = None,
+        *,
+        into: dict[str, list[TimerHandle]] | None = None,
     ) -> None:
         """Handle ``due()`` at ``when``, one of the hold's timers, then give ``done`` the decision. A
         timer that fired is forgotten (so the hold can be armed again); one whose handling failed on
         callhold's side (the database away, say) is tried again ``retry_after`` seconds later --
         never lost, or a customer could stay held past the maximum until a restart. A domain error
-        (the call gone) is final."""
+        (the call gone) is final. ``into``: where the handle is kept (the hold's timers by default).
+        """
+        timers = self._timers if into is None else into
         handle: TimerHandle | None = None
 
         async def fire() -> None:
-            handles = self._timers.get(hold_id)
+            handles = timers.get(hold_id)
             if handles is not None and handle in handles:
                 handles.remove(handle)
                 if not handles:
-                    del self._timers[hold_id]
+                    del timers[hold_id]
             try:
                 decision = await self.handle(call_id, due())
                 if done is not None:
@@ -164,10 +172,10 @@ class HoldTimers:
             except Exception:
                 _log.exception("timer of hold %s failed; trying again later", hold_id)
                 again = self.clock.now() + timedelta(seconds=self.timings.retry_after)
-                self._schedule(call_id, hold_id, again, due, done)
+                self._schedule(call_id, hold_id, again, due, done, into=into)
 
         handle = self.timers.call_at(when, fire)
-        self._timers.setdefault(hold_id, []).append(handle)
+        timers.setdefault(hold_id, []).append(handle)
 
     def rearm_timers(self) -> int:
         """Arm the timers of every held hold, and watch every hold caught between states

@@ -101,6 +101,7 @@ class CallService(
         self._timers: dict[str, list[TimerHandle]] = {}
         self._recovery_checks: dict[str, tuple[datetime, TimerHandle]] = {}
         self._follow_checked: set[str] = set()
+        self._follow_timers: dict[str, list[TimerHandle]] = {}
         self._recent_callbacks: dict[str, None] = {}  # insertion-ordered: the oldest goes first
         self._waiting_seen: dict[str, tuple[object, ...]] = {}  # the last sweep's waiting calls
         self._stranded_seen: set[str] = set()  # the last sweep's agents left busy with no call

@@ -272,9 +272,12 @@ class TwimlBuilder:
         response.redirect(self.url(path), method=method)
         return str(response)
 
-    def dequeue_customer(self, hold: Hold, call: Call) -> str:
-        """The agent's leg on resume (legs): take exactly this hold's customer out of its queue."""
+    def dequeue_customer(self, hold: Hold, call: Call, *, paced: bool = False) -> str:
+        """The agent's leg on resume (legs): take exactly this hold's customer out of its queue
+        (``paced``: after a second's pause, a try again after one failed at once)."""
         response = VoiceResponse()
+        if paced:
+            response.pause(length=1)
         dial = Dial(action=self.url(f"/twiml/action/{call.id}"), method="POST", timeout=30)
         dial.queue(
             hold.queue_name or queue_name_for(hold.id),

@@ -161,3 +161,30 @@ async def test_sweeps_check_a_customer_in_the_queue_once_per_process(
     assert mortal.fired - fired <= 1  # the follow check, unless this process made it already
     hold = h.view(customer).hold
     assert hold is not None and hold.state is HoldState.HELD
+
+
+async def test_a_resume_before_the_customer_followed_waits_for_it_without_a_webhook_storm(h: Harness) -> None:
+    """Resumed 1 s into a hold whose customer has not followed (its action's answer not run): the
+    hold's queue does not exist yet, so the agent's ``<Dial><Queue>`` fails at once (reference §4.3).
+    The agent tries again once a second, not in a loop of webhooks, and the follow check moves the
+    customer into the queue, where the agent takes it."""
+    customer, agent = await h.connected()
+    action_not_followed(h, customer)
+    view = await h.services.service.hold(customer, by="alice", agent_id="alice")
+    assert view.hold is not None
+    await h.clock.advance(1)
+    resumed_at = h.clock.now()
+    await h.services.service.resume(customer, by="alice", agent_id="alice")
+    await h.clock.advance(15)
+    h.clock.raise_errors()
+    assert h.heard(customer)[-1] == ("call", "", agent) and h.heard(agent)[-1] == ("call", "", customer)
+    back = next(s for s in h.emu.media.segments(customer) if s.start >= resumed_at and s.kind == "call")
+    assert back.start - resumed_at <= FOLLOW_AFTER + 5
+    dequeues = [
+        e
+        for e in h.emu.events
+        if e.type == "webhook" and f"/twiml/legs/dequeue/{view.hold.id}" in e.data["url"]
+    ]
+    assert len(dequeues) <= FOLLOW_AFTER + 3  # about one a second until the customer is there
+    hold = h.view(customer).hold
+    assert hold is not None and (hold.state, hold.end_reason) == (HoldState.ENDED, HoldEndReason.RESUMED)

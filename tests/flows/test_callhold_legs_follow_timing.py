@@ -74,3 +74,25 @@ async def test_a_recovered_hold_gives_the_customer_time_to_follow_before_redirec
     assert no_answer.updates == [to_music, to_music]  # no answer, then the recovery's
     assert h.heard(customer)[-1][1] == "queue-wait"
     assert h.view(customer).customer_leg.on_hold  # type: ignore[union-attr]
+
+
+async def test_an_unanswered_follow_redirect_is_checked_again_at_the_next_sweep(h: Harness) -> None:
+    """The follow check's redirect of the customer gets no answer (a 504: Twilio did nothing): the
+    customer may or may not be in the queue, so the hold stays held, and the next sweep's catch-up
+    checks again -- not only once the agent reminder or the maximum hold has fired, minutes later."""
+    customer, _ = await h.connected()
+    action_not_followed(h, customer)
+    no_answer = NotingTransport(h.emu, nth_updates(range(2, 3)), status=504, code=20504)
+    h.services.service.telephony = telephony_over(h.emu, no_answer, BASE)
+    view = await h.services.service.hold(customer, by="alice", agent_id="alice")
+    assert view.hold is not None
+    await h.clock.advance(FOLLOW_AFTER + 1)
+    assert len(no_answer.refused) == 1 and h.heard(customer)[-1][0] == "silence"
+    assert h.services.service.rearm_timers() == 1  # a sweep
+    await h.clock.advance(1)
+    h.clock.raise_errors()
+    enqueue = f"{BASE}/twiml/legs/enqueue/{view.hold.id}"
+    assert [url for _, url in no_answer.updates].count(enqueue) == 2
+    assert h.heard(customer)[-1][1] == "queue-wait"
+    hold = h.view(customer).hold
+    assert hold is not None and hold.state is HoldState.HELD

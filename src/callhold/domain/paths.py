@@ -73,9 +73,11 @@ def legs_enqueue(hold_id: str) -> str:
     return f"/twiml/legs/enqueue/{hold_id}"
 
 
-def legs_dequeue(hold_id: str) -> str:
-    """The agent leg's ``<Dial><Queue>`` of the hold's queue: reconnects exactly that customer."""
-    return f"/twiml/legs/dequeue/{hold_id}"
+def legs_dequeue(hold_id: str, *, paced: bool = False) -> str:
+    """The agent leg's ``<Dial><Queue>`` of the hold's queue: reconnects exactly that customer.
+    ``paced``: after a pause, for an agent whose previous try failed at once (the queue does not
+    exist until the customer enters it, reference §4.3), so it tries about once a second."""
+    return f"/twiml/legs/dequeue/{hold_id}" + ("?paced=1" if paced else "")
 
 
 def legs_bridged(hold_id: str) -> str:

@@ -46,7 +46,9 @@ def action_reply(state: CallView, leg: Leg | None, outcome: str) -> str | None:
         if customer:
             return paths.legs_enqueue(hold.id)
         if hold.state is HoldState.RESUMING:
-            return paths.legs_dequeue(hold.id)
+            # A failed <Dial><Queue>: the customer is not in the hold's queue yet (it follows the
+            # agent by its action, or the follow check moves it): try again, but not in a loop.
+            return paths.legs_dequeue(hold.id, paced=outcome in FAILED_OUTCOMES)
         return paths.legs_hold_music(hold.id)
     if not customer or state.call.status is CallState.ENDED:
         return None

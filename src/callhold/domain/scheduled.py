@@ -25,7 +25,8 @@ events idempotent, whichever instance sends them and however many times:
   it redirected there as well (``strategies.follow_step``): the agent's ``<Dial><Queue>`` waits for it.
 * :class:`~callhold.domain.events.LegsFollowDue`: a legs customer not in the hold's queue
   ``HoldTimings.follow_after`` seconds after the hold (its action did not follow the lead leg) is
-  redirected there. Another instance's duplicate only moves it into the same queue again.
+  redirected there, also when the hold is resuming already (the agent's ``<Dial><Queue>`` waits
+  for it). Another instance's duplicate only moves it into the same queue again.
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ def recover(state: CallView, event: ev.HoldRecoveryDue, policy: HoldPolicy) -> D
 
 
 def legs_follow(state: CallView, event: ev.LegsFollowDue) -> Decision:
-    """Redirect a held legs customer into the hold's queue if its action has not put it there."""
+    """Redirect a held (or resuming) legs customer into the hold's queue if its action has not put it
+    there: a resume's ``<Dial><Queue>`` waits for it there."""
     hold = state.open_hold
-    if hold is None or hold.id != event.hold_id or hold.state is not HoldState.HELD:
+    if hold is None or hold.id != event.hold_id or hold.state not in (HoldState.HELD, HoldState.RESUMING):
         return ignored(state, f"hold {event.hold_id} is not held")
     customer, agent = live(state.customer_leg), live(state.agent_leg)
     if customer is None or agent is None:

@@ -125,10 +125,12 @@ async def legs_enqueue(hook: Webhook) -> Response:
 
 @router.api_route("/twiml/legs/dequeue/{hold_id}", methods=BOTH)
 async def legs_dequeue(hook: Webhook) -> Response:
-    """The agent's leg on resume (legs): ``<Dial><Queue>`` of exactly this hold's queue."""
+    """The agent's leg on resume (legs): ``<Dial><Queue>`` of exactly this hold's queue. Query
+    ``paced``: the previous try failed at once (the customer not in the queue yet): pause first."""
     services = hook.services
     hold = _hold(services, hook.path("hold_id"))
-    return twiml_response(services.twiml.dequeue_customer(hold, _call(services, hold.call_id)))
+    call = _call(services, hold.call_id)
+    return twiml_response(services.twiml.dequeue_customer(hold, call, paced=bool(hook.query_int("paced", 0))))
 
 
 @router.api_route("/twiml/legs/bridged/{hold_id}", methods=BOTH)

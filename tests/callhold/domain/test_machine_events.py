@@ -145,6 +145,15 @@ RULES = [
         check=reply("/twiml/legs/dequeue/h1"),
     ),
     Rule(
+        "legs resuming: the agent's <Dial><Queue> failed (no queue: the customer not in it yet): "
+        "it tries again after a pause, not in a loop",
+        view(LEGS, hold=RES, end_reason=HoldEndReason.RESUMED),
+        dial_action(AGENT, "failed"),
+        effects=(ActionReply,),
+        unchanged=True,
+        check=reply("/twiml/legs/dequeue/h1?paced=1"),
+    ),
+    Rule(
         "no hold: a completed dial is the end of the conversation",
         view(LEGS),
         dial_action(CUSTOMER),

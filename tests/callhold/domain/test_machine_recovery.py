@@ -214,6 +214,13 @@ RULES = [
         unchanged=True,
     ),
     Rule(
+        "legs resumed before the customer followed: it is redirected into the queue the agent dials",
+        stuck(LEGS, RES, 12, followed=False),
+        follow(16),
+        commands=(CUSTOMER_TO_QUEUE,),
+        unchanged=True,
+    ),
+    Rule(
         "legs held, the customer followed by its action: nothing to send",
         stuck(LEGS, HELD, 11),
         follow(16),
