@@ -267,9 +267,15 @@ def _action(
         return Decision(new_state=state, effects=answered)
     if customer:  # it follows the hold's lead leg into the hold's queue (strategies): it is on hold
         state = state.with_leg(replace(leg, on_hold=True))
-    if hold.state is HoldState.HOLDING:
+    gone = (
+        isinstance(event, ev.DialActionReceived)
+        and event.call_status is not None
+        and event.call_status.is_terminal
+    )
+    if hold.state is HoldState.HOLDING and not gone:
         # The bridge broke: Twilio's own word that the lead leg moved, whatever became of the answer
-        # to callhold's request (lost, or not back yet).
+        # to callhold's request (lost, or not back yet). Not if the caller itself is gone: then it
+        # was a hang-up, which its status callback settles.
         held = confirm_held(state, hold, event.at)
         return Decision(new_state=held.new_state, effects=(*answered, *held.effects))
     return Decision(new_state=state, effects=answered)
@@ -332,7 +338,7 @@ def _mark_participant_hold(state: CallView, command: Command, hold: Hold) -> Cal
 def _command_failed(state: CallView, event: ev.CommandFailed, policy: HoldPolicy) -> Decision:
     command, error = event.command, event.error
     hold = state.open_hold
-    if hold is not None and hold.state is HoldState.HELD and command == follow_step(state, hold):
+    if hold is not None and hold.state is not HoldState.HOLDING and command == follow_step(state, hold):
         return _follow_failed(state, hold, event, policy)
     if hold is None or hold.state not in (HoldState.HOLDING, HoldState.RESUMING):
         return ignored(state, f"failed command outside a hold transition: {error.message}")
@@ -385,6 +391,8 @@ def _follow_failed(state: CallView, hold: Hold, event: ev.CommandFailed, policy:
     if error.call_gone and isinstance(command, RedirectLeg):
         return party_gone(state, hold, command.call_sid, event.at, policy)
     customer = state.customer_leg
+    if hold.state is HoldState.RESUMING:  # undoing or resuming already: the recovery sends it again
+        return ignored(state, f"hold {hold.id}: the customer's move refused while resuming: {error.message}")
     if error.uncertain or (customer is not None and customer.on_hold):
         return ignored(state, f"hold {hold.id}: the customer may be queued, stays held: {error.message}")
     undoing = enter(hold, HoldState.RESUMING, event.at, HoldEndReason.FAILED_COMPENSATED)

@@ -104,8 +104,10 @@ def recover(state: CallView, event: ev.HoldRecoveryDue, policy: HoldPolicy) -> D
     if hold.state is HoldState.HOLDING:
         plan = hold_plan(state, hold)
     else:
+        # The customer's move after the agent's (the order the undo uses): the service stops at a
+        # refusal, and the agent's <Dial><Queue> waits (paced) for a customer on its way.
         follow = follow_step(state, hold) if not customer.on_hold else None
-        plan = resume_plan(state, hold) if follow is None else (follow, *resume_plan(state, hold))
+        plan = resume_plan(state, hold) if follow is None else (*resume_plan(state, hold), follow)
     return Decision(new_state=with_hold(state, replace(hold, recovered_at=event.at)), commands=plan)
 
 

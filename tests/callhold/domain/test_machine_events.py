@@ -114,6 +114,13 @@ RULES = [
         check=lambda d: (reply("/twiml/legs/enqueue/h1")(d), leg_is(CUSTOMER, on_hold=True)(d)),
     ),
     Rule(
+        "legs holding: the customer's action says its call is over: a hang-up, not the agent's move",
+        view(LEGS, hold=H),
+        replace(dial_action(CUSTOMER), call_status=LegStatus.COMPLETED),
+        effects=(ActionReply,),
+        check=reply("/twiml/legs/enqueue/h1"),
+    ),
+    Rule(
         "legs held: the customer's action (it follows the agent) puts it on hold in the queue",
         view(LEGS, hold=HELD),
         dial_action(CUSTOMER),

@@ -117,12 +117,12 @@ RULES = [
         (CUSTOMER_TO_QUEUE,),
     ),
     Rule(
-        "legs resuming, the customer never followed into the queue: it is moved there, the agent dials it",
+        "legs resuming, the customer never followed into the queue: the agent dials it, it is moved there",
         stuck(LEGS, RES, 100, AUTO, followed=False),
         recovery(130),
         RES,
         AUTO,
-        (CUSTOMER_TO_QUEUE, AGENT_TO_DEQUEUE),
+        (AGENT_TO_DEQUEUE, CUSTOMER_TO_QUEUE),
     ),
     Rule(
         "conference holding: participant hold again (idempotent)",
@@ -219,6 +219,22 @@ RULES = [
         follow(16),
         commands=(CUSTOMER_TO_QUEUE,),
         unchanged=True,
+    ),
+    Rule(
+        "legs resuming: the customer's move refused: it stays resuming, for the recovery",
+        stuck(LEGS, RES, 12, followed=False),
+        refused(CUSTOMER_TO_QUEUE, 17),
+        effects=(Ignored,),
+        unchanged=True,
+    ),
+    Rule(
+        "legs resuming: the customer's move finds it gone (21220): a hang-up",
+        stuck(LEGS, RES, 12, followed=False),
+        refused(CUSTOMER_TO_QUEUE, 17, GONE),
+        END,
+        HoldEndReason.CUSTOMER_HUNG_UP,
+        (AGENT_TOLD_CUSTOMER_LEFT,),
+        (DisarmHoldTimers,),
     ),
     Rule(
         "legs held, the customer followed by its action: nothing to send",
@@ -497,7 +513,7 @@ def test_a_fresh_compensation_is_not_recovered_within_the_grace() -> None:
         -1
     ].new_state
     assert decide(compensating, recovery(79)).commands == ()
-    assert decide(compensating, recovery(80)).commands == (CUSTOMER_TO_QUEUE, AGENT_TO_DEQUEUE)
+    assert decide(compensating, recovery(80)).commands == (AGENT_TO_DEQUEUE, CUSTOMER_TO_QUEUE)
 
 
 def test_the_grace_is_the_policys() -> None:
