@@ -268,9 +268,9 @@ def _action(
     if customer:  # it follows the hold's lead leg into the hold's queue (strategies): it is on hold
         state = state.with_leg(replace(leg, on_hold=True))
     gone = (
-        isinstance(event, ev.DialActionReceived)
-        and event.call_status is not None
-        and event.call_status.is_terminal
+        event.call_status is not None and event.call_status.is_terminal
+        if isinstance(event, ev.DialActionReceived)
+        else event.queue_result == "hangup"  # the caller hung up in the queue
     )
     if hold.state is HoldState.HOLDING and not gone:
         # The bridge broke: Twilio's own word that the lead leg moved, whatever became of the answer
@@ -385,8 +385,9 @@ def _follow_failed(state: CallView, hold: Hold, event: ev.CommandFailed, policy:
     music, the customer wherever its action left it. Undo: the agent ``<Dial><Queue>``s the hold's
     queue and the customer is sent there once more (every action of it is answered with that queue
     too), so they meet there. No answer at all (``uncertain``), or a customer whose action put it in
-    the queue meanwhile: the hold stays held (the follow check comes again with the timers, which a
-    sweep or a failed resume re-arms)."""
+    the queue meanwhile: the hold stays held (the next sweep checks again). Refused while resuming
+    (the check of a resumed hold, or a recovery's): it stays resuming, for the recovery. A customer
+    Twilio reports gone is a hang-up, whatever the hold's state."""
     command, error = event.command, event.error
     if error.call_gone and isinstance(command, RedirectLeg):
         return party_gone(state, hold, command.call_sid, event.at, policy)
