@@ -36,6 +36,7 @@ for the next recovery instead of ending as if nothing had moved.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeGuard
 
 from callhold.domain import events as ev
 from callhold.domain import paths
@@ -316,7 +317,7 @@ def _command_succeeded(state: CallView, event: ev.CommandSucceeded) -> Decision:
     return ignored(state, "command outcome does not change the hold")
 
 
-def _into_queue(command: Command, hold: Hold) -> bool:
+def _into_queue(command: Command, hold: Hold) -> TypeGuard[RedirectLeg]:
     """Whether ``command`` moves a legs customer into ``hold``'s queue (the hold's lead step when the
     customer leads, or the follow step when it follows)."""
     return isinstance(command, RedirectLeg) and command.twiml_path == paths.legs_enqueue(hold.id)
@@ -327,7 +328,7 @@ def _mark_participant_hold(state: CallView, command: Command, hold: Hold) -> Cal
     a legs customer moved into the hold's queue (the end of the hold clears it: ``end``)."""
     if isinstance(command, SetParticipantHold):
         on_hold = command.hold
-    elif isinstance(command, RedirectLeg) and command.twiml_path == paths.legs_enqueue(hold.id):
+    elif _into_queue(command, hold):
         on_hold = True
     else:
         return state

@@ -106,20 +106,25 @@ def hold_plan(view: CallView, hold: Hold) -> tuple[Command, ...]:
             ),
         )
     customer, agent = _legs(view)
-    if customer.parent_call_sid == agent.call_sid:  # the customer is the <Dial> child: it leads
+    if _customer_leads(customer, agent):
         return (RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.legs_enqueue(hold.id)),)
     return (RedirectLeg(call_sid=agent.call_sid, twiml_path=paths.legs_hold_music(hold.id)),)
 
 
+def _customer_leads(customer: Leg, agent: Leg) -> bool:
+    """Whether the customer's leg is the agent's ``<Dial>`` child: then it is the one redirected."""
+    return customer.parent_call_sid == agent.call_sid
+
+
 def follow_step(view: CallView, hold: Hold) -> RedirectLeg | None:
     """The fallback that moves a legs customer into the hold's queue when its action did not (see
-    the module's docstring), or ``None``: a conference hold, or a customer that leads (it is moved
-    by the hold itself; the agent that follows it needs no fallback: it is not the one left
-    waiting, and the resume redirects it anyway)."""
-    if hold.strategy is not Strategy.LEGS:
+    the module's docstring), or ``None``: a conference hold, a leg not known yet, or a customer that
+    leads (it is moved by the hold itself; the agent that follows it needs no fallback: it is not
+    the one left waiting, and the resume redirects it anyway)."""
+    customer, agent = view.customer_leg, view.agent_leg
+    if hold.strategy is not Strategy.LEGS or customer is None or agent is None:
         return None
-    customer, agent = _legs(view)
-    if customer.parent_call_sid == agent.call_sid:
+    if _customer_leads(customer, agent):
         return None
     return RedirectLeg(call_sid=customer.call_sid, twiml_path=paths.legs_enqueue(hold.id))
 

@@ -106,15 +106,8 @@ def arm_timers(state: CallView, hold: Hold) -> ArmHoldTimers:
     """The effect that arms ``hold``'s timers, with the follow check of a legs customer that is not
     in the hold's queue yet (``strategies.follow_step``)."""
     customer = state.customer_leg
-    follow = customer is not None and not customer.on_hold and _follows(state, hold)
+    follow = customer is not None and not customer.on_hold and follow_step(state, hold) is not None
     return ArmHoldTimers(hold_id=hold.id, started_at=hold.started_at, follow_check=follow)
-
-
-def _follows(state: CallView, hold: Hold) -> bool:
-    """Whether ``hold`` has a customer that follows the lead leg (not while its legs are unknown)."""
-    if hold.strategy is not Strategy.LEGS or state.customer_leg is None or state.agent_leg is None:
-        return False
-    return follow_step(state, hold) is not None
 
 
 def resume(state: CallView, at: datetime, reason: HoldEndReason) -> Decision:
